@@ -1,0 +1,120 @@
+#pragma once
+// validator: decides whether a command may become an event. Pure: no I/O, no
+// clock. It owns the aggregate index (aggregate type + id -> current version)
+// and the idempotency keys (key -> the seq/ver of the event the key produced).
+//
+// Check order (PROTOCOL.md): key seen (committed or staged) -> dup verdict with
+// the first seq/ver; unknown_aggregate; unknown_command; data vs schema
+// (bad_request); creates && exists -> already_exists; !creates && !exists ->
+// not_found; a reference field naming a missing aggregate -> not_found;
+// expect (0 = must not exist, n = must be at n) -> version_conflict with
+// verdict.ver = current version (0 if absent).
+//
+// A successful check STAGES its change (version + 1, 1 for a create; key ->
+// {seq, ver}) so later commands of the same batch see it. The caller then
+// either commit()s once the events are appended, or rollback_to() a
+// savepoint (atomic batch abort, failed append).
+//
+// Ownership: borrows the schema, which must outlive the validator; copies
+// every string it keeps. Thread-safety: not thread-safe; one owner thread.
+// Durability: none; state is rebuilt with apply() from the journal, or
+// loaded from a checkpoint written by serialize().
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "core/buffer.h"
+#include "core/error.h"
+#include "core/request.h"
+#include "core/schema.h"
+
+namespace rill {
+
+struct validator_options {
+  // Idempotency keys retained; past this the oldest are forgotten first (a
+  // forgotten key's retry becomes a new command). ~64 bytes per key.
+  size_t max_keys = 4'000'000;
+};
+
+struct verdict {
+  errc code = errc::ok;
+  uint64_t seq = 0;    // ok: the event's seq (dup: the first one's)
+  uint64_t ver = 0;    // ok: the new version (dup: the first one's);
+                       // version_conflict: the current version
+  bool dup = false;
+  const command_def* def = nullptr;  // the command, once it was found
+  std::string message;               // set on errors
+};
+
+class validator {
+ public:
+  explicit validator(const schema& s, validator_options o = {});
+
+  // Validates c as the event at `seq` and stages it on success (see above).
+  // Borrows nothing from c after it returns. Never throws (except bad_alloc).
+  verdict check(const command_request& c, uint64_t seq);
+
+  // Position in the undo log of staged changes.
+  size_t savepoint() const { return undo_.size(); }
+  // Undoes every change staged after sp, newest first.
+  void rollback_to(size_t sp);
+  // Makes every staged change permanent and enforces max_keys.
+  void commit();
+
+  // Rebuild from a journaled event: sets the aggregate's version to ver and
+  // records key -> {seq, ver} if key is not empty. False (and nothing changes)
+  // if agg is not in the schema. Must not be called with staged changes.
+  bool apply(std::string_view agg, std::string_view id, uint64_t ver, std::string_view key,
+             uint64_t seq);
+
+  // Current version, staged changes included; 0 if absent.
+  uint64_t version(std::string_view agg, std::string_view id) const;
+  size_t aggregate_count() const;
+  size_t key_count() const { return keys_.size(); }
+
+  // Checkpoint of the index and keys (format: core/index_checkpoint.h),
+  // valid for the journal up to and including `seq`. Call with no staged
+  // changes. Appends to out.
+  void serialize(out_buffer& out, uint64_t seq) const;
+  // Replaces the state with a checkpoint's. Checks magic, version and
+  // checksum and every length; false (state untouched) on any mismatch.
+  // Aggregate types the schema no longer has are skipped. On success sets
+  // seq to the seq the checkpoint is valid for.
+  bool load(std::span<const char> body, uint64_t& seq);
+
+ private:
+  struct key_entry {
+    uint64_t seq = 0, ver = 0;
+  };
+  struct undo_entry {
+    enum class what : uint8_t { created, bumped, key } w;
+    uint16_t agg = 0;
+    uint32_t id_len = 0;
+    size_t id_off = 0;     // into undo_ids_
+    uint64_t prev_ver = 0;
+  };
+  using version_map = absl::flat_hash_map<std::string, uint64_t>;
+  using key_map = absl::flat_hash_map<std::string_view, key_entry>;
+
+  const uint64_t* find_version(uint16_t agg, std::string_view id) const;
+  void add_key(std::string_view key, uint64_t seq, uint64_t ver);
+  void evict_keys();
+  bool check_refs(const command_def& def, const msgpack::object* data, verdict& v) const;
+
+  const schema& schema_;
+  validator_options opts_;
+  std::vector<version_map> index_;     // per aggregate type (schema index)
+  std::deque<std::string> key_fifo_;   // owns the key strings, oldest first
+  key_map keys_;                       // views into key_fifo_
+  std::vector<undo_entry> undo_;
+  std::string undo_ids_;               // ids of staged aggregate changes
+};
+
+}  // namespace rill
