@@ -1,0 +1,72 @@
+#include "transport/endpoints.h"
+
+#include <fstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace rill::transport {
+
+std::filesystem::path run_dir(const std::filesystem::path& data) {
+  return std::filesystem::absolute(data).lexically_normal() / "run";
+}
+
+std::string default_model_endpoint(const std::filesystem::path& data, const std::string& model) {
+  return "ipc://" + (run_dir(data) / ("model." + model)).string();
+}
+
+endpoints default_endpoints(const std::filesystem::path& data) {
+  auto run = run_dir(data);
+  endpoints e;
+  e.command = "ipc://" + (run / "command").string();
+  e.events = "ipc://" + (run / "events").string();
+  e.replay = "ipc://" + (run / "replay").string();
+  e.notify = "ipc://" + (run / "notify").string();
+  e.notify_in = "ipc://" + (run / "notify-in").string();
+  return e;
+}
+
+void write_endpoints_json(const std::filesystem::path& file, const endpoints& e) {
+  nlohmann::json j = {{"command", e.command}, {"events", e.events},   {"replay", e.replay},
+                      {"notify", e.notify},   {"notify_in", e.notify_in}, {"models", e.models}};
+  auto tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump(2) << "\n";
+    if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, file);
+}
+
+std::optional<endpoints> read_endpoints_json(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return std::nullopt;
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  endpoints e;
+  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
+  e.command = str("command");
+  e.events = str("events");
+  e.replay = str("replay");
+  e.notify = str("notify");
+  e.notify_in = str("notify_in");
+  if (j.contains("models") && j["models"].is_object())
+    for (auto& [k, v] : j["models"].items())
+      if (v.is_string()) e.models[k] = v.get<std::string>();
+  return e;
+}
+
+endpoints discover_endpoints(const std::filesystem::path& data) {
+  auto d = default_endpoints(data);
+  auto f = read_endpoints_json(run_dir(data) / "endpoints.json");
+  if (!f) return d;
+  if (f->command.empty()) f->command = d.command;
+  if (f->events.empty()) f->events = d.events;
+  if (f->replay.empty()) f->replay = d.replay;
+  if (f->notify.empty()) f->notify = d.notify;
+  if (f->notify_in.empty()) f->notify_in = d.notify_in;
+  return *f;
+}
+
+}  // namespace rill::transport

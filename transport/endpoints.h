@@ -1,0 +1,34 @@
+#pragma once
+// Endpoint names of PROTOCOL.md "Endpoints" and D/run/endpoints.json.
+//
+//   ipc://D/run/command   ROUTER  rill-core     commands and admin requests
+//   ipc://D/run/events    PUB     rill-core     live event feed
+//   ipc://D/run/replay    ROUTER  rill-core     stored events
+//   ipc://D/run/model.<n> ROUTER  rill-proj     queries of read model <n>
+//   ipc://D/run/notify    ROUTER  rill-notify   watch / unwatch / notes
+//   ipc://D/run/notify-in PULL    rill-notify   change reports from read models
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace rill::transport {
+
+struct endpoints {
+  std::string command, events, replay, notify, notify_in;
+  std::map<std::string, std::string> models;  // model name -> endpoint
+};
+
+// The default ipc endpoints for data directory `data` (made absolute).
+endpoints default_endpoints(const std::filesystem::path& data);
+std::string default_model_endpoint(const std::filesystem::path& data, const std::string& model);
+std::filesystem::path run_dir(const std::filesystem::path& data);
+
+// Writes `e` as JSON atomically (temp file + rename). Throws on I/O error.
+void write_endpoints_json(const std::filesystem::path& file, const endpoints& e);
+// Reads D/run/endpoints.json; nullopt if absent or unreadable.
+std::optional<endpoints> read_endpoints_json(const std::filesystem::path& file);
+// The endpoints for `data`: endpoints.json if present, else the defaults.
+endpoints discover_endpoints(const std::filesystem::path& data);
+
+}  // namespace rill::transport

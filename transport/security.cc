@@ -1,0 +1,174 @@
+#include "transport/security.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace rill::transport {
+namespace {
+
+std::string trim(std::string s) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+bool valid_z85_key(const std::string& k) {
+  if (k.size() != 40) return false;
+  uint8_t out[32];
+  return zmq_z85_decode(out, k.c_str()) != nullptr;
+}
+
+std::string z85_to_binary(const std::string& k) {
+  uint8_t out[32];
+  if (k.size() != 40 || zmq_z85_decode(out, k.c_str()) == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(out), 32);
+}
+
+}  // namespace
+
+bool is_tcp(const std::string& endpoint) { return endpoint.rfind("tcp://", 0) == 0; }
+
+key_pair generate_key_pair() {
+  char pub[41], sec[41];
+  if (zmq_curve_keypair(pub, sec) != 0) throw zmq::error_t();
+  return {pub, sec};
+}
+
+key_pair load_key_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read key file " + path);
+  key_pair kp;
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    auto eq = line.find('=');
+    std::string name = eq == std::string::npos ? "public" : trim(line.substr(0, eq));
+    std::string value = trim(eq == std::string::npos ? line : line.substr(eq + 1));
+    if (!valid_z85_key(value)) throw std::runtime_error("key file " + path + ": not a Z85 key: " + name);
+    if (name == "public") kp.public_z85 = value;
+    else if (name == "secret") kp.secret_z85 = value;
+    else throw std::runtime_error("key file " + path + ": unknown entry '" + name + "'");
+  }
+  if (kp.public_z85.empty() && !kp.secret_z85.empty()) {
+    char pub[41];
+    if (zmq_curve_public(pub, kp.secret_z85.c_str()) != 0)
+      throw std::runtime_error("key file " + path + ": bad secret key");
+    kp.public_z85 = pub;
+  }
+  if (kp.public_z85.empty()) throw std::runtime_error("key file " + path + ": no key");
+  return kp;
+}
+
+void save_key_file(const std::string& path, const key_pair& kp, bool include_secret) {
+  {
+    std::ofstream out(path, std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write key file " + path);
+    out << "# rill CURVE key (Z85)\npublic = " << kp.public_z85 << "\n";
+    if (include_secret) out << "secret = " << kp.secret_z85 << "\n";
+    if (!out.flush()) throw std::runtime_error("cannot write key file " + path);
+  }
+  ::chmod(path.c_str(), include_secret ? 0600 : 0644);
+}
+
+std::vector<std::string> load_allow_list(const std::string& path) {
+  std::vector<std::string> keys;
+  if (std::filesystem::is_directory(path)) {
+    for (const auto& e : std::filesystem::directory_iterator(path))
+      if (e.path().extension() == ".pub") keys.push_back(load_key_file(e.path()).public_z85);
+    return keys;
+  }
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read allow-list " + path);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    if (auto eq = line.find('='); eq != std::string::npos) line = trim(line.substr(eq + 1));
+    if (!valid_z85_key(line)) throw std::runtime_error("allow-list " + path + ": not a Z85 key: " + line);
+    keys.push_back(line);
+  }
+  return keys;
+}
+
+void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
+                           const server_security* sec) {
+  if (!is_tcp(endpoint)) return;
+  if (sec == nullptr || sec->server.secret_z85.empty())
+    throw std::runtime_error("endpoint " + endpoint +
+                             " is tcp:// and needs CURVE: give a server key (--curve-key) and an "
+                             "allow-list of client keys (--curve-allow)");
+  s.set(zmq::sockopt::zap_domain, "rill");
+  s.set(zmq::sockopt::curve_server, 1);
+  s.set(zmq::sockopt::curve_secretkey, sec->server.secret_z85);
+}
+
+void apply_client_security(zmq::socket_t& s, const std::string& endpoint,
+                           const client_security* sec) {
+  if (!is_tcp(endpoint) || sec == nullptr) return;
+  s.set(zmq::sockopt::curve_serverkey, sec->server_public_z85);
+  s.set(zmq::sockopt::curve_publickey, sec->client.public_z85);
+  s.set(zmq::sockopt::curve_secretkey, sec->client.secret_z85);
+}
+
+zap_handler::zap_handler(zmq::context_t& ctx, std::vector<std::string> allowed_z85) : ctx_(ctx) {
+  std::vector<std::string> allowed;
+  for (const auto& k : allowed_z85) {
+    auto b = z85_to_binary(k);
+    if (b.empty()) throw std::runtime_error("allow-list: not a Z85 key: " + k);
+    allowed.push_back(std::move(b));
+  }
+  // Bind in the constructor so that the handler exists before any socket binds.
+  auto sock = std::make_shared<zmq::socket_t>(ctx_, zmq::socket_type::rep);
+  sock->set(zmq::sockopt::linger, 0);
+  sock->bind("inproc://zeromq.zap.01");
+  thread_ = std::thread([this, sock, allowed = std::move(allowed)]() mutable {
+    zmq::socket_t s = std::move(*sock);
+    sock.reset();
+    while (!stop_.load()) {
+      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) == 0) continue;
+        std::vector<zmq::message_t> req;
+        zmq::message_t part;
+        do {
+          if (!s.recv(part, zmq::recv_flags::none)) break;
+          bool more = part.more();
+          if (req.size() < 16) req.push_back(std::move(part));
+          if (!more) break;
+        } while (true);
+        std::string version = req.size() > 0 ? req[0].to_string() : "";
+        std::string request_id = req.size() > 1 ? req[1].to_string() : "";
+        std::string mechanism = req.size() > 5 ? req[5].to_string() : "";
+        bool ok = false;
+        if (version == "1.0" && mechanism == "CURVE" && req.size() > 6) {
+          std::string key = req[6].to_string();
+          ok = std::find(allowed.begin(), allowed.end(), key) != allowed.end();
+        }
+        if (!ok) refused_.fetch_add(1);
+        s.send(zmq::buffer(std::string_view("1.0")), zmq::send_flags::sndmore);
+        s.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+        s.send(zmq::buffer(std::string_view(ok ? "200" : "400")), zmq::send_flags::sndmore);
+        s.send(zmq::buffer(std::string_view(ok ? "OK" : "client key not allowed")),
+               zmq::send_flags::sndmore);
+        s.send(zmq::buffer(std::string_view("")), zmq::send_flags::sndmore);
+        s.send(zmq::buffer(std::string_view("")), zmq::send_flags::none);
+      } catch (const zmq::error_t&) {
+        if (ctx_.handle() == nullptr) break;
+      }
+    }
+  });
+}
+
+zap_handler::~zap_handler() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace rill::transport

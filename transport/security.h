@@ -1,0 +1,76 @@
+#pragma once
+// CURVE security for tcp:// endpoints (DESIGN.md "Security").
+//
+// ipc:// endpoints live in D/run, a directory private to its owner (0700):
+// the file system is their access control. A tcp:// endpoint is refused at
+// startup unless it has a CURVE server key pair; clients are then admitted by
+// a ZAP handler only if their public key is on the allow-list.
+//
+// Keys are 40-character Z85 strings (ZeroMQ's text form of 32-byte keys).
+// Key files are text: lines `public = <z85>` and, for secret files,
+// `secret = <z85>`; '#' starts a comment.
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+namespace rill::transport {
+
+struct key_pair {
+  std::string public_z85;
+  std::string secret_z85;  // empty for a public-only key file
+};
+
+// Generates a new CURVE key pair. Throws zmq::error_t if libzmq lacks CURVE.
+key_pair generate_key_pair();
+// Reads a key file. Throws std::runtime_error with a clear message.
+key_pair load_key_file(const std::string& path);
+// Writes `kp` to `path` (mode 0600 when it holds a secret key).
+void save_key_file(const std::string& path, const key_pair& kp, bool include_secret);
+// Reads an allow-list: one Z85 public key per line (or `public = ...` lines,
+// or a directory of *.pub key files).
+std::vector<std::string> load_allow_list(const std::string& path);
+
+struct server_security {
+  key_pair server;                    // must hold a secret key
+  std::vector<std::string> allowed;   // Z85 public keys of authorised clients
+};
+
+struct client_security {
+  std::string server_public_z85;
+  key_pair client;
+};
+
+bool is_tcp(const std::string& endpoint);
+
+// Configures a server (binding) socket for `endpoint`. For tcp:// it requires
+// `sec` (throws std::runtime_error otherwise) and enables CURVE with ZAP
+// domain "rill"; the context must have a zap_handler running.
+void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
+                           const server_security* sec);
+// Configures a client (connecting) socket. For tcp:// with `sec`, enables CURVE.
+void apply_client_security(zmq::socket_t& s, const std::string& endpoint,
+                           const client_security* sec);
+
+// ZAP handler (RFC 27) for one context: admits CURVE clients whose public key
+// is on the allow-list and refuses everything else. Owns one thread and one
+// REP socket bound to inproc://zeromq.zap.01. Create before binding sockets.
+class zap_handler {
+ public:
+  zap_handler(zmq::context_t& ctx, std::vector<std::string> allowed_z85);
+  ~zap_handler();
+  zap_handler(const zap_handler&) = delete;
+  zap_handler& operator=(const zap_handler&) = delete;
+  uint64_t refused() const { return refused_.load(); }
+
+ private:
+  void run(std::vector<std::string> allowed_binary);
+  zmq::context_t& ctx_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> refused_{0};
+  std::thread thread_;
+};
+
+}  // namespace rill::transport

@@ -1,0 +1,103 @@
+#include "transport/server_socket.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace rill::transport {
+
+void prepare_ipc_endpoint(const std::string& endpoint) {
+  constexpr std::string_view prefix = "ipc://";
+  if (endpoint.rfind(prefix, 0) != 0) return;
+  std::filesystem::path path = endpoint.substr(prefix.size());
+  if (path.has_parent_path()) {
+    std::filesystem::create_directories(path.parent_path());
+    ::chmod(path.parent_path().c_str(), 0700);
+  }
+  ::unlink(path.c_str());  // stale socket from a killed process; binding replaces it anyway
+}
+
+server_socket::server_socket(zmq::context_t& ctx, const std::string& endpoint,
+                             const server_options& opt, const server_security* sec)
+    : socket_(ctx, zmq::socket_type::router), opt_(opt) {
+  socket_.set(zmq::sockopt::sndhwm, opt.send_hwm);
+  socket_.set(zmq::sockopt::rcvhwm, opt.recv_hwm);
+  socket_.set(zmq::sockopt::maxmsgsize, opt.max_message);
+  socket_.set(zmq::sockopt::router_mandatory, 1);
+  socket_.set(zmq::sockopt::linger, 0);
+  apply_server_security(socket_, endpoint, sec);
+  prepare_ipc_endpoint(endpoint);
+  socket_.bind(endpoint);
+}
+
+bool server_socket::recv(inbound& in, bool wait) {
+  in.route.clear();
+  in.extra_frames = false;
+  in.empty = false;
+  in.body.rebuild();
+  const auto flags = wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait;
+  std::vector<zmq::message_t> frames;
+  frames.reserve(4);
+  try {
+    zmq::message_t first;
+    if (!socket_.recv(first, flags)) return false;
+    bool more = first.more();
+    frames.push_back(std::move(first));
+    while (more) {
+      zmq::message_t part;
+      (void)socket_.recv(part, zmq::recv_flags::none);  // parts of one message arrive together
+      more = part.more();
+      if (frames.size() < opt_.max_frames) {
+        frames.push_back(std::move(part));
+      } else {
+        in.extra_frames = true;
+      }
+    }
+  } catch (const zmq::error_t&) {
+    return false;  // EINTR or the context is terminating
+  }
+  // frames[0] is the identity added by ROUTER.
+  size_t body_at = 1;
+  if (frames.size() >= 3 && frames[1].size() == 0) body_at = 2;  // REQ-style delimiter
+  for (size_t i = 0; i < body_at && i < frames.size(); ++i) in.route.push_back(std::move(frames[i]));
+  if (frames.size() <= body_at) {
+    in.empty = true;
+    return true;
+  }
+  in.body = std::move(frames[body_at]);
+  if (frames.size() > body_at + 1) in.extra_frames = true;
+  return true;
+}
+
+bool server_socket::reply(const inbound& in, std::span<const char> reply) {
+  const auto deadline = std::chrono::steady_clock::now() + opt_.send_timeout;
+  // The first frame decides whether the peer can take the message; once it is
+  // accepted, the remaining frames of the message always go through.
+  for (;;) {
+    try {
+      zmq::message_t id(in.route[0].data(), in.route[0].size());
+      auto sent = socket_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      if (sent) break;
+    } catch (const zmq::error_t& e) {
+      ++dropped_;  // EHOSTUNREACH: the peer disconnected
+      return false;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ++dropped_;
+      return false;
+    }
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(1));
+  }
+  for (size_t i = 1; i < in.route.size(); ++i) {
+    zmq::message_t part(in.route[i].data(), in.route[i].size());
+    (void)socket_.send(part, zmq::send_flags::sndmore);
+  }
+  zmq::message_t body(reply.data(), reply.size());
+  (void)socket_.send(body, zmq::send_flags::none);
+  return true;
+}
+
+}  // namespace rill::transport

@@ -1,0 +1,73 @@
+#pragma once
+// A ROUTER socket that serves REQ and DEALER clients per PROTOCOL.md:
+//
+//   REQ, or DEALER with delimiter:  [identity][empty][body]   -> reply [identity][empty][reply]
+//   DEALER without delimiter:       [identity][body]          -> reply [identity][reply]
+//
+// The reply mirrors the request's envelope. A request with frames after the
+// body is flagged `extra_frames` (the caller answers bad_request); at most
+// max_frames frames are kept, the rest are drained and discarded.
+//
+// Replies are never dropped silently: the send high-water mark is raised and
+// ROUTER_MANDATORY is set, so a full pipe is seen; reply() then waits up to
+// send_timeout for the peer to drain and counts a drop (logged by the caller)
+// only for a peer that has stopped reading or disconnected.
+//
+// Thread-safety: none. Created and used by exactly one thread (STYLE rule 4).
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "transport/security.h"
+
+namespace rill::transport {
+
+struct server_options {
+  int send_hwm = 1'000'000;        // replies queued per peer before reply() waits
+  int recv_hwm = 100'000;          // requests queued per peer before libzmq pushes back
+  int64_t max_message = 64 << 20;  // transport cap: larger messages drop the connection
+  std::chrono::milliseconds send_timeout{2000};  // how long reply() waits for a full peer
+  size_t max_frames = 8;           // frames kept per request
+};
+
+struct inbound {
+  std::vector<zmq::message_t> route;  // identity frame(s) and the delimiter if present
+  zmq::message_t body;
+  bool extra_frames = false;
+  bool empty = false;                 // no body frame at all
+  std::span<const char> bytes() const {
+    return {static_cast<const char*>(body.data()), body.size()};
+  }
+};
+
+class server_socket {
+ public:
+  // Binds `endpoint` (ipc:// or tcp://; tcp requires `sec` with CURVE keys).
+  // Throws zmq::error_t at startup if the bind fails.
+  server_socket(zmq::context_t& ctx, const std::string& endpoint, const server_options& opt = {},
+                const server_security* sec = nullptr);
+
+  // Receives one request; false when none is waiting (dontwait) or on EINTR.
+  [[nodiscard]] bool recv(inbound& in, bool wait);
+  // Sends `reply` to the peer of `in` with the same envelope. Returns false if
+  // the peer is gone or did not drain within send_timeout.
+  bool reply(const inbound& in, std::span<const char> reply);
+
+  zmq::socket_t& socket() { return socket_; }
+  uint64_t dropped_replies() const { return dropped_; }
+
+ private:
+  zmq::socket_t socket_;
+  server_options opt_;
+  uint64_t dropped_ = 0;
+};
+
+// Creates the parent directory of an ipc:// endpoint with mode 0700 and
+// removes a stale socket file left by a dead process. No-op for tcp://.
+void prepare_ipc_endpoint(const std::string& endpoint);
+
+}  // namespace rill::transport
