@@ -1,0 +1,72 @@
+#pragma once
+// journal_reader: a read-only, lock-free reader of a journal directory,
+// usable from any process while the writer appends (format in
+// store/journal_format.h).
+//
+// Ownership: the reader owns read-only mappings of the segment files it has
+// visited; it takes no lock and never writes. record_view bodies point into
+// those mappings and stay valid until the next call on the reader.
+//
+// Thread-safety: not thread-safe; use one reader per thread. Any number of
+// readers (in any processes) may read one journal concurrently.
+//
+// Consistency: a reader sees only published records (acquire load of each
+// commit word), in seq order, without gaps, and a published group whole or
+// not at all. It checks every record's length, checksum and seq density;
+// next() returns corrupt on a bad record. New segment files are picked up as
+// they appear (the directory is rescanned at an end-of-segment marker and
+// when seeking beyond the known segments).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+
+#include "store/status.h"
+
+namespace rill::store {
+
+struct record_view {
+  uint64_t seq = 0;
+  std::span<const char> body;  // valid until the next call on the reader
+};
+
+class journal_reader {
+ public:
+  // Does no I/O; a missing or empty directory reads as an empty journal.
+  explicit journal_reader(std::filesystem::path dir);
+  ~journal_reader();
+  journal_reader(journal_reader&&) noexcept;
+  journal_reader& operator=(journal_reader&&) noexcept;
+
+  // Positions so that next() returns the record with this seq. A seq at or
+  // before the journal's first record positions at the first record; a seq
+  // beyond the head positions at the tail, and next() returns end_of_log
+  // until that seq is written (the records before it are skipped). Binary
+  // search over segments by their first seq plus a sparse offset index the
+  // reader builds as it passes records; seeking to the current position
+  // costs nothing. ok | corrupt | io_error.
+  [[nodiscard]] io_status seek(uint64_t seq);
+
+  // The next record: ok | end_of_log (nothing more published yet) |
+  // corrupt | io_error. After end_of_log, call again later.
+  [[nodiscard]] io_status next(record_view& out);
+
+  // Like next(), but waits for a record: spins briefly, then sleeps in short
+  // steps until one is published or the timeout passes (end_of_log).
+  [[nodiscard]] io_status wait_next(record_view& out, std::chrono::microseconds timeout);
+
+  // Seq of the last published record (0 = none). Scans forward from a cached
+  // position without moving the read cursor.
+  uint64_t last_seq();
+
+  // The seq next() would return (1 on an empty journal positioned at the start).
+  uint64_t position_seq() const;
+
+  class impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace rill::store
