@@ -1,0 +1,82 @@
+#pragma once
+// read_model: the interface a projection implements. The runtime (rill-proj)
+// feeds it events strictly in seq order, answers queries with it, snapshots
+// it, and rebuilds it from seq 1 on request. Users implement this interface
+// for their own models (docs/read-models.md has a worked example).
+//
+// Contract:
+// - apply() is deterministic: the state after applying events 1..n is the
+//   same whether they came from the feed, the journal, a snapshot + tail or a
+//   rebuild. No I/O, no clock, no randomness in apply().
+// - A model never queries another model: whatever it needs from other
+//   aggregates it keeps itself, from the events.
+// - save() writes the whole state; load() restores it from bytes written by
+//   save() of the same model (the runtime adds the seq, length and checksum
+//   around them, and checks them before calling load()).
+//
+// Thread-safety: none. The runtime calls every method from its projector
+// thread only (a rebuild builds a separate instance on another thread, never
+// touching this one).
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/buffer.h"
+#include "core/error.h"
+#include "core/event.h"
+#include "core/msgpack.h"
+
+namespace rill::readmodels {
+
+using packer = msgpack::packer<out_buffer>;
+
+// Keys whose query answers changed while applying events, reported to the
+// notifier as {model, keys, seq}. A model adds e.g. the aggregate id it changed.
+class change_set {
+ public:
+  void add(std::string_view key) { keys_.emplace_back(key); }
+  const std::vector<std::string>& keys() const { return keys_; }
+  void clear() { keys_.clear(); }
+  bool empty() const { return keys_.empty(); }
+
+ private:
+  std::vector<std::string> keys_;
+};
+
+// Per-model configuration: the daemon's data dir and endpoints, plus the
+// model's own settings from the config file (thresholds, base currency, ...).
+struct model_config {
+  std::string data_dir;            // D
+  std::string command_endpoint;    // for sagas: where to send commands
+  std::string rates_endpoint;      // for the exchange-rate saga
+  nlohmann::json settings = nlohmann::json::object();  // model-specific options
+};
+
+class saga;
+
+class read_model {
+ public:
+  virtual ~read_model() = default;
+  virtual std::string_view name() const = 0;
+  // Applies one event (seq = last applied + 1). Adds changed keys to `changed`.
+  virtual void apply(const event_view& e, change_set& changed) = 0;
+  // Answers query `q` with `args` (a map; empty map when absent). On ok the
+  // result value has been packed into `result` (exactly one value). On error
+  // returns the code (bad_request, not_found, unknown_query) and a message;
+  // whatever was packed is discarded by the caller.
+  virtual errc query(std::string_view q, const msgpack::object& args, packer& result,
+                     std::string& message) const = 0;
+  // Snapshot support.
+  virtual void save(out_buffer& out) const = 0;
+  [[nodiscard]] virtual bool load(std::span<const char> bytes, std::string& error) = 0;
+  // A new, empty instance with the same configuration (for rebuild).
+  virtual std::unique_ptr<read_model> clone_empty() const = 0;
+  // Non-null for models that are sagas.
+  virtual saga* as_saga() { return nullptr; }
+};
+
+}  // namespace rill::readmodels
