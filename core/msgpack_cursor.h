@@ -65,8 +65,18 @@ class msgpack_cursor {
   // only (and past the payload for scalars, str, bin and ext). Used by skip()
   // and by structural checks. Returns false on truncation or an invalid byte.
   bool read_header(kind& k, uint64_t& count);
+  // The same, also returning the payload of a str / bin / ext (empty view for
+  // other kinds).
+  bool read_header(kind& k, uint64_t& count, std::string_view& payload);
 
  private:
+  // Decodes the value header at p_ without moving. raw: the integer bits (as
+  // uint64, sign-extended for negative ints) or the float bits; next: where
+  // the cursor goes after reading the header (and the payload of str / bin /
+  // ext and every scalar).
+  bool scan(kind& k, uint64_t& count, uint64_t& raw, const uint8_t*& payload,
+            const uint8_t*& next) const;
+
   const uint8_t* begin_ = nullptr;
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;

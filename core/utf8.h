@@ -13,4 +13,8 @@ bool valid_utf8(std::string_view s);
 // Number of code points in s, which must be valid UTF-8. Thread-safe.
 size_t utf8_length(std::string_view s);
 
+// The longest prefix of s (valid UTF-8) of at most max_bytes bytes that does
+// not split a code point. For quoting untrusted text in messages. Thread-safe.
+std::string_view utf8_prefix(std::string_view s, size_t max_bytes);
+
 }  // namespace rill

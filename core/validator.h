@@ -34,12 +34,14 @@
 #include "core/error.h"
 #include "core/request.h"
 #include "core/schema.h"
+#include "core/string_hash.h"
 
 namespace rill {
 
 struct validator_options {
   // Idempotency keys retained; past this the oldest are forgotten first (a
-  // forgotten key's retry becomes a new command). ~64 bytes per key.
+  // forgotten key's retry becomes a new command). Costs about 80 bytes per
+  // key of up to 15 bytes, plus the key's length above that.
   size_t max_keys = 4'000'000;
 };
 
@@ -56,6 +58,9 @@ struct verdict {
 class validator {
  public:
   explicit validator(const schema& s, validator_options o = {});
+  validator(const validator&) = delete;  // the key map holds views into key_fifo_
+  validator& operator=(const validator&) = delete;
+  validator(validator&&) = default;
 
   // Validates c as the event at `seq` and stages it on success (see above).
   // Borrows nothing from c after it returns. Never throws (except bad_alloc).
@@ -100,8 +105,8 @@ class validator {
     size_t id_off = 0;     // into undo_ids_
     uint64_t prev_ver = 0;
   };
-  using version_map = absl::flat_hash_map<std::string, uint64_t>;
-  using key_map = absl::flat_hash_map<std::string_view, key_entry>;
+  using version_map = absl::flat_hash_map<std::string, uint64_t, string_hash, string_eq>;
+  using key_map = absl::flat_hash_map<std::string_view, key_entry, string_hash, string_eq>;
 
   const uint64_t* find_version(uint16_t agg, std::string_view id) const;
   void add_key(std::string_view key, uint64_t seq, uint64_t ver);

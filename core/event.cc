@@ -1,0 +1,201 @@
+#include "core/event.h"
+
+#include "core/limits.h"
+#include "core/msgpack_check.h"
+#include "core/msgpack_cursor.h"
+
+namespace rill {
+
+namespace {
+
+void pack_key(msgpack::packer<out_buffer>& pk, std::string_view k) {
+  pk.pack_str(static_cast<uint32_t>(k.size()));
+  pk.pack_str_body(k.data(), static_cast<uint32_t>(k.size()));
+}
+
+void pack_str(msgpack::packer<out_buffer>& pk, std::string_view s) {
+  pk.pack_str(static_cast<uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+
+std::string_view as_view(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
+
+errc bad(std::string* message, std::string_view what, std::string_view name = {}) {
+  if (message != nullptr) {
+    message->assign("event: ");
+    message->append(what);
+    message->append(name);
+  }
+  return errc::bad_request;
+}
+
+bool reference_everything(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+// Generic walk for peek_event: any field order, unknown fields skipped.
+bool peek_generic(std::span<const char> body, event_head& out) {
+  msgpack_cursor c(body);
+  uint32_t n;
+  if (!c.read_map_header(n)) return false;
+  out = event_head{};
+  unsigned seen = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view name;
+    if (!c.read_str(name)) {
+      if (!c.skip() || !c.skip()) return false;
+      continue;
+    }
+    bool ok = true;
+    if (name == "seq") {
+      ok = c.read_uint(out.seq), seen |= 1;
+    } else if (name == "type") {
+      ok = c.read_str(out.type), seen |= 2;
+    } else if (name == "agg") {
+      ok = c.read_str(out.agg), seen |= 4;
+    } else if (name == "id") {
+      ok = c.read_str(out.id), seen |= 8;
+    } else if (name == "ver") {
+      ok = c.read_uint(out.ver), seen |= 16;
+    } else if (name == "key") {
+      ok = c.read_nil() || c.read_str(out.key);
+    } else {
+      ok = c.skip();
+    }
+    if (!ok) return false;
+  }
+  return seen == 31;
+}
+
+// Reads the next key and checks it is `expected`.
+inline bool expect_key(msgpack_cursor& c, std::string_view expected) {
+  std::string_view k;
+  return c.read_str(k) && k == expected;
+}
+
+}  // namespace
+
+void encode_event(out_buffer& out, const event_view& e) {
+  msgpack::packer<out_buffer> pk(out);
+  pk.pack_map(7 + !e.key.empty() + !e.corr.empty());
+  pack_key(pk, "seq");
+  pk.pack_uint64(e.seq);
+  pack_key(pk, "ts");
+  pk.pack_uint64(e.ts);
+  pack_key(pk, "type");
+  pack_str(pk, e.type);
+  pack_key(pk, "agg");
+  pack_str(pk, e.agg);
+  pack_key(pk, "id");
+  pack_str(pk, e.id);
+  pack_key(pk, "ver");
+  pk.pack_uint64(e.ver);
+  pack_key(pk, "data");
+  if (e.data != nullptr) {
+    pk.pack(*e.data);
+  } else {
+    pk.pack_map(0);
+  }
+  if (!e.key.empty()) {
+    pack_key(pk, "key");
+    pack_str(pk, e.key);
+  }
+  if (!e.corr.empty()) {
+    pack_key(pk, "corr");
+    pack_str(pk, e.corr);
+  }
+}
+
+errc decode_event(std::span<const char> body, msgpack::zone& zone, event_view& out,
+                  std::string* message) {
+  out = event_view{};
+  // An event holds a request's data one level down, and is bounded by its
+  // own size: every container count is checked against the bytes left.
+  limits lim;
+  lim.max_depth = 256;
+  lim.max_elements = body.size();
+  std::string why;
+  if (check_msgpack(body, lim, why) != errc::ok) return bad(message, why);
+  msgpack::object root;
+  try {
+    std::size_t off = 0;
+    root = msgpack::unpack(zone, body.data(), body.size(), off, &reference_everything, nullptr);
+  } catch (...) {
+    return bad(message, "not valid MessagePack");
+  }
+  if (root.type != msgpack::type::MAP) return bad(message, "not a map");
+  unsigned seen = 0;
+  const msgpack::object_kv* kv = root.via.map.ptr;
+  const msgpack::object_kv* const end = kv + root.via.map.size;
+  for (; kv != end; ++kv) {
+    if (kv->key.type != msgpack::type::STR) continue;  // not one of ours
+    const std::string_view name = as_view(kv->key);
+    const msgpack::object& v = kv->val;
+    unsigned bit = 0;
+    bool ok = true;
+    if (name == "seq") {
+      bit = 1, ok = v.type == msgpack::type::POSITIVE_INTEGER, out.seq = ok ? v.via.u64 : 0;
+    } else if (name == "ts") {
+      bit = 2, ok = v.type == msgpack::type::POSITIVE_INTEGER, out.ts = ok ? v.via.u64 : 0;
+    } else if (name == "ver") {
+      bit = 4, ok = v.type == msgpack::type::POSITIVE_INTEGER, out.ver = ok ? v.via.u64 : 0;
+    } else if (name == "type" || name == "agg" || name == "id" || name == "key" ||
+               name == "corr") {
+      const bool optional = name == "key" || name == "corr";
+      if (optional && v.type == msgpack::type::NIL) continue;
+      ok = v.type == msgpack::type::STR;
+      std::string_view& dst = name == "type"  ? out.type
+                              : name == "agg" ? out.agg
+                              : name == "id"  ? out.id
+                              : name == "key" ? out.key
+                                              : out.corr;
+      bit = name == "type" ? 8 : name == "agg" ? 16 : name == "id" ? 32 : name == "key" ? 128 : 256;
+      if (ok) dst = as_view(v);
+    } else if (name == "data") {
+      bit = 64, ok = v.type == msgpack::type::MAP, out.data = ok ? &v : nullptr;
+    } else {
+      continue;  // a field added by a newer daemon
+    }
+    if (!ok) return bad(message, "wrong type for field ", name);
+    if (seen & bit) return bad(message, "duplicate field ", name);
+    seen |= bit;
+  }
+  static constexpr const char* required[] = {"seq", "ts", "ver", "type", "agg", "id", "data"};
+  for (unsigned i = 0; i < 7; ++i) {
+    if (!(seen & (1u << i))) return bad(message, "missing field ", required[i]);
+  }
+  return errc::ok;
+}
+
+bool peek_event(std::span<const char> body, event_head& out) {
+  // Fast path: rill's own field order.
+  msgpack_cursor c(body);
+  uint32_t n;
+  uint64_t ts;
+  if (c.read_map_header(n) && n >= 7 && expect_key(c, "seq") && c.read_uint(out.seq) &&
+      expect_key(c, "ts") && c.read_uint(ts) && expect_key(c, "type") && c.read_str(out.type) &&
+      expect_key(c, "agg") && c.read_str(out.agg) && expect_key(c, "id") && c.read_str(out.id) &&
+      expect_key(c, "ver") && c.read_uint(out.ver) && expect_key(c, "data") &&
+      c.peek_kind() == msgpack_cursor::kind::map && c.skip()) {
+    out.key = {};
+    bool ok = true;
+    for (uint32_t i = 7; i < n && ok; ++i) {
+      std::string_view name;
+      if (!c.read_str(name)) {
+        ok = c.skip() && c.skip();  // a key that is not a string, and its value
+      } else if (name == "key") {
+        ok = c.read_nil() || c.read_str(out.key);
+      } else {
+        ok = c.skip();
+      }
+    }
+    if (ok) return true;
+  }
+  return peek_generic(body, out);
+}
+
+void append_topic(out_buffer& out, std::string_view agg, std::string_view type) {
+  out.append(agg);
+  out.push_back('/');
+  out.append(type);
+}
+
+}  // namespace rill

@@ -1,0 +1,350 @@
+#include "core/schema.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "core/utf8.h"
+
+namespace rill {
+
+extern const std::string_view default_schema_json;
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr size_t max_name_len = 128;
+constexpr size_t max_fields = 64;
+
+// Aggregate, command and event names end up in topics ("agg/TYPE") and file
+// names: letters, digits, '_', '-', '.'.
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > max_name_len) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Parsing context: the path of the node being read, for messages.
+struct parser {
+  std::string error;
+
+  bool fail(const std::string& path, const std::string& what) {
+    if (error.empty()) error = (path.empty() ? std::string("schema") : path) + ": " + what;
+    return false;
+  }
+
+  // Every key of obj must be in allowed.
+  bool only_keys(const json& obj, const std::string& path,
+                 std::initializer_list<std::string_view> allowed) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+        return fail(path, "unknown key \"" + it.key() + "\"");
+      }
+    }
+    return true;
+  }
+
+  bool get_bool(const json& obj, const char* key, const std::string& path, bool& out) {
+    auto it = obj.find(key);
+    if (it == obj.end()) return true;
+    if (!it->is_boolean()) return fail(path + "." + key, "must be true or false");
+    out = it->get<bool>();
+    return true;
+  }
+
+  bool get_number(const json& obj, const char* key, const std::string& path,
+                  std::optional<double>& out) {
+    auto it = obj.find(key);
+    if (it == obj.end()) return true;
+    if (!it->is_number()) return fail(path + "." + key, "must be a number");
+    out = it->get<double>();
+    return true;
+  }
+
+  bool get_size(const json& obj, const char* key, const std::string& path,
+                std::optional<size_t>& out) {
+    auto it = obj.find(key);
+    if (it == obj.end()) return true;
+    if (!it->is_number_unsigned()) return fail(path + "." + key, "must be a non-negative integer");
+    out = it->get<size_t>();
+    return true;
+  }
+
+  bool description(const json& obj, const std::string& path) {
+    auto it = obj.find("description");
+    if (it != obj.end() && !it->is_string()) return fail(path + ".description", "must be a string");
+    return true;
+  }
+
+  bool parse_field(const std::string& name, const json& j, const std::string& path,
+                   field_def& f) {
+    if (!j.is_object()) return fail(path, "must be an object");
+    if (!only_keys(j, path, {"type", "optional", "one_of", "ref", "gt", "ge", "lt", "le",
+                             "min_len", "max_len", "letters", "description"})) {
+      return false;
+    }
+    if (!description(j, path)) return false;
+    f.name = name;
+    auto t = j.find("type");
+    if (t == j.end()) return fail(path, "missing key \"type\"");
+    if (!t->is_string()) return fail(path + ".type", "must be a string");
+    const std::string& ts = t->get_ref<const std::string&>();
+    static constexpr field_type types[] = {field_type::string,  field_type::number,
+                                           field_type::integer, field_type::boolean,
+                                           field_type::map,     field_type::array,
+                                           field_type::any};
+    bool known = false;
+    for (field_type ft : types) {
+      if (ts == to_string(ft)) f.type = ft, known = true;
+    }
+    if (!known) {
+      return fail(path + ".type",
+                  "unknown type \"" + ts + "\" (string, number, integer, bool, map, array, any)");
+    }
+    if (!get_bool(j, "optional", path, f.optional)) return false;
+    if (!get_number(j, "gt", path, f.gt) || !get_number(j, "ge", path, f.ge) ||
+        !get_number(j, "lt", path, f.lt) || !get_number(j, "le", path, f.le)) {
+      return false;
+    }
+    if (!get_size(j, "min_len", path, f.min_len) || !get_size(j, "max_len", path, f.max_len)) {
+      return false;
+    }
+    std::optional<size_t> letters;
+    if (!get_size(j, "letters", path, letters)) return false;
+    const bool is_string = f.type == field_type::string;
+    const bool is_numeric = f.type == field_type::number || f.type == field_type::integer;
+    if (letters) {
+      if (!is_string) return fail(path + ".letters", "only for type string");
+      if (*letters == 0) return fail(path + ".letters", "must be at least 1");
+      f.letters = *letters;
+    }
+    if (auto it = j.find("one_of"); it != j.end()) {
+      if (!is_string) return fail(path + ".one_of", "only for type string");
+      if (!it->is_array() || it->empty()) {
+        return fail(path + ".one_of", "must be a non-empty array of strings");
+      }
+      for (const json& v : *it) {
+        if (!v.is_string()) return fail(path + ".one_of", "must be a non-empty array of strings");
+        const std::string& s = v.get_ref<const std::string&>();
+        if (std::find(f.one_of.begin(), f.one_of.end(), s) != f.one_of.end()) {
+          return fail(path + ".one_of", "duplicate value \"" + s + "\"");
+        }
+        f.one_of.push_back(s);
+      }
+    }
+    if (auto it = j.find("ref"); it != j.end()) {
+      if (!is_string) return fail(path + ".ref", "only for type string");
+      if (!it->is_string()) return fail(path + ".ref", "must be an aggregate type name");
+      f.ref = it->get<std::string>();  // resolved once every aggregate is known
+    }
+    if ((f.gt || f.ge || f.lt || f.le) && !is_numeric) {
+      return fail(path, "gt/ge/lt/le only for type number or integer");
+    }
+    if (f.gt && f.ge) return fail(path, "give gt or ge, not both");
+    if (f.lt && f.le) return fail(path, "give lt or le, not both");
+    const std::optional<double> lo = f.gt ? f.gt : f.ge, hi = f.lt ? f.lt : f.le;
+    if (lo && hi && (*lo > *hi || (*lo == *hi && (f.gt || f.lt)))) {
+      return fail(path, "the bounds leave no valid value");
+    }
+    if ((f.min_len || f.max_len) && !(is_string || f.type == field_type::array ||
+                                      f.type == field_type::map)) {
+      return fail(path, "min_len/max_len only for type string, array or map");
+    }
+    if (f.min_len && f.max_len && *f.min_len > *f.max_len) {
+      return fail(path, "min_len is greater than max_len");
+    }
+    return true;
+  }
+
+  bool parse_command(const std::string& name, const json& j, const std::string& path,
+                     command_def& c) {
+    if (!valid_name(name)) return fail(path, "invalid command name (1..128 of A-Z a-z 0-9 _ - .)");
+    if (!j.is_object()) return fail(path, "must be an object");
+    if (!only_keys(j, path, {"creates", "event", "at_least_one", "fields", "description"})) {
+      return false;
+    }
+    if (!description(j, path)) return false;
+    c.name = name;
+    if (!get_bool(j, "creates", path, c.creates)) return false;
+    if (!get_bool(j, "at_least_one", path, c.at_least_one)) return false;
+    auto ev = j.find("event");
+    if (ev == j.end()) return fail(path, "missing key \"event\"");
+    if (!ev->is_string() || !valid_name(ev->get_ref<const std::string&>())) {
+      return fail(path + ".event", "must be an event name (1..128 of A-Z a-z 0-9 _ - .)");
+    }
+    c.event = ev->get<std::string>();
+    if (auto fs = j.find("fields"); fs != j.end()) {
+      if (!fs->is_object()) return fail(path + ".fields", "must be an object");
+      if (fs->size() > max_fields) {
+        return fail(path + ".fields", "more than " + std::to_string(max_fields) + " fields");
+      }
+      for (auto it = fs->begin(); it != fs->end(); ++it) {
+        const std::string fpath = path + ".fields." + it.key();
+        if (it.key().empty() || it.key().size() > 256) {
+          return fail(fpath, "field names are 1..256 bytes");
+        }
+        field_def f;
+        if (!parse_field(it.key(), it.value(), fpath, f)) return false;
+        c.fields.push_back(std::move(f));
+      }
+    }
+    std::sort(c.fields.begin(), c.fields.end(),
+              [](const field_def& a, const field_def& b) { return a.name < b.name; });
+    for (size_t i = 0; i < c.fields.size(); ++i) {
+      c.fields[i].bit = static_cast<uint32_t>(i);
+      if (!c.fields[i].optional) c.required_mask |= uint64_t{1} << i;
+      if (!c.fields[i].ref.empty()) c.has_refs = true;
+    }
+    if (c.at_least_one && c.fields.empty()) return fail(path, "at_least_one with no fields");
+    return true;
+  }
+
+  bool parse_root(const json& root, std::vector<aggregate_def>& out) {
+    if (!root.is_object()) return fail("", "must be a JSON object");
+    if (!only_keys(root, "schema", {"version", "description", "aggregates"})) return false;
+    if (!description(root, "schema")) return false;
+    if (auto v = root.find("version"); v != root.end()) {
+      if (!v->is_number_unsigned() || v->get<uint64_t>() != 1) {
+        return fail("version", "must be 1 (the only version this rill reads)");
+      }
+    }
+    auto aggs = root.find("aggregates");
+    if (aggs == root.end()) return fail("schema", "missing key \"aggregates\"");
+    if (!aggs->is_object() || aggs->empty()) {
+      return fail("aggregates", "must be a non-empty object");
+    }
+    if (aggs->size() > 65535) return fail("aggregates", "too many aggregate types");
+    for (auto it = aggs->begin(); it != aggs->end(); ++it) {
+      const std::string path = "aggregates." + it.key();
+      if (!valid_name(it.key())) {
+        return fail(path, "invalid aggregate name (1..128 of A-Z a-z 0-9 _ - .)");
+      }
+      const json& a = it.value();
+      if (!a.is_object()) return fail(path, "must be an object");
+      if (!only_keys(a, path, {"commands", "description"})) return false;
+      if (!description(a, path)) return false;
+      auto cmds = a.find("commands");
+      if (cmds == a.end()) return fail(path, "missing key \"commands\"");
+      if (!cmds->is_object() || cmds->empty()) {
+        return fail(path + ".commands", "must be a non-empty object");
+      }
+      aggregate_def ad;
+      ad.name = it.key();
+      for (auto ci = cmds->begin(); ci != cmds->end(); ++ci) {
+        command_def c;
+        if (!parse_command(ci.key(), ci.value(), path + ".commands." + ci.key(), c)) return false;
+        ad.commands.push_back(std::move(c));
+      }
+      std::sort(ad.commands.begin(), ad.commands.end(),
+                [](const command_def& x, const command_def& y) { return x.name < y.name; });
+      out.push_back(std::move(ad));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const aggregate_def& x, const aggregate_def& y) { return x.name < y.name; });
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i].index = static_cast<uint16_t>(i);
+      for (command_def& c : out[i].commands) c.aggregate = static_cast<uint16_t>(i);
+    }
+    // Resolve references now that every aggregate is known.
+    for (aggregate_def& a : out) {
+      for (command_def& c : a.commands) {
+        for (field_def& f : c.fields) {
+          if (f.ref.empty()) continue;
+          auto hit = std::find_if(out.begin(), out.end(),
+                                  [&](const aggregate_def& x) { return x.name == f.ref; });
+          if (hit == out.end()) {
+            return fail("aggregates." + a.name + ".commands." + c.name + ".fields." + f.name +
+                            ".ref",
+                        "no aggregate type \"" + f.ref + "\"");
+          }
+          f.ref_index = hit->index;
+        }
+      }
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+std::string_view to_string(field_type t) {
+  switch (t) {
+    case field_type::string: return "string";
+    case field_type::number: return "number";
+    case field_type::integer: return "integer";
+    case field_type::boolean: return "bool";
+    case field_type::map: return "map";
+    case field_type::array: return "array";
+    case field_type::any: return "any";
+  }
+  return "any";
+}
+
+std::unique_ptr<schema> schema::parse(std::string_view text, std::string& error) {
+  error.clear();
+  try {
+    // Duplicate keys are a mistake nlohmann would silently resolve: catch them
+    // with the parser callback.
+    std::vector<std::vector<std::string>> keys;
+    std::string duplicate;
+    auto cb = [&](int, json::parse_event_t ev, json& parsed) {
+      if (ev == json::parse_event_t::object_start) {
+        keys.emplace_back();
+      } else if (ev == json::parse_event_t::object_end) {
+        if (!keys.empty()) keys.pop_back();
+      } else if (ev == json::parse_event_t::key && !keys.empty()) {
+        const std::string& k = parsed.get_ref<const std::string&>();
+        auto& level = keys.back();
+        if (duplicate.empty() && std::find(level.begin(), level.end(), k) != level.end()) {
+          duplicate = k;
+        }
+        level.push_back(k);
+      }
+      return true;
+    };
+    json root = json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
+    if (root.is_discarded()) {
+      // Parse again with exceptions for nlohmann's message (line, column).
+      try {
+        json again = json::parse(text.begin(), text.end());
+      } catch (const json::exception& e) {
+        error = std::string("schema: invalid JSON: ") + e.what();
+        return nullptr;
+      }
+      error = "schema: invalid JSON";
+      return nullptr;
+    }
+    if (!duplicate.empty()) {
+      error = "schema: duplicate key \"" + duplicate + "\"";
+      return nullptr;
+    }
+    parser p;
+    auto s = std::unique_ptr<schema>(new schema());
+    if (!p.parse_root(root, s->aggregates_)) {
+      error = p.error;
+      return nullptr;
+    }
+    return s;
+  } catch (const std::exception& e) {
+    error = std::string("schema: ") + e.what();
+    return nullptr;
+  }
+}
+
+const schema& schema::default_schema() {
+  static const std::unique_ptr<schema> s = [] {
+    std::string error;
+    auto parsed = parse(default_schema_json, error);
+    if (!parsed) throw std::logic_error("the built-in default schema is invalid: " + error);
+    return parsed;
+  }();
+  return *s;
+}
+
+}  // namespace rill

@@ -1,0 +1,155 @@
+// command_def::check_data: a command's data against its field definitions.
+#include <cmath>
+#include <string>
+
+#include "core/schema.h"
+#include "core/utf8.h"
+
+namespace rill {
+
+namespace {
+
+constexpr size_t quote_max = 64;
+
+std::string_view as_view(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
+
+errc fail(std::string& message, std::string_view field, std::string_view what) {
+  message = "data.";
+  message += utf8_prefix(field, quote_max);
+  message += ": ";
+  message += what;
+  return errc::bad_request;
+}
+
+std::string number_text(double v) {
+  std::string s = std::to_string(v);  // "0.000000"
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  return s;
+}
+
+errc check_bounds(const field_def& f, double v, std::string& message) {
+  if (f.gt && !(v > *f.gt)) return fail(message, f.name, "must be > " + number_text(*f.gt));
+  if (f.ge && !(v >= *f.ge)) return fail(message, f.name, "must be >= " + number_text(*f.ge));
+  if (f.lt && !(v < *f.lt)) return fail(message, f.name, "must be < " + number_text(*f.lt));
+  if (f.le && !(v <= *f.le)) return fail(message, f.name, "must be <= " + number_text(*f.le));
+  return errc::ok;
+}
+
+errc check_length(const field_def& f, size_t n, const char* unit, std::string& message) {
+  if (f.min_len && n < *f.min_len) {
+    return fail(message, f.name,
+                "must have at least " + std::to_string(*f.min_len) + " " + unit);
+  }
+  if (f.max_len && n > *f.max_len) {
+    return fail(message, f.name,
+                "must have at most " + std::to_string(*f.max_len) + " " + unit);
+  }
+  return errc::ok;
+}
+
+errc check_value(const field_def& f, const msgpack::object& v, std::string& message) {
+  switch (f.type) {
+    case field_type::string: {
+      if (v.type != msgpack::type::STR) return fail(message, f.name, "must be a string");
+      const std::string_view s = as_view(v);
+      if (f.letters != 0) {
+        bool ok = s.size() == f.letters;
+        for (size_t i = 0; ok && i < s.size(); ++i) {
+          const char c = s[i];
+          ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        }
+        if (!ok) return fail(message, f.name, "must be " + std::to_string(f.letters) + " ASCII letters");
+      }
+      if (!f.one_of.empty()) {
+        bool found = false;
+        for (const std::string& allowed : f.one_of) found |= allowed == s;
+        if (!found) {
+          std::string what = "must be one of ";
+          for (size_t i = 0; i < f.one_of.size(); ++i) {
+            if (i) what += ", ";
+            what += f.one_of[i];
+          }
+          return fail(message, f.name, what);
+        }
+      }
+      if (f.min_len || f.max_len) {
+        return check_length(f, utf8_length(s), "characters", message);
+      }
+      return errc::ok;
+    }
+    case field_type::number:
+    case field_type::integer: {
+      double d;
+      if (v.type == msgpack::type::POSITIVE_INTEGER) {
+        d = static_cast<double>(v.via.u64);
+      } else if (v.type == msgpack::type::NEGATIVE_INTEGER) {
+        d = static_cast<double>(v.via.i64);
+      } else if (f.type == field_type::number &&
+                 (v.type == msgpack::type::FLOAT32 || v.type == msgpack::type::FLOAT64)) {
+        d = v.via.f64;
+        if (!std::isfinite(d)) return fail(message, f.name, "must be a finite number");
+      } else {
+        return fail(message, f.name,
+                    f.type == field_type::number ? "must be a number" : "must be an integer");
+      }
+      return check_bounds(f, d, message);
+    }
+    case field_type::boolean:
+      if (v.type != msgpack::type::BOOLEAN) return fail(message, f.name, "must be true or false");
+      return errc::ok;
+    case field_type::map:
+      if (v.type != msgpack::type::MAP) return fail(message, f.name, "must be a map");
+      return check_length(f, v.via.map.size, "entries", message);
+    case field_type::array:
+      if (v.type != msgpack::type::ARRAY) return fail(message, f.name, "must be an array");
+      return check_length(f, v.via.array.size, "elements", message);
+    case field_type::any:
+      return errc::ok;
+  }
+  return errc::ok;
+}
+
+}  // namespace
+
+errc command_def::check_data(const msgpack::object* data, std::string& message) const {
+  uint64_t seen = 0;
+  if (data != nullptr) {
+    if (data->type != msgpack::type::MAP) {
+      message = "data: must be a map";
+      return errc::bad_request;
+    }
+    const msgpack::object_kv* kv = data->via.map.ptr;
+    const msgpack::object_kv* const end = kv + data->via.map.size;
+    for (; kv != end; ++kv) {
+      if (kv->key.type != msgpack::type::STR) {
+        message = "data: field names must be strings";
+        return errc::bad_request;
+      }
+      const std::string_view name = as_view(kv->key);
+      const field_def* f = find_field(name);
+      if (f == nullptr) return fail(message, name, "not a field of " + this->name);
+      const uint64_t bit = uint64_t{1} << f->bit;
+      if (seen & bit) return fail(message, name, "duplicate field");
+      seen |= bit;
+      if (errc e = check_value(*f, kv->val, message); e != errc::ok) return e;
+    }
+  }
+  if (const uint64_t missing = required_mask & ~seen; missing != 0) {
+    const field_def& f = fields[static_cast<size_t>(__builtin_ctzll(missing))];
+    return fail(message, f.name, "missing required field");
+  }
+  if (at_least_one && seen == 0) {
+    message = "data: " + name + " needs at least one of ";
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i) message += ", ";
+      message += fields[i].name;
+    }
+    return errc::bad_request;
+  }
+  return errc::ok;
+}
+
+}  // namespace rill

@@ -1,0 +1,210 @@
+#include "core/validator.h"
+
+#include "core/utf8.h"
+
+namespace rill {
+
+namespace {
+
+constexpr size_t quote_max = 64;
+
+std::string_view as_view(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
+
+// "<agg> '<id>'" for messages, clipped.
+void describe(std::string& m, std::string_view agg, std::string_view id) {
+  m += utf8_prefix(agg, quote_max);
+  m += " '";
+  m += utf8_prefix(id, quote_max);
+  m += '\'';
+}
+
+}  // namespace
+
+validator::validator(const schema& s, validator_options o)
+    : schema_(s), opts_(o), index_(s.aggregate_count()) {}
+
+const uint64_t* validator::find_version(uint16_t agg, std::string_view id) const {
+  const version_map& m = index_[agg];
+  auto it = m.find(id);
+  return it != m.end() ? &it->second : nullptr;
+}
+
+void validator::add_key(std::string_view key, uint64_t seq, uint64_t ver) {
+  key_fifo_.emplace_back(key);
+  keys_.emplace(std::string_view(key_fifo_.back()), key_entry{seq, ver});
+}
+
+void validator::evict_keys() {
+  while (key_fifo_.size() > opts_.max_keys) {
+    keys_.erase(std::string_view(key_fifo_.front()));
+    key_fifo_.pop_front();
+  }
+}
+
+bool validator::check_refs(const command_def& def, const msgpack::object* data,
+                           verdict& v) const {
+  if (data == nullptr) return true;
+  const msgpack::object_kv* kv = data->via.map.ptr;
+  const msgpack::object_kv* const end = kv + data->via.map.size;
+  for (; kv != end; ++kv) {
+    const field_def* f = def.find_field(as_view(kv->key));  // check_data vetted the keys
+    if (f == nullptr || f->ref_index < 0) continue;
+    const std::string_view id = as_view(kv->val);
+    if (find_version(static_cast<uint16_t>(f->ref_index), id) == nullptr) {
+      v.code = errc::not_found;
+      v.message = "data.";
+      v.message += f->name;
+      v.message += ": ";
+      describe(v.message, f->ref, id);
+      v.message += " does not exist";
+      return false;
+    }
+  }
+  return true;
+}
+
+verdict validator::check(const command_request& c, uint64_t seq) {
+  verdict v;
+  if (c.has_key) {
+    if (auto it = keys_.find(c.key); it != keys_.end()) {
+      v.seq = it->second.seq;
+      v.ver = it->second.ver;
+      v.dup = true;
+      v.def = schema_.find_command(c.agg, c.cmd);
+      return v;
+    }
+  }
+  const aggregate_def* a = schema_.find_aggregate(c.agg);
+  if (a == nullptr) {
+    v.code = errc::unknown_aggregate;
+    v.message = "unknown aggregate type '";
+    v.message += utf8_prefix(c.agg, quote_max);
+    v.message += '\'';
+    return v;
+  }
+  const command_def* def = a->find_command(c.cmd);
+  if (def == nullptr) {
+    v.code = errc::unknown_command;
+    v.message = "aggregate type '" + a->name + "' has no command '";
+    v.message += utf8_prefix(c.cmd, quote_max);
+    v.message += '\'';
+    return v;
+  }
+  v.def = def;
+  if (errc e = def->check_data(c.data, v.message); e != errc::ok) {
+    v.code = e;
+    return v;
+  }
+  version_map& m = index_[a->index];
+  auto it = m.find(c.id);
+  const bool exists = it != m.end();
+  if (def->creates && exists) {
+    v.code = errc::already_exists;
+    describe(v.message, a->name, c.id);
+    v.message += " already exists";
+    return v;
+  }
+  if (!def->creates && !exists) {
+    v.code = errc::not_found;
+    describe(v.message, a->name, c.id);
+    v.message += " does not exist";
+    return v;
+  }
+  if (def->has_refs && !check_refs(*def, c.data, v)) return v;
+  const uint64_t current = exists ? it->second : 0;
+  if (c.has_expect && static_cast<uint64_t>(c.expect) != current) {
+    v.code = errc::version_conflict;
+    v.ver = current;
+    v.message = "expected version " + std::to_string(c.expect) + ", ";
+    describe(v.message, a->name, c.id);
+    v.message += " is at version " + std::to_string(current);
+    return v;
+  }
+  // Stage.
+  undo_entry u;
+  u.agg = a->index;
+  u.id_off = undo_ids_.size();
+  u.id_len = static_cast<uint32_t>(c.id.size());
+  undo_ids_.append(c.id);
+  if (exists) {
+    u.w = undo_entry::what::bumped;
+    u.prev_ver = current;
+    it->second = current + 1;
+  } else {
+    u.w = undo_entry::what::created;
+    m.emplace(std::string(c.id), 1);
+  }
+  undo_.push_back(u);
+  v.ver = current + 1;
+  v.seq = seq;
+  if (c.has_key) {
+    add_key(c.key, seq, v.ver);
+    undo_entry k;
+    k.w = undo_entry::what::key;
+    k.id_off = undo_ids_.size();
+    undo_.push_back(k);
+  }
+  return v;
+}
+
+void validator::rollback_to(size_t sp) {
+  while (undo_.size() > sp) {
+    const undo_entry u = undo_.back();
+    undo_.pop_back();
+    if (u.w == undo_entry::what::key) {
+      keys_.erase(std::string_view(key_fifo_.back()));
+      key_fifo_.pop_back();
+      continue;
+    }
+    const std::string_view id(undo_ids_.data() + u.id_off, u.id_len);
+    version_map& m = index_[u.agg];
+    auto it = m.find(id);
+    if (it != m.end()) {
+      if (u.w == undo_entry::what::created) {
+        m.erase(it);
+      } else {
+        it->second = u.prev_ver;
+      }
+    }
+    undo_ids_.resize(u.id_off);
+  }
+}
+
+void validator::commit() {
+  undo_.clear();
+  undo_ids_.clear();
+  evict_keys();
+}
+
+bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
+                      std::string_view key, uint64_t seq) {
+  const aggregate_def* a = schema_.find_aggregate(agg);
+  if (a == nullptr) return false;
+  version_map& m = index_[a->index];
+  if (auto it = m.find(id); it != m.end()) {
+    it->second = ver;
+  } else {
+    m.emplace(std::string(id), ver);
+  }
+  // A key seen again after it was forgotten keeps its first (surviving) entry.
+  if (!key.empty() && !keys_.contains(key)) {
+    add_key(key, seq, ver);
+    evict_keys();
+  }
+  return true;
+}
+
+uint64_t validator::version(std::string_view agg, std::string_view id) const {
+  const aggregate_def* a = schema_.find_aggregate(agg);
+  if (a == nullptr) return 0;
+  const uint64_t* v = find_version(a->index, id);
+  return v != nullptr ? *v : 0;
+}
+
+size_t validator::aggregate_count() const {
+  size_t n = 0;
+  for (const version_map& m : index_) n += m.size();
+  return n;
+}
+
+}  // namespace rill
