@@ -1,0 +1,270 @@
+#include "core/schema.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/core/msgpack_test_util.h"
+
+namespace rill {
+namespace {
+
+using test::json;
+using test::mp;
+
+// Parses a schema from JSON and returns the error ("" when it parsed).
+std::string parse_error(const std::string& text) {
+  std::string error;
+  auto s = schema::parse(text, error);
+  EXPECT_EQ(s == nullptr, !error.empty()) << error;
+  return error;
+}
+
+std::string with_field(const json& field) {
+  json j = {{"aggregates",
+             {{"thing", {{"commands", {{"MAKE", {{"creates", true}, {"event", "MADE"},
+                                                  {"fields", {{"f", field}}}}}}}}}}}};
+  return j.dump();
+}
+
+TEST(Schema, DefaultSchemaIsDomainMd) {
+  const schema& s = schema::default_schema();
+  ASSERT_EQ(s.aggregate_count(), 3u);
+  EXPECT_EQ(s.aggregate(0).name, "campaign");
+  EXPECT_EQ(s.aggregate(1).name, "customer");
+  EXPECT_EQ(s.aggregate(2).name, "order");
+  struct row {
+    const char *agg, *cmd, *event;
+    bool creates;
+  };
+  for (const row& r : {row{"customer", "CREATE_CUSTOMER", "CUSTOMER_CREATED", true},
+                       row{"customer", "UPDATE_CUSTOMER", "CUSTOMER_UPDATED", false},
+                       row{"customer", "UPDATE_CUSTOMER_CLASSIFICATION",
+                           "CUSTOMER_CLASSIFICATION_UPDATED", false},
+                       row{"order", "CREATE_ORDER", "ORDER_CREATED", true},
+                       row{"order", "SET_EXCHANGE_RATE", "EXCHANGE_RATE_SET", false},
+                       row{"campaign", "RUN_EMAIL_CAMPAIGN", "EMAIL_CAMPAIGN_STARTED", true}}) {
+    const command_def* c = s.find_command(r.agg, r.cmd);
+    ASSERT_NE(c, nullptr) << r.cmd;
+    EXPECT_EQ(c->event, r.event);
+    EXPECT_EQ(c->creates, r.creates);
+    EXPECT_EQ(&s.aggregate(c->aggregate), s.find_aggregate(r.agg));
+    EXPECT_EQ(s.find_event(r.agg, r.event), c);
+  }
+  EXPECT_EQ(s.find_command("order", "CREATE_CUSTOMER"), nullptr);
+  EXPECT_EQ(s.find_aggregate("invoice"), nullptr);
+  const command_def* order = s.find_command("order", "CREATE_ORDER");
+  const field_def* cust = order->find_field("customer_id");
+  ASSERT_NE(cust, nullptr);
+  EXPECT_EQ(cust->ref_index, s.find_aggregate("customer")->index);
+  EXPECT_TRUE(order->has_refs);
+  EXPECT_TRUE(s.find_command("customer", "UPDATE_CUSTOMER")->at_least_one);
+}
+
+TEST(Schema, ParseErrorsSayWhere) {
+  EXPECT_NE(parse_error("{").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(parse_error("[]").find("object"), std::string::npos);
+  EXPECT_NE(parse_error("{}").find("aggregates"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"aggregates": {}})").find("non-empty"), std::string::npos);
+  EXPECT_NE(parse_error(R"({"version": 2, "aggregates": {"a": {"commands": {"C": {"event": "E"}}}}})")
+                .find("version"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"aggregates": {"a": {"commands": {"C": {"event": "E"}}}}, "x": 1})")
+                .find("unknown key \"x\""),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"aggregates": {"a/b": {"commands": {"C": {"event": "E"}}}}})")
+                .find("aggregates.a/b"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"aggregates": {"a": {"commands": {"C": {}}}}})").find("event"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"aggregates": {"a": {"commands": {"C": {"event": "E", "creates": 1}}}}})")
+                .find("aggregates.a.commands.C.creates"),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"aggregates": {"a": {"commands": {"C": {"event": "E"}}}, "a": {}}})")
+                .find("duplicate key \"a\""),
+            std::string::npos);
+  EXPECT_NE(parse_error(R"({"aggregates": {"a": {"commands": {"C": {"event": "E", "at_least_one": true}}}}})")
+                .find("at_least_one"),
+            std::string::npos);
+}
+
+TEST(Schema, FieldErrors) {
+  EXPECT_EQ(parse_error(with_field({{"type", "string"}})), "");
+  const std::vector<std::pair<json, std::string>> cases = {
+      {json::object(), "missing key \"type\""},
+      {{{"type", "text"}}, "unknown type \"text\""},
+      {{{"type", "string"}, {"gtt", 1}}, "fields.f: unknown key \"gtt\""},
+      {{{"type", "string"}, {"gt", 0}}, "only for type number"},
+      {{{"type", "number"}, {"one_of", {"A"}}}, "one_of: only for type string"},
+      {{{"type", "string"}, {"one_of", json::array()}}, "non-empty"},
+      {{{"type", "string"}, {"one_of", {"A", "A"}}}, "duplicate value"},
+      {{{"type", "number"}, {"letters", 3}}, "letters: only for type string"},
+      {{{"type", "string"}, {"letters", 0}}, "at least 1"},
+      {{{"type", "string"}, {"ref", "nowhere"}}, "no aggregate type \"nowhere\""},
+      {{{"type", "integer"}, {"ref", "thing"}}, "ref: only for type string"},
+      {{{"type", "number"}, {"gt", 1}, {"ge", 1}}, "not both"},
+      {{{"type", "number"}, {"gt", 5}, {"lt", 3}}, "no valid value"},
+      {{{"type", "number"}, {"ge", 3}, {"lt", 3}}, "no valid value"},
+      {{{"type", "bool"}, {"min_len", 1}}, "min_len/max_len only"},
+      {{{"type", "string"}, {"min_len", 3}, {"max_len", 2}}, "greater than max_len"},
+      {{{"type", "string"}, {"min_len", -1}}, "non-negative integer"},
+      {{{"type", "string"}, {"optional", "yes"}}, "optional: must be true or false"},
+      {"string", "must be an object"},
+  };
+  for (const auto& [field, expected] : cases) {
+    const std::string e = parse_error(with_field(field));
+    EXPECT_NE(e.find(expected), std::string::npos) << field.dump() << " -> " << e;
+    if (expected != "must be an object" && expected.find("fields.f") == std::string::npos) {
+      EXPECT_NE(e.find("aggregates.thing.commands.MAKE.fields.f"), std::string::npos) << e;
+    }
+  }
+  json many;
+  for (int i = 0; i < 65; ++i) many["f" + std::to_string(i)] = {{"type", "any"}};
+  json j = {{"aggregates", {{"t", {{"commands", {{"C", {{"event", "E"}, {"fields", many}}}}}}}}}};
+  EXPECT_NE(parse_error(j.dump()).find("more than 64"), std::string::npos);
+}
+
+// check_data of the default schema's commands.
+class DataTest : public ::testing::Test {
+ protected:
+  errc check(const char* agg, const char* cmd, const json& data) {
+    const command_def* c = schema::default_schema().find_command(agg, cmd);
+    EXPECT_NE(c, nullptr);
+    bytes_ = mp(data);
+    zone_.clear();
+    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
+    return c->check_data(&obj_, message_);
+  }
+  std::string bytes_;
+  msgpack::zone zone_;
+  msgpack::object obj_;
+  std::string message_;
+};
+
+TEST_F(DataTest, AcceptsDomainCommands) {
+  EXPECT_EQ(check("customer", "CREATE_CUSTOMER", {{"name", "Ada"}, {"email", "ada@x.org"}}),
+            errc::ok)
+      << message_;
+  EXPECT_EQ(check("customer", "CREATE_CUSTOMER",
+                  {{"name", "Zoë"}, {"email", "z@x.org"}, {"country", "FR"}}),
+            errc::ok)
+      << message_;
+  EXPECT_EQ(check("customer", "UPDATE_CUSTOMER", {{"email", "new@x.org"}}), errc::ok) << message_;
+  EXPECT_EQ(check("customer", "UPDATE_CUSTOMER_CLASSIFICATION", {{"classification", "B"}}),
+            errc::ok);
+  EXPECT_EQ(check("order", "CREATE_ORDER",
+                  {{"customer_id", "c-1"}, {"amount", 12.5}, {"currency", "USD"}}),
+            errc::ok)
+      << message_;
+  EXPECT_EQ(check("order", "CREATE_ORDER",
+                  {{"customer_id", "c-1"}, {"amount", 3}, {"currency", "eur"}}),
+            errc::ok)
+      << message_;  // an integer is a number
+  EXPECT_EQ(check("order", "SET_EXCHANGE_RATE", {{"rate", 1.08}, {"base", "EUR"}}), errc::ok);
+  EXPECT_EQ(check("campaign", "RUN_EMAIL_CAMPAIGN",
+                  {{"segment", "B"}, {"subject", "Hi"}, {"body", "Hello"}}),
+            errc::ok);
+  const command_def* c = schema::default_schema().find_command("customer", "UPDATE_CUSTOMER");
+  EXPECT_EQ(c->check_data(nullptr, message_), errc::bad_request);  // at least one
+  EXPECT_NE(message_.find("at least one"), std::string::npos);
+}
+
+TEST_F(DataTest, RejectsEachKindOfBadData) {
+  struct bad_case {
+    const char *agg, *cmd;
+    json data;
+    const char* expect_in_message;
+  };
+  const std::vector<bad_case> cases = {
+      {"customer", "CREATE_CUSTOMER", {{"name", "A"}}, "data.email: missing required field"},
+      {"customer", "CREATE_CUSTOMER", {{"name", "A"}, {"email", "e"}, {"age", 3}},
+       "data.age: not a field of CREATE_CUSTOMER"},
+      {"customer", "CREATE_CUSTOMER", {{"name", 5}, {"email", "e"}}, "data.name: must be a string"},
+      {"customer", "CREATE_CUSTOMER", {{"name", ""}, {"email", "e"}}, "data.name: must have at least 1"},
+      {"customer", "CREATE_CUSTOMER", {{"name", "A"}, {"email", "e"}, {"country", nullptr}},
+       "data.country: must be a string"},
+      {"customer", "UPDATE_CUSTOMER", json::object(), "at least one of country, email, name"},
+      {"customer", "UPDATE_CUSTOMER_CLASSIFICATION", {{"classification", "D"}},
+       "data.classification: must be one of A, B, C"},
+      {"order", "CREATE_ORDER", {{"customer_id", "c"}, {"amount", 0}, {"currency", "USD"}},
+       "data.amount: must be > 0"},
+      {"order", "CREATE_ORDER", {{"customer_id", "c"}, {"amount", -5}, {"currency", "USD"}},
+       "data.amount: must be > 0"},
+      {"order", "CREATE_ORDER", {{"customer_id", "c"}, {"amount", "12"}, {"currency", "USD"}},
+       "data.amount: must be a number"},
+      {"order", "CREATE_ORDER", {{"customer_id", "c"}, {"amount", 1}, {"currency", "US"}},
+       "data.currency: must be 3 ASCII letters"},
+      {"order", "CREATE_ORDER", {{"customer_id", "c"}, {"amount", 1}, {"currency", "U1D"}},
+       "data.currency: must be 3 ASCII letters"},
+      {"order", "CREATE_ORDER", {{"customer_id", 17}, {"amount", 1}, {"currency", "USD"}},
+       "data.customer_id: must be a string"},
+      {"order", "SET_EXCHANGE_RATE", {{"rate", 1.1}}, "data.base: missing required field"},
+      {"campaign", "RUN_EMAIL_CAMPAIGN", {{"segment", "B"}, {"subject", "s"}, {"body", true}},
+       "data.body: must be a string"},
+  };
+  for (const bad_case& b : cases) {
+    EXPECT_EQ(check(b.agg, b.cmd, b.data), errc::bad_request) << b.data.dump();
+    EXPECT_NE(message_.find(b.expect_in_message), std::string::npos)
+        << b.data.dump() << " -> " << message_;
+  }
+}
+
+TEST_F(DataTest, NonFiniteNumbersAndNonStringKeysAreRejected) {
+  const command_def* c = schema::default_schema().find_command("order", "SET_EXCHANGE_RATE");
+  msgpack::zone zone;
+  msgpack::object_kv kv[2];
+  kv[0].key = msgpack::object("rate", zone);
+  kv[0].val = msgpack::object(std::numeric_limits<double>::infinity());
+  kv[1].key = msgpack::object("base", zone);
+  kv[1].val = msgpack::object("EUR", zone);
+  msgpack::object data;
+  data.type = msgpack::type::MAP;
+  data.via.map.size = 2;
+  data.via.map.ptr = kv;
+  EXPECT_EQ(c->check_data(&data, message_), errc::bad_request);
+  EXPECT_NE(message_.find("finite"), std::string::npos) << message_;
+  kv[0].val = msgpack::object(std::nan(""));
+  EXPECT_EQ(c->check_data(&data, message_), errc::bad_request);
+  kv[0].val = msgpack::object(1.5);
+  EXPECT_EQ(c->check_data(&data, message_), errc::ok) << message_;
+  kv[0].key = msgpack::object(5);
+  EXPECT_EQ(c->check_data(&data, message_), errc::bad_request);
+  kv[0].key = msgpack::object("base", zone);  // duplicate
+  kv[0].val = msgpack::object("EUR", zone);
+  EXPECT_EQ(c->check_data(&data, message_), errc::bad_request);
+  EXPECT_NE(message_.find("duplicate"), std::string::npos) << message_;
+}
+
+TEST_F(DataTest, GeneralFieldRules) {
+  std::string error;
+  auto s = schema::parse(R"({"aggregates": {"t": {"commands": {"C": {"event": "E", "fields": {
+      "n": {"type": "integer", "ge": 1, "le": 10},
+      "tags": {"type": "array", "max_len": 2, "optional": true},
+      "meta": {"type": "map", "min_len": 1, "optional": true},
+      "flag": {"type": "bool", "optional": true},
+      "name": {"type": "string", "max_len": 3, "optional": true},
+      "x": {"type": "any", "optional": true}}}}}}})",
+                         error);
+  ASSERT_NE(s, nullptr) << error;
+  const command_def* c = s->find_command("t", "C");
+  auto run = [&](const json& j) {
+    bytes_ = mp(j);
+    zone_.clear();
+    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
+    return c->check_data(&obj_, message_);
+  };
+  EXPECT_EQ(run({{"n", 1}}), errc::ok) << message_;
+  EXPECT_EQ(run({{"n", 10}, {"tags", {1, 2}}, {"meta", {{"a", 1}}}, {"flag", false},
+                 {"name", "ééé"}, {"x", nullptr}}),
+            errc::ok)
+      << message_;  // max_len counts characters, not bytes
+  EXPECT_EQ(run({{"n", 0}}), errc::bad_request);
+  EXPECT_EQ(run({{"n", 11}}), errc::bad_request);
+  EXPECT_EQ(run({{"n", 1.5}}), errc::bad_request);
+  EXPECT_NE(message_.find("integer"), std::string::npos);
+  EXPECT_EQ(run({{"n", 1}, {"tags", {1, 2, 3}}}), errc::bad_request);
+  EXPECT_EQ(run({{"n", 1}, {"meta", json::object()}}), errc::bad_request);
+  EXPECT_EQ(run({{"n", 1}, {"flag", 1}}), errc::bad_request);
+  EXPECT_EQ(run({{"n", 1}, {"name", "abcd"}}), errc::bad_request);
+}
+
+}  // namespace
+}  // namespace rill
