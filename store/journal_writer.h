@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "store/journal_options.h"
 #include "store/recovery_report.h"
@@ -79,6 +80,9 @@ class journal_writer {
   bool wait_published(uint64_t after_seq, std::chrono::microseconds timeout) const;
 
   const journal_options& options() const;
+
+  // Why the last io_error happened (for logs); empty if none. Writer thread.
+  const std::string& last_error() const;
 
   class impl;
 

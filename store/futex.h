@@ -1,0 +1,17 @@
+#pragma once
+// Minimal futex wait/wake on a 32-bit atomic (std::atomic::wait has no
+// timeout). Process-private. Thread-safe.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace rill::store {
+
+// Blocks while word == expected, until woken or the timeout passes (may
+// return spuriously; callers re-check their condition).
+void futex_wait(const std::atomic<uint32_t>& word, uint32_t expected,
+                std::chrono::nanoseconds timeout);
+// Wakes every thread blocked in futex_wait on word.
+void futex_wake_all(std::atomic<uint32_t>& word);
+
+}  // namespace rill::store

@@ -1,0 +1,256 @@
+#include "store/journal_scan.h"
+
+#include <memory>
+
+#include "store/journal_format.h"
+#include "store/record_check.h"
+#include "store/segment_dir.h"
+#include "store/segment_file.h"
+
+namespace rill::store {
+
+namespace {
+
+using format::kHeaderSize;
+
+std::string where(uint32_t index, uint64_t off) {
+  return "segment " + format::segment_file_name(index) + " offset " + std::to_string(off);
+}
+
+class scanner {
+ public:
+  explicit scanner(const std::filesystem::path& dir) : dir_(dir) {}
+
+  scan_result run() {
+    std::string error;
+    if (list_segments(dir_, idx_, error) != io_status::ok) return fail_io(error);
+    r_.segments = static_cast<uint32_t>(idx_.size());
+    if (idx_.empty()) return r_;
+    gap_at_ = idx_.size();
+    for (size_t i = 1; i < idx_.size(); ++i) {
+      if (idx_[i] != idx_[i - 1] + 1) {
+        gap_at_ = i;
+        break;
+      }
+    }
+    if (!follow_chain()) return r_;
+    examine_beyond_end();
+    return r_;
+  }
+
+ private:
+  enum class end_kind { empty, bad, sealed };
+
+  scan_result fail_io(const std::string& why) {
+    r_.status = io_status::io_error;
+    r_.reason = why;
+    return r_;
+  }
+
+  void corrupt(uint32_t index, uint64_t off, uint64_t seq, std::string why) {
+    if (r_.status == io_status::corrupt) return;
+    r_.status = io_status::corrupt;
+    r_.corrupt_segment = index;
+    r_.corrupt_offset = off;
+    r_.corrupt_seq = seq;
+    r_.reason = std::move(why);
+    r_.repairs.clear();
+  }
+
+  // Opens idx_[i] read-only. ok, corrupt (bad header: *bad_header set) or io_error.
+  io_status open_seg(size_t i, std::unique_ptr<segment_file>& out, std::string& error) {
+    return segment_file::open(dir_ / format::segment_file_name(idx_[i]),
+                              segment_file::access::read_only, true, idx_[i], out, error);
+  }
+
+  // Phase 1: follows the chain of valid records. false when it already
+  // decided the outcome (corrupt / io_error).
+  bool follow_chain() {
+    std::string error;
+    size_t i = 0;
+    io_status s = open_seg(i, seg_, error);
+    if (s == io_status::io_error) {
+      fail_io(error);
+      return false;
+    }
+    if (s == io_status::corrupt) {
+      corrupt(idx_[0], 0, 0, error);
+      return false;
+    }
+    uint64_t off = kHeaderSize;
+    uint64_t expected = 0;
+    bool first_in_seg = true;
+    for (;;) {
+      record_info info;
+      record_state st = check_record(seg_->data(), seg_->size(), off, expected, true, info);
+      if (st == record_state::ok) {
+        if (first_in_seg) {
+          const uint64_t hfs = seg_->load_first_seq();
+          if (hfs == 0) {
+            r_.repairs.push_back({scan_repair::kind::set_first_seq, idx_[i], 0, 0, info.seq});
+          } else if (hfs != info.seq) {
+            corrupt(idx_[i], kHeaderSize, info.seq,
+                    "header first seq " + std::to_string(hfs) + " does not match first record seq " +
+                        std::to_string(info.seq));
+            return false;
+          }
+          first_in_seg = false;
+        }
+        if (r_.first_seq == 0) r_.first_seq = info.seq;
+        r_.head = info.seq;
+        ++r_.records;
+        r_.bytes += info.size;
+        expected = info.seq + 1;
+        off += info.size;
+        continue;
+      }
+      if (st == record_state::end_marker && i + 1 < gap_at_) {
+        ++i;
+        s = open_seg(i, seg_, error);
+        if (s == io_status::io_error) {
+          fail_io(error);
+          return false;
+        }
+        if (s == io_status::corrupt) {
+          corrupt(idx_[i], 0, expected, error);
+          return false;
+        }
+        off = kHeaderSize;
+        first_in_seg = true;
+        continue;
+      }
+      end_i_ = i;
+      end_off_ = off;
+      expected_ = expected;
+      if (st == record_state::end_marker) {
+        kind_ = end_kind::sealed;
+        end_off_ = off + format::kEndMarkerSize;
+      } else if (st == record_state::empty) {
+        kind_ = end_kind::empty;
+      } else {
+        kind_ = end_kind::bad;
+        bad_ = st;
+      }
+      if (first_in_seg && kind_ != end_kind::sealed && seg_->load_first_seq() != 0) {
+        r_.repairs.push_back({scan_repair::kind::set_first_seq, idx_[i], 0, 0, 0});
+      }
+      return true;
+    }
+  }
+
+  void drop(uint32_t index, const byte_range& ext) {
+    if (ext.empty()) return;
+    r_.repairs.push_back({scan_repair::kind::zero_range, index, ext.begin, ext.end, 0});
+    r_.dropped_bytes += ext.end - ext.begin;
+  }
+
+  bool valid_first_record(const segment_file& seg) {
+    record_info info;
+    return check_record(seg.data(), seg.size(), kHeaderSize, 0, true, info) == record_state::ok;
+  }
+
+  // Phase 2: what lies after the end of the log.
+  void examine_beyond_end() {
+    const uint32_t end_index = idx_[end_i_];
+    bool spill = false;
+    std::string note;
+    if (kind_ == end_kind::empty) {
+      byte_range ext = nonzero_extent(seg_->data(), seg_->fd(), end_off_ + 8, seg_->size());
+      spill = !ext.empty() && contains_end_marker(seg_->data(), ext.begin, ext.end);
+      drop(end_index, ext);
+      if (!ext.empty()) note = "garbage after the end at " + where(end_index, end_off_);
+    } else if (kind_ == end_kind::bad) {
+      if (find_valid_record_after(seg_->data(), seg_->size(), end_off_, seg_->size(), expected_) != 0) {
+        corrupt(end_index, end_off_, expected_,
+                std::string(describe(bad_)) + ", and valid records follow in the segment");
+        return;
+      }
+      byte_range ext = nonzero_extent(seg_->data(), seg_->fd(), end_off_, seg_->size());
+      drop(end_index, ext);
+      note = std::string("torn record at ") + where(end_index, end_off_) + " (" + describe(bad_) + ")";
+    }
+    // Later segments up to a gap.
+    std::string error;
+    size_t j = end_i_ + 1;
+    for (; j < gap_at_; ++j) {
+      std::unique_ptr<segment_file> later;
+      io_status s = open_seg(j, later, error);
+      if (s == io_status::io_error) {
+        fail_io(error);
+        return;
+      }
+      if (s == io_status::corrupt) break;  // bad header beyond the end: removed below
+      if (valid_first_record(*later) && !spill) {
+        if (kind_ == end_kind::bad) {
+          corrupt(end_index, end_off_, expected_,
+                  std::string(describe(bad_)) + ", and segment " +
+                      format::segment_file_name(idx_[j]) + " holds later records");
+        } else {
+          corrupt(end_index, end_off_, expected_,
+                  "empty record, but segment " + format::segment_file_name(idx_[j]) +
+                      " holds later records");
+        }
+        return;
+      }
+      byte_range ext = nonzero_extent(later->data(), later->fd(), kHeaderSize, later->size());
+      if (!ext.empty()) {
+        drop(idx_[j], ext);
+        if (note.empty()) note = "garbage in segment " + format::segment_file_name(idx_[j]);
+        if (spill) note += "; leftovers of an unpublished group removed";
+      }
+      if (later->load_first_seq() != 0) {
+        r_.repairs.push_back({scan_repair::kind::set_first_seq, idx_[j], 0, 0, 0});
+      }
+    }
+    // From a bad header or a gap on: files that must hold no records.
+    const size_t remove_from = j;
+    for (size_t k = remove_from; k < idx_.size(); ++k) {
+      std::unique_ptr<segment_file> later;
+      io_status s = open_seg(k, later, error);
+      if (s == io_status::io_error) {
+        fail_io(error);
+        return;
+      }
+      if (s == io_status::ok && valid_first_record(*later)) {
+        if (k >= gap_at_) {
+          corrupt(idx_[gap_at_ - 1] + 1, 0, expected_,
+                  "missing segment file " + format::segment_file_name(idx_[gap_at_ - 1] + 1));
+        } else {
+          corrupt(idx_[remove_from], 0, expected_,
+                  "bad segment header, and segment " + format::segment_file_name(idx_[k]) +
+                      " holds later records");
+        }
+        return;
+      }
+    }
+    for (size_t k = remove_from; k < idx_.size(); ++k) {
+      r_.repairs.push_back({scan_repair::kind::remove_file, idx_[k], 0, 0, 0});
+    }
+    if (remove_from < idx_.size()) {
+      if (!note.empty()) note += "; ";
+      note += std::to_string(idx_.size() - remove_from) + " empty or unreadable segment file(s) after " +
+              format::segment_file_name(idx_[remove_from - 1]) + " removed";
+    }
+    r_.tail_index = end_index;
+    r_.tail_offset = end_off_;
+    r_.tail_sealed = kind_ == end_kind::sealed;
+    r_.tail_note = note;
+  }
+
+  std::filesystem::path dir_;
+  std::vector<uint32_t> idx_;
+  size_t gap_at_ = 0;
+  scan_result r_;
+  std::unique_ptr<segment_file> seg_;  // the segment where the log ends
+  size_t end_i_ = 0;
+  uint64_t end_off_ = 0;
+  uint64_t expected_ = 0;
+  end_kind kind_ = end_kind::empty;
+  record_state bad_ = record_state::ok;
+};
+
+}  // namespace
+
+scan_result scan_journal(const std::filesystem::path& dir) { return scanner(dir).run(); }
+
+}  // namespace rill::store
