@@ -1,0 +1,111 @@
+#pragma once
+// command_processor: turns request bytes of the command endpoint into events
+// in the journal and reply bytes (PROTOCOL.md "Commands"). No sockets: the
+// daemon feeds it the bodies it receives and sends the replies it produces.
+//
+// Per request message:
+//   command  decode -> validate (stages in the validator) -> encode the event
+//            -> append -> publish; reply ok / dup / error.
+//   batch    commands in order, each seeing the effects of those before it.
+//            Non-atomic: each command stands alone. Atomic: all are checked
+//            first; if any fails nothing is appended (the others answer
+//            `aborted`), else all are appended and published as one group.
+//   admin    ping, status.
+// Records of one message are published together, so a reader never sees part
+// of a batch. Replies are only final once end_batch() has run: in `batch`
+// sync mode it flushes the drained batch (group commit) and, if the flush
+// fails, turns every reply that acknowledged an event into `unavailable`
+// (the client retries with its idempotency key; a dup answer then tells it
+// the event did survive).
+//
+// Ownership: borrows the schema, validator and sink, which must outlive it.
+// Thread-safety: not thread-safe; the command thread owns it.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/buffer.h"
+#include "core/journal_sink.h"
+#include "core/limits.h"
+#include "core/msgpack.h"
+#include "core/schema.h"
+#include "core/validator.h"
+
+namespace rill {
+
+struct processor_options {
+  limits lim;
+  bool durable = false;  // flush in end_batch() before the replies count (sync mode batch)
+  // Wall clock in ns since the epoch, for the events' ts. Replaceable in tests.
+  std::function<uint64_t()> clock;
+  // Extra fields for the status reply (sync mode, segments, uptime, ...).
+  std::function<nlohmann::json()> extra_status;
+};
+
+struct processor_counters {
+  uint64_t requests = 0, commands = 0, batches = 0, events = 0, dups = 0, admin = 0;
+  uint64_t errors[static_cast<size_t>(errc::count_)] = {};
+};
+
+class command_processor {
+ public:
+  command_processor(const schema& s, validator& v, journal_sink& sink, processor_options opt);
+
+  // Handles one request body and queues its reply; returns the reply's index
+  // for reply(). The reply bytes stay valid until begin_batch().
+  size_t handle(std::span<const char> body);
+  // Queues an error reply for a request that could not be read at all
+  // (empty or extra frames): bad_request without req.
+  size_t reject(errc code, std::string_view message);
+  // Call once after each drained batch of handle() calls: flushes in durable
+  // mode and fixes the replies if the flush failed. Returns the flush result.
+  errc end_batch();
+  // The reply bytes of request i of the current batch.
+  std::span<const char> reply(size_t i) const;
+  size_t pending() const { return replies_.size(); }
+  // Forgets the replies of the previous batch. Call before the next drain.
+  void begin_batch();
+
+  const processor_counters& counters() const { return counters_; }
+  uint64_t head() const { return sink_.head(); }
+  // Status reply body (also used by the daemon's logs).
+  nlohmann::json status() const;
+
+ private:
+  struct reply_ref {
+    size_t off, len;
+    size_t req_off, req_len;  // the packed `req` to echo, in req_buf_
+    bool acked_events;        // acknowledges appended events: at risk if the flush fails
+  };
+  void handle_command(const request& r);
+  void handle_batch(const request& r);
+  void handle_admin(const request& r);
+  // Validates one command and, if fine, appends its event. Returns the verdict.
+  verdict run_command(const command_request& c, bool append_now);
+  errc append_event(const command_request& c, const verdict& v);
+  void finish_reply(const msgpack::object* req, bool acked);
+  void count_error(errc e) { ++counters_.errors[static_cast<size_t>(e)]; }
+
+  const schema& schema_;
+  validator& validator_;
+  journal_sink& sink_;
+  processor_options opt_;
+  processor_counters counters_;
+  msgpack::zone zone_;
+  out_buffer out_;       // all replies of the batch, back to back
+  out_buffer event_;     // scratch for one event body
+  out_buffer req_buf_;   // packed req objects of the batch
+  size_t reply_start_ = 0;
+  std::vector<reply_ref> replies_;
+  std::vector<command_request> batch_cmds_;
+  std::vector<verdict> batch_verdicts_;
+  std::vector<std::string> batch_messages_;
+  std::string message_;
+};
+
+}  // namespace rill

@@ -1,0 +1,142 @@
+#include "daemons/rill_core/index_store.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "core/buffer.h"
+#include "core/event.h"
+#include "store/journal_reader.h"
+
+namespace rill::daemon {
+namespace {
+
+std::filesystem::path index_dir(const std::filesystem::path& data) { return data / "index"; }
+
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool write_checkpoint(const validator& v, uint64_t seq, const std::filesystem::path& data) {
+  out_buffer buf;
+  v.serialize(buf, seq);
+  auto dir = index_dir(data);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto partial = dir / "checkpoint.idx.partial";
+  auto final_path = dir / "checkpoint.idx";
+  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = write_all(fd, buf.data(), buf.size()) && ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(partial.c_str(), final_path.c_str()) != 0) {
+    ::unlink(partial.c_str());
+    return false;
+  }
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return true;
+}
+
+std::unique_ptr<validator> load_index(const schema& s, validator_options vo,
+                                      const std::filesystem::path& data, uint64_t head,
+                                      index_load_report& report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto v = std::make_unique<validator>(s, vo);
+  std::error_code ec;
+  std::filesystem::remove(index_dir(data) / "checkpoint.idx.partial", ec);  // stray partial file
+  auto file = index_dir(data) / "checkpoint.idx";
+  if (std::filesystem::exists(file)) {
+    std::ifstream in(file, std::ios::binary);
+    std::vector<char> body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    uint64_t seq = 0;
+    if (!v->load(body, seq)) {
+      spdlog::warn("index checkpoint {} is damaged; rebuilding the index from the journal", file.string());
+      v = std::make_unique<validator>(s, vo);
+    } else if (seq > head) {
+      spdlog::warn("index checkpoint is at seq {} but the journal ends at {}; rebuilding the index",
+                   seq, head);
+      v = std::make_unique<validator>(s, vo);
+    } else {
+      report.checkpoint_seq = seq;
+    }
+  }
+  store::journal_reader reader(data / "journal");
+  if (reader.seek(report.checkpoint_seq + 1) != store::io_status::ok)
+    throw std::runtime_error("cannot read the journal to rebuild the index");
+  store::record_view rec;
+  for (;;) {
+    auto st = reader.next(rec);
+    if (st == store::io_status::end_of_log) break;
+    if (st != store::io_status::ok)
+      throw std::runtime_error("journal read failed while rebuilding the index at seq " +
+                               std::to_string(reader.position_seq()));
+    event_head h;
+    if (!peek_event(rec.body, h)) {
+      spdlog::error("journal record seq {} is not an event; skipped by the index", rec.seq);
+      continue;
+    }
+    if (!v->apply(h.agg, h.id, h.ver, h.key, rec.seq))
+      spdlog::warn("journal event seq {} has aggregate type '{}' unknown to the schema", rec.seq,
+                   h.agg);
+    ++report.replayed;
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return v;
+}
+
+bool background_checkpointer::running() {
+  if (child_ <= 0) return false;
+  int status = 0;
+  pid_t r = ::waitpid(child_, &status, WNOHANG);
+  if (r == 0) return true;
+  if (r == child_ && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    spdlog::error("index checkpoint child failed (status {})", status);
+  child_ = -1;
+  return false;
+}
+
+void background_checkpointer::wait() {
+  if (child_ <= 0) return;
+  int status = 0;
+  ::waitpid(child_, &status, 0);
+  child_ = -1;
+}
+
+bool background_checkpointer::start(const validator& v, uint64_t seq) {
+  if (running()) return false;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    spdlog::warn("cannot fork for an index checkpoint: {}", std::strerror(errno));
+    return false;
+  }
+  if (pid == 0) {
+    // Child: only this thread exists; touch nothing but the validator and files.
+    _exit(write_checkpoint(v, seq, data_) ? 0 : 1);
+  }
+  child_ = pid;
+  last_seq_ = seq;
+  return true;
+}
+
+}  // namespace rill::daemon

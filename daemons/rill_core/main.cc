@@ -1,0 +1,225 @@
+// rill-core: the command processor daemon (DESIGN.md "Processes").
+//
+// Threads: the main thread owns the command ROUTER, the validator and the
+// journal writer (the only writer); the publisher thread owns the PUB feed;
+// the replay thread owns the replay ROUTER; the journal's own background
+// thread prefaults pages (and flushes in interval mode).
+//
+// Per drained batch: receive up to drain_max requests without blocking,
+// validate + append + publish each, flush once (batch sync: group commit),
+// let the feed go up to what is now safe, then send every reply.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "core/command_processor.h"
+#include "core/schema.h"
+#include "daemons/rill_core/index_store.h"
+#include "daemons/rill_core/options.h"
+#include "daemons/rill_core/writer_sink.h"
+#include "store/journal_writer.h"
+#include "transport/endpoints.h"
+#include "transport/event_publisher.h"
+#include "transport/replay_server.h"
+#include "transport/security.h"
+#include "transport/server_socket.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+size_t count_segments(const std::filesystem::path& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".rjl") ++n;
+  return n;
+}
+
+}  // namespace
+
+int run(rill::daemon::core_options& o) {
+  using namespace rill;
+  namespace fs = std::filesystem;
+  const auto started = std::chrono::steady_clock::now();
+  o.data = fs::absolute(o.data).lexically_normal();
+  fs::create_directories(o.data / "run");
+  ::chmod(o.data.c_str(), 0700);
+  ::chmod((o.data / "run").c_str(), 0700);
+  auto eps = transport::default_endpoints(o.data);
+  if (o.command.empty()) o.command = eps.command;
+  if (o.events.empty()) o.events = eps.events;
+  if (o.replay.empty()) o.replay = eps.replay;
+
+  // The schema.
+  std::unique_ptr<schema> owned_schema;
+  const schema* sch = &schema::default_schema();
+  if (!o.schema.empty()) {
+    std::string err;
+    owned_schema = schema::parse(read_file(o.schema), err);
+    if (!owned_schema) throw std::runtime_error("schema " + o.schema + ": " + err);
+    sch = owned_schema.get();
+  }
+
+  // The journal: recover, then rebuild the index.
+  store::journal_options jo;
+  jo.dir = o.data / "journal";
+  jo.segment_size = o.segment_size;
+  jo.sync = o.sync;
+  jo.prefault_ahead = o.prefault_ahead;
+  store::recovery_report rr;
+  auto writer = store::journal_writer::open(jo, rr);
+  if (!writer) {
+    spdlog::critical("journal refused: {}", rr.message);
+    return 1;
+  }
+  spdlog::info("journal: {}", rr.message);
+  daemon::index_load_report ir;
+  auto val = daemon::load_index(*sch, validator_options{o.max_keys}, o.data, writer->head(), ir);
+  spdlog::info("index: {} aggregates, {} keys (checkpoint at seq {}, {} events replayed, {:.3f} s)",
+               val->aggregate_count(), val->key_count(), ir.checkpoint_seq, ir.replayed, ir.seconds);
+
+  // Security for tcp:// endpoints.
+  zmq::context_t ctx(1);
+  std::unique_ptr<transport::server_security> sec;
+  std::unique_ptr<transport::zap_handler> zap;
+  if (!o.curve_key.empty()) {
+    sec = std::make_unique<transport::server_security>();
+    sec->server = transport::load_key_file(o.curve_key);
+    if (!o.curve_allow.empty()) sec->allowed = transport::load_allow_list(o.curve_allow);
+    zap = std::make_unique<transport::zap_handler>(ctx, sec->allowed);
+  }
+
+  // Sockets and threads.
+  daemon::writer_sink sink(*writer);
+  const bool durable = o.sync.k == store::sync_mode::kind::batch;
+  auto feed_head = [&writer, durable] {
+    return durable ? writer->durable_head() : writer->published_head();
+  };
+  transport::server_options so;
+  so.max_message = std::max<int64_t>(64 << 20, static_cast<int64_t>(o.lim.max_request_bytes) * 2);
+  transport::server_socket commands(ctx, o.command, so, sec.get());
+  transport::event_publisher publisher(
+      ctx, {o.events, jo.dir, 100'000, writer->head()}, sec.get());
+  transport::replay_server replay(ctx, {o.replay, jo.dir}, feed_head, sec.get());
+
+  processor_options po;
+  po.lim = o.lim;
+  po.durable = durable;
+  uint64_t dropped_logged = 0;
+  po.extra_status = [&] {
+    return nlohmann::json{
+        {"sync", o.sync.to_string()},
+        {"published_head", writer->published_head()},
+        {"durable_head", writer->durable_head()},
+        {"feed_sent", publisher.sent()},
+        {"segments", count_segments(jo.dir)},
+        {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
+        {"replay_requests", replay.requests()},
+        {"dropped_replies", commands.dropped_replies()},
+        {"pid", ::getpid()},
+        {"data", o.data.string()},
+        {"daemon", "rill-core"}};
+  };
+  command_processor proc(*sch, *val, sink, std::move(po));
+  daemon::background_checkpointer checkpointer(o.data);
+
+  // The pid file says we are up.
+  auto pid_file = o.data / "run" / "rill-core.pid";
+  { std::ofstream(pid_file) << ::getpid() << "\n"; }
+  spdlog::info("rill-core up: pid {}, head {}, sync {}, command {}, events {}, replay {}",
+               ::getpid(), writer->head(), o.sync.to_string(), o.command, o.events, o.replay);
+
+  std::vector<transport::inbound> in(o.drain_max);
+  zmq::pollitem_t item{commands.socket().handle(), 0, ZMQ_POLLIN, 0};
+  const auto spin = std::chrono::microseconds(o.busy_poll_us);
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    proc.begin_batch();
+    size_t n = 0;
+    if (!commands.recv(in[0], false)) {
+      // Nothing waiting: spin a little (cheaper than a wake-up), then block.
+      bool got = false;
+      if (spin.count() > 0) {
+        const auto until = std::chrono::steady_clock::now() + spin;
+        while (!got && std::chrono::steady_clock::now() < until) got = commands.recv(in[0], false);
+      }
+      if (!got) {
+        try {
+          zmq::poll(&item, 1, std::chrono::milliseconds(100));
+        } catch (const zmq::error_t&) {
+        }
+        if (checkpointer.running() == false && o.checkpoint_every != 0 &&
+            writer->head() >= checkpointer.last_seq() + o.checkpoint_every)
+          checkpointer.start(*val, writer->head());
+        continue;
+      }
+    }
+    n = 1;
+    while (n < in.size() && commands.recv(in[n], false)) ++n;
+    for (size_t i = 0; i < n; ++i) {
+      if (in[i].empty || in[i].extra_frames)
+        proc.reject(errc::bad_request, in[i].empty ? "empty request: the body frame is missing"
+                                                   : "a request is exactly one body frame");
+      else
+        proc.handle(in[i].bytes());
+    }
+    if (proc.end_batch() != errc::ok)
+      spdlog::critical("journal flush failed: refusing further writes until restarted");
+    publisher.advance(feed_head());
+    for (size_t i = 0; i < n; ++i) commands.reply(in[i], proc.reply(i));
+    if (commands.dropped_replies() != dropped_logged) {
+      spdlog::warn("{} replies dropped so far (clients gone or not reading)", commands.dropped_replies());
+      dropped_logged = commands.dropped_replies();
+    }
+    if (o.checkpoint_every != 0 && writer->head() >= checkpointer.last_seq() + o.checkpoint_every)
+      checkpointer.start(*val, writer->head());
+  }
+
+  spdlog::info("rill-core stopping: head {}", writer->head());
+  if (writer->flush() != store::io_status::ok) spdlog::error("final journal flush failed");
+  checkpointer.wait();
+  if (!daemon::write_checkpoint(*val, writer->head(), o.data))
+    spdlog::warn("could not write the index checkpoint; the next start replays the journal");
+  std::error_code ec;
+  fs::remove(pid_file, ec);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  rill::daemon::core_options o;
+  int rc = rill::daemon::parse_core_options(argc, argv, o);
+  if (rc != 0) return rc < 0 ? 0 : rc;
+  auto logger = spdlog::stderr_color_mt("rill-core");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ rill-core: %v");
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(o);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}

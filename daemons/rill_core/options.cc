@@ -1,0 +1,95 @@
+#include "daemons/rill_core/options.h"
+
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+namespace rill::daemon {
+namespace {
+
+// Applies a JSON config file; throws std::runtime_error naming the bad key.
+void apply_config(const std::string& file, core_options& o, std::string& sync_text) {
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("cannot read config file " + file);
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw std::runtime_error(file + ": not a JSON object");
+  for (auto& [k, v] : j.items()) {
+    try {
+      if (k == "data") o.data = v.get<std::string>();
+      else if (k == "schema") o.schema = v.get<std::string>();
+      else if (k == "sync") sync_text = v.get<std::string>();
+      else if (k == "command") o.command = v.get<std::string>();
+      else if (k == "events") o.events = v.get<std::string>();
+      else if (k == "replay") o.replay = v.get<std::string>();
+      else if (k == "segment_size") o.segment_size = v.get<uint64_t>();
+      else if (k == "prefault_ahead") o.prefault_ahead = v.get<uint64_t>();
+      else if (k == "max_request_bytes") o.lim.max_request_bytes = v.get<size_t>();
+      else if (k == "max_batch") o.lim.max_batch = v.get<size_t>();
+      else if (k == "max_key_len") o.lim.max_key_len = v.get<size_t>();
+      else if (k == "max_keys") o.max_keys = v.get<size_t>();
+      else if (k == "drain_max") o.drain_max = v.get<size_t>();
+      else if (k == "busy_poll_us") o.busy_poll_us = v.get<uint32_t>();
+      else if (k == "checkpoint_every") o.checkpoint_every = v.get<uint64_t>();
+      else if (k == "curve_key") o.curve_key = v.get<std::string>();
+      else if (k == "curve_allow") o.curve_allow = v.get<std::string>();
+      else if (k == "log_level") o.log_level = v.get<std::string>();
+      else if (k == "models" || k == "proj" || k == "notify" || k == "rates") continue;  // other daemons'
+      else throw std::runtime_error("unknown option");
+    } catch (const nlohmann::json::exception&) {
+      throw std::runtime_error(file + ": option '" + k + "' has the wrong type");
+    } catch (const std::runtime_error&) {
+      throw std::runtime_error(file + ": unknown option '" + k + "'");
+    }
+  }
+}
+
+}  // namespace
+
+int parse_core_options(int argc, char** argv, core_options& o) {
+  CLI::App app{"rill-core: the command processor. Validates commands, appends events to the "
+               "journal, acknowledges them and publishes the event feed."};
+  std::string config, data, sync_text = "none";
+  app.add_option("--config", config, "JSON config file (flags override it)");
+  app.add_option("--data", data, "data directory D (default ./rill-data)");
+  app.add_option("--schema", o.schema, "domain schema file (default: the built-in domain)");
+  app.add_option("--sync", sync_text, "none | batch | interval:MS (default none)");
+  app.add_option("--command", o.command, "command endpoint (default ipc://D/run/command)");
+  app.add_option("--events", o.events, "event feed endpoint (default ipc://D/run/events)");
+  app.add_option("--replay", o.replay, "replay endpoint (default ipc://D/run/replay)");
+  app.add_option("--segment-size", o.segment_size, "journal segment size in bytes");
+  app.add_option("--max-request-bytes", o.lim.max_request_bytes, "largest request (too_large past it)");
+  app.add_option("--max-batch", o.lim.max_batch, "most commands in one batch");
+  app.add_option("--max-keys", o.max_keys, "idempotency keys retained (oldest forgotten first)");
+  app.add_option("--busy-poll-us", o.busy_poll_us, "spin on the command socket before blocking (µs)");
+  app.add_option("--checkpoint-every", o.checkpoint_every, "events between index checkpoints");
+  app.add_option("--curve-key", o.curve_key, "server CURVE key file (tcp:// endpoints)");
+  app.add_option("--curve-allow", o.curve_allow, "allow-list of client public keys (tcp://)");
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
+  try {
+    app.parse(argc, argv);
+    std::string file_sync;
+    if (!config.empty()) {
+      std::string cli_sync = sync_text;
+      apply_config(config, o, file_sync);
+      if (app.count("--sync") == 0 && !file_sync.empty()) sync_text = file_sync;
+    }
+    if (!data.empty()) o.data = data;
+    auto sm = store::sync_mode::parse(sync_text);
+    if (!sm) throw CLI::ValidationError("--sync", "must be none, batch or interval:MS (1..60000)");
+    o.sync = *sm;
+    if (o.lim.max_request_bytes < 1024 || o.lim.max_request_bytes > (64u << 20))
+      throw CLI::ValidationError("--max-request-bytes", "must be 1 KiB .. 64 MiB");
+    if (o.lim.max_batch < 1) throw CLI::ValidationError("--max-batch", "must be >= 1");
+    if (o.drain_max < 1) throw CLI::ValidationError("drain_max", "must be >= 1");
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? -1 : 2;
+  } catch (const std::exception& e) {
+    std::cerr << "rill-core: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace rill::daemon

@@ -1,0 +1,35 @@
+#pragma once
+// rill-core's options: one struct, every field with its default and its
+// check, validated once at start; overridable from a JSON config file
+// (--config, same names as the fields) and then from flags.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "core/limits.h"
+#include "store/sync_mode.h"
+
+namespace rill::daemon {
+
+struct core_options {
+  std::filesystem::path data = "rill-data";  // data directory D
+  std::string schema;                        // schema file; empty = the default domain
+  store::sync_mode sync;                     // none | batch | interval:MS
+  std::string command, events, replay;       // endpoints; empty = ipc://D/run/<name>
+  uint64_t segment_size = 256ull << 20;      // journal segment size (bytes)
+  uint64_t prefault_ahead = 32ull << 20;     // bytes kept mapped ahead of the writer
+  limits lim;                                // request size, batch size, id/key lengths
+  size_t max_keys = 4'000'000;               // idempotency keys retained
+  size_t drain_max = 2048;                   // requests handled per drained batch
+  uint32_t busy_poll_us = 50;                // spin on the socket this long before blocking
+  uint64_t checkpoint_every = 1'000'000;     // events between index checkpoints (0 = only at exit)
+  std::string curve_key;                     // server key file (needed for tcp:// endpoints)
+  std::string curve_allow;                   // allow-list of client public keys
+  std::string log_level = "info";
+};
+
+// Parses flags (and --config FILE) into `out`. Returns 0 to go on, or the
+// exit code (0 after --help, 2 on a usage error, with the message printed).
+int parse_core_options(int argc, char** argv, core_options& out);
+
+}  // namespace rill::daemon

@@ -1,0 +1,60 @@
+#pragma once
+// replay_server: the `replay` endpoint (PROTOCOL.md "Replay"). Owns one thread
+// and its ROUTER socket; serves stored events straight from the mapped
+// journal (the bodies are copied into the reply as journaled):
+//
+//   {"from": seq, "max": n}              -> {"ok", "events": [...], "head"}
+//   {"agg": t, "id": i, "from_ver": v}   -> that aggregate's events in version
+//                                           order (not_found if it has none)
+//   {"op": "ping"}                       -> {"ok": true}
+//
+// Pages are capped (max_events, max_bytes); a client pages on from the last
+// seq + 1 until it reaches head. Events beyond `head` (the feed limit: in
+// batch sync mode, the durable head) are never served.
+//
+// The per-aggregate history index is built lazily on the first aggregate
+// request by reading the journal once, then kept up to date incrementally.
+//
+// Thread-safety: construct and destroy from one thread; everything else runs
+// on the server's own thread.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "transport/security.h"
+#include "transport/server_socket.h"
+
+namespace rill::transport {
+
+struct replay_options {
+  std::string endpoint;
+  std::filesystem::path journal_dir;
+  uint32_t max_events = 10'000;       // per reply
+  size_t max_bytes = 8 << 20;         // per reply (at least one event is always sent)
+  size_t max_request_bytes = 64 << 10;
+  server_options server;
+};
+
+class replay_server {
+ public:
+  // Binds at once (throws on failure) and starts the thread. `head` tells the
+  // last seq that may be served; it is called from the server thread.
+  replay_server(zmq::context_t& ctx, replay_options opt, std::function<uint64_t()> head,
+                const server_security* sec);
+  ~replay_server();
+  replay_server(const replay_server&) = delete;
+  replay_server& operator=(const replay_server&) = delete;
+  uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+
+ private:
+  class impl;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> requests_{0};
+  std::thread thread_;
+};
+
+}  // namespace rill::transport
