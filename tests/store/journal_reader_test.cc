@@ -1,0 +1,233 @@
+// journal_reader: seeking, tailing from another process, last_seq, waiting,
+// and refusing damaged records.
+#include "store/journal_reader.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "store/journal_writer.h"
+#include "tests/store/journal_test_util.h"
+
+namespace rill::store::testing {
+namespace {
+
+TEST(JournalReader, MissingDirectoryReadsAsEmpty) {
+  temp_dir t;
+  journal_reader r(t.path() / "nothing-here");
+  record_view v;
+  EXPECT_EQ(r.next(v), io_status::end_of_log);
+  EXPECT_EQ(r.seek(10), io_status::ok);
+  EXPECT_EQ(r.last_seq(), 0u);
+  EXPECT_EQ(r.position_seq(), 10u);
+}
+
+TEST(JournalReader, SeekLandsOnEverySeqInManySegments) {
+  temp_dir t;
+  auto o = small_options(t.journal());
+  constexpr uint64_t kN = 30'000;
+  {
+    auto w = open_writer(o);
+    ASSERT_TRUE(w);
+    append_range(*w, 1, kN, 16);
+  }
+  journal_reader r(t.journal());
+  record_view v;
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 3000; ++i) {
+    const uint64_t seq = 1 + rng() % kN;
+    ASSERT_EQ(r.seek(seq), io_status::ok) << seq;
+    EXPECT_EQ(r.position_seq(), seq);
+    ASSERT_EQ(r.next(v), io_status::ok) << seq;
+    ASSERT_EQ(v.seq, seq);
+    ASSERT_EQ(std::string(v.body.data(), v.body.size()), body_for(seq));
+    if (i % 100 == 0 && seq < kN) {
+      ASSERT_EQ(r.next(v), io_status::ok);
+      ASSERT_EQ(v.seq, seq + 1);
+    }
+  }
+  // Every seq in order of a fresh reader, backwards.
+  journal_reader back(t.journal());
+  for (uint64_t seq = kN; seq >= 1; seq -= 97) {
+    ASSERT_EQ(back.seek(seq), io_status::ok);
+    ASSERT_EQ(back.next(v), io_status::ok);
+    ASSERT_EQ(v.seq, seq);
+    if (seq <= 97) break;
+  }
+}
+
+TEST(JournalReader, SeekToCurrentPositionIsANoOp) {
+  temp_dir t;
+  auto w = open_writer(small_options(t.journal()));
+  ASSERT_TRUE(w);
+  append_range(*w, 1, 100);
+  journal_reader r(t.journal());
+  record_view v;
+  ASSERT_EQ(r.seek(40), io_status::ok);
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(r.position_seq(), 41u);
+  ASSERT_EQ(r.seek(41), io_status::ok);
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(v.seq, 41u);
+}
+
+TEST(JournalReader, SeekBeforeFirstPositionsAtFirstRecord) {
+  temp_dir t;
+  auto w = open_writer(small_options(t.journal()));
+  ASSERT_TRUE(w);
+  append_range(*w, 100, 120);
+  journal_reader r(t.journal());
+  record_view v;
+  ASSERT_EQ(r.seek(3), io_status::ok);
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(v.seq, 100u);
+  ASSERT_EQ(r.seek(0), io_status::ok);
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(v.seq, 100u);
+}
+
+TEST(JournalReader, SeekBeyondHeadWaitsForThatSeq) {
+  temp_dir t;
+  auto w = open_writer(small_options(t.journal()));
+  ASSERT_TRUE(w);
+  append_range(*w, 1, 10);
+  journal_reader r(t.journal());
+  record_view v;
+  ASSERT_EQ(r.seek(2000), io_status::ok);
+  EXPECT_EQ(r.position_seq(), 2000u);
+  EXPECT_EQ(r.next(v), io_status::end_of_log);
+  append_range(*w, 11, 1999, 50);
+  EXPECT_EQ(r.next(v), io_status::end_of_log);
+  append_range(*w, 2000, 2001);
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(v.seq, 2000u);
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(v.seq, 2001u);
+}
+
+TEST(JournalReader, LastSeqFollowsTheWriterWithoutMovingTheCursor) {
+  temp_dir t;
+  auto w = open_writer(small_options(t.journal()));
+  ASSERT_TRUE(w);
+  journal_reader r(t.journal());
+  EXPECT_EQ(r.last_seq(), 0u);
+  append_range(*w, 1, 5000, 100);
+  EXPECT_EQ(r.last_seq(), 5000u);
+  EXPECT_EQ(r.position_seq(), 1u);
+  record_view v;
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(v.seq, 1u);
+  ASSERT_EQ(w->append(5001, body_for(5001)), io_status::ok);
+  EXPECT_EQ(r.last_seq(), 5000u);  // not published yet
+  w->publish();
+  EXPECT_EQ(r.last_seq(), 5001u);
+  // A fresh reader finds the head of a long journal.
+  journal_reader fresh(t.journal());
+  EXPECT_EQ(fresh.last_seq(), 5001u);
+}
+
+TEST(JournalReader, WaitNextReturnsARecordPublishedLater) {
+  temp_dir t;
+  auto w = open_writer(small_options(t.journal()));
+  ASSERT_TRUE(w);
+  journal_reader r(t.journal());
+  record_view v;
+  EXPECT_EQ(r.wait_next(v, std::chrono::microseconds(2000)), io_status::end_of_log);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    append_range(*w, 1, 3);
+  });
+  ASSERT_EQ(r.wait_next(v, std::chrono::seconds(30)), io_status::ok);
+  EXPECT_EQ(v.seq, 1u);
+  writer.join();
+}
+
+TEST(JournalReader, ReaderInForkedProcessSeesRecordsWhileAppended) {
+  temp_dir t;
+  auto o = small_options(t.journal());
+  constexpr uint64_t kN = 50'000;
+  ASSERT_TRUE(open_writer(o));  // creates the directory and the first segment
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Child: tails the journal until it has read kN records, checking each.
+    journal_reader r(o.dir);
+    record_view v;
+    uint64_t expect = 1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (expect <= kN) {
+      if (std::chrono::steady_clock::now() > deadline) ::_exit(3);
+      io_status s = r.wait_next(v, std::chrono::milliseconds(100));
+      if (s == io_status::end_of_log) continue;
+      if (s != io_status::ok || v.seq != expect) ::_exit(1);
+      if (std::string(v.body.data(), v.body.size()) != body_for(expect)) ::_exit(2);
+      ++expect;
+    }
+    ::_exit(0);
+  }
+  {
+    auto w = open_writer(o);
+    ASSERT_TRUE(w);
+    for (uint64_t s = 1; s <= kN; ++s) {
+      ASSERT_EQ(w->append(s, body_for(s)), io_status::ok);
+      if (s % 10 == 0) w->publish();
+      if (s % 5000 == 0) std::this_thread::yield();
+    }
+    w->publish();
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(JournalReader, FlippedByteIsReportedAsCorrupt) {
+  temp_dir t;
+  auto o = small_options(t.journal());
+  {
+    auto w = open_writer(o);
+    ASSERT_TRUE(w);
+    append_range(*w, 1, 50);
+  }
+  const uint64_t off = record_offset(o.dir, 1, 20);
+  char b = 0x55;
+  write_at(seg_path(o.dir, 1), off + 16, &b, 1);
+  journal_reader r(o.dir);
+  record_view v;
+  for (uint64_t s = 1; s < 20; ++s) ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(r.next(v), io_status::corrupt);
+  EXPECT_EQ(r.next(v), io_status::corrupt);  // stays there
+  EXPECT_EQ(r.position_seq(), 20u);
+}
+
+TEST(JournalReader, ReaderSeesRecordsAcrossWriterRestart) {
+  temp_dir t;
+  auto o = small_options(t.journal());
+  journal_reader r(o.dir);
+  record_view v;
+  {
+    auto w = open_writer(o);
+    ASSERT_TRUE(w);
+    append_range(*w, 1, 1000, 10);
+  }
+  for (uint64_t s = 1; s <= 1000; ++s) ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(r.next(v), io_status::end_of_log);
+  {
+    auto w = open_writer(o);
+    ASSERT_TRUE(w);
+    append_range(*w, 1001, 3000, 10);
+  }
+  for (uint64_t s = 1001; s <= 3000; ++s) {
+    ASSERT_EQ(r.next(v), io_status::ok);
+    ASSERT_EQ(v.seq, s);
+  }
+  EXPECT_EQ(r.next(v), io_status::end_of_log);
+}
+
+}  // namespace
+}  // namespace rill::store::testing
