@@ -1,5 +1,6 @@
 #include "store/journal_recovery.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,8 +29,21 @@ io_status apply_repairs(const std::filesystem::path& dir, const scan_result& sca
     out = it->second.get();
     return io_status::ok;
   };
+  // Truncated files first: everything else maps files at full size.
+  for (const scan_repair& r : scan.repairs) {
+    if (r.what != scan_repair::kind::extend_file) continue;
+    const auto path = dir / format::segment_file_name(r.index);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 || ::fallocate(fd, 0, 0, static_cast<off_t>(r.value)) != 0) {
+      error = "cannot extend " + path.string() + ": " + std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      return io_status::io_error;
+    }
+    ::close(fd);
+  }
   bool removed = false;
   for (const scan_repair& r : scan.repairs) {
+    if (r.what == scan_repair::kind::extend_file) continue;
     if (r.what == scan_repair::kind::remove_file) {
       open.erase(r.index);
       const auto path = dir / format::segment_file_name(r.index);

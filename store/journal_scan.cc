@@ -1,6 +1,7 @@
 #include "store/journal_scan.h"
 
 #include <memory>
+#include <set>
 
 #include "store/journal_format.h"
 #include "store/record_check.h"
@@ -59,8 +60,17 @@ class scanner {
 
   // Opens idx_[i] read-only. ok, corrupt (bad header: *bad_header set) or io_error.
   io_status open_seg(size_t i, std::unique_ptr<segment_file>& out, std::string& error) {
-    return segment_file::open(dir_ / format::segment_file_name(idx_[i]),
-                              segment_file::access::read_only, true, idx_[i], out, error);
+    io_status s = segment_file::open(dir_ / format::segment_file_name(idx_[i]),
+                                     segment_file::access::read_only, true, idx_[i], out, error,
+                                     true);
+    if (s == io_status::ok && out->truncated() && !extended_.contains(idx_[i])) {
+      extended_.insert(idx_[i]);
+      r_.repairs.push_back(
+          {scan_repair::kind::extend_file, idx_[i], 0, 0, out->header().segment_size});
+      truncated_note_ = "segment file " + format::segment_file_name(idx_[i]) + " truncated to " +
+                        std::to_string(out->size()) + " bytes";
+    }
+    return s;
   }
 
   // Phase 1: follows the chain of valid records. false when it already
@@ -231,6 +241,10 @@ class scanner {
       note += std::to_string(idx_.size() - remove_from) + " empty or unreadable segment file(s) after " +
               format::segment_file_name(idx_[remove_from - 1]) + " removed";
     }
+    if (!truncated_note_.empty()) {
+      if (!note.empty()) note += "; ";
+      note += truncated_note_;
+    }
     r_.tail_index = end_index;
     r_.tail_offset = end_off_;
     r_.tail_sealed = kind_ == end_kind::sealed;
@@ -239,6 +253,8 @@ class scanner {
 
   std::filesystem::path dir_;
   std::vector<uint32_t> idx_;
+  std::set<uint32_t> extended_;
+  std::string truncated_note_;
   size_t gap_at_ = 0;
   scan_result r_;
   std::unique_ptr<segment_file> seg_;  // the segment where the log ends

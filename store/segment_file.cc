@@ -40,7 +40,7 @@ segment_file::~segment_file() {
 
 io_status segment_file::open(const std::filesystem::path& file, access a, bool keep_fd,
                              uint32_t expected_index, std::unique_ptr<segment_file>& out,
-                             std::string& error) {
+                             std::string& error, bool allow_short) {
   const bool rw = a == access::read_write;
   int fd = ::open(file.c_str(), (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) {
@@ -72,7 +72,12 @@ io_status segment_file::open(const std::filesystem::path& file, access a, bool k
     ::close(fd);
     return io_status::corrupt;
   }
-  if (static_cast<uint64_t>(st.st_size) < h.segment_size) {
+  uint64_t map_size = h.segment_size;
+  if (allow_short && static_cast<uint64_t>(st.st_size) < h.segment_size &&
+      static_cast<uint64_t>(st.st_size) >= format::kHeaderSize + format::kEndMarkerSize) {
+    map_size = static_cast<uint64_t>(st.st_size) & ~uint64_t{7};
+  }
+  if (static_cast<uint64_t>(st.st_size) < map_size) {
     error = "segment " + file.filename().string() + ": file has " + std::to_string(st.st_size) +
             " bytes, header says " + std::to_string(h.segment_size);
     ::close(fd);
@@ -83,14 +88,14 @@ io_status segment_file::open(const std::filesystem::path& file, access a, bool k
     bip::file_mapping fm(file.c_str(), rw ? bip::read_write : bip::read_only);
     seg->map_ = std::make_unique<mapping>();
     seg->map_->region = bip::mapped_region(fm, rw ? bip::read_write : bip::read_only, 0,
-                                           static_cast<std::size_t>(h.segment_size));
+                                           static_cast<std::size_t>(map_size));
   } catch (const std::exception& e) {
     error = "cannot map " + file.string() + ": " + e.what();
     ::close(fd);
     return io_status::io_error;
   }
   seg->base_ = static_cast<char*>(seg->map_->region.get_address());
-  seg->size_ = h.segment_size;
+  seg->size_ = map_size;
   seg->index_ = expected_index;
   seg->path_ = file;
   seg->header_ = h;

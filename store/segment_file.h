@@ -27,10 +27,12 @@ class segment_file {
   // Maps an existing segment file. Checks the header (index must equal
   // expected_index), and that the file holds the header's segment size.
   // corrupt on a bad header or short file (error says why), io_error when
-  // the OS refuses.
+  // the OS refuses. allow_short (the recovery scanner) maps a file shorter
+  // than its segment size as it is: size() is then the file's size rounded
+  // down to 8 and truncated() is true.
   static io_status open(const std::filesystem::path& file, access a, bool keep_fd,
                         uint32_t expected_index, std::unique_ptr<segment_file>& out,
-                        std::string& error);
+                        std::string& error, bool allow_short = false);
 
   // Creates dir/seg-<index>.rjl atomically: writes a .tmp file, allocates
   // `size` zeroed bytes (fallocate), writes the header, fdatasyncs, renames,
@@ -45,7 +47,8 @@ class segment_file {
   segment_file& operator=(const segment_file&) = delete;
 
   char* data() const { return base_; }
-  uint64_t size() const { return size_; }
+  uint64_t size() const { return size_; }  // mapped bytes
+  bool truncated() const { return size_ < header_.segment_size; }
   uint32_t index() const { return index_; }
   int fd() const { return fd_; }  // -1 when not kept
   const std::filesystem::path& path() const { return path_; }
