@@ -1,0 +1,63 @@
+#pragma once
+// customers: the "edit customer 23" view (DOMAIN.md). Projects the CUSTOMER_*
+// events into one record per customer, in creation (seq) order.
+//
+// Queries:
+//   get  {id}              -> {id, name, email, country, classification, version}
+//                             (country / classification nil when unknown);
+//                             not_found for an unknown id
+//   list {offset?, limit?} -> array of the same maps in creation order;
+//                             limit defaults to list_default_limit (100) and
+//                             may not exceed list_max_limit (10000)
+// Change keys: the customer id.
+//
+// Settings: list_default_limit, list_max_limit (config/default.json).
+// Ownership: owns its state. Thread-safety: none (read_model contract).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "core/string_hash.h"
+#include "readmodels/read_model.h"
+
+namespace rill::readmodels {
+
+class customers_model final : public read_model {
+ public:
+  struct options {
+    uint64_t list_default_limit = 100;
+    uint64_t list_max_limit = 10000;
+  };
+  // Throws std::invalid_argument for invalid settings.
+  static options parse(const nlohmann::json& settings);
+  explicit customers_model(options opts) : opts_(opts) {}
+
+  std::string_view name() const override { return "customers"; }
+  void apply(const event_view& e, change_set& changed) override;
+  errc query(std::string_view q, const msgpack::object& args, packer& result,
+             std::string& message) const override;
+  void save(out_buffer& out) const override;
+  [[nodiscard]] bool load(std::span<const char> bytes, std::string& error) override;
+  std::unique_ptr<read_model> clone_empty() const override;
+
+ private:
+  struct customer {
+    std::string id, name, email, country;
+    bool has_country = false;
+    char classification = 0;  // 'A' 'B' 'C', or 0 = none yet
+    uint64_t version = 0;
+  };
+  struct state {
+    std::vector<customer> list;  // creation order
+    absl::flat_hash_map<std::string, uint32_t, string_hash, string_eq> index;
+  };
+  static void pack_customer(packer& pk, const customer& c);
+  customer* find(std::string_view id);
+
+  options opts_;
+  state st_;
+};
+
+}  // namespace rill::readmodels
