@@ -50,7 +50,7 @@
 // 0x454E4421 "END!") means "continue at offset 64 of the next segment". The
 // writer keeps 8 bytes free after every record for it: a record that does
 // not fit (record + 8) rolls over to the next segment. Seqs are dense: each
-// record's seq is the previous one + 1; the journal's first seq is >= 1.
+// record's seq is the previous one + 1; seqs are 1 .. 2^64-2.
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -89,6 +89,9 @@ inline constexpr size_t kEndMarkerSize = 8;
 inline constexpr uint32_t kEndLength = 0xFFFFFFFFu;
 inline constexpr uint32_t kEndChecksum = 0x454E4421u;  // "END!"
 inline constexpr uint64_t kEndMarker = (uint64_t{kEndChecksum} << 32) | kEndLength;
+
+// Seqs are 1..kMaxSeq (all ones is never a valid seq).
+inline constexpr uint64_t kMaxSeq = UINT64_MAX - 1;
 
 // Segment sizes: rounded up to the page size by the writer.
 inline constexpr uint64_t kMinSegmentSize = 64ull << 10;

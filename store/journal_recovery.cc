@@ -34,7 +34,8 @@ io_status apply_repairs(const std::filesystem::path& dir, const scan_result& sca
     if (r.what != scan_repair::kind::extend_file) continue;
     const auto path = dir / format::segment_file_name(r.index);
     int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0 || ::fallocate(fd, 0, 0, static_cast<off_t>(r.value)) != 0) {
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(r.begin)) != 0 ||
+        ::fallocate(fd, 0, 0, static_cast<off_t>(r.value)) != 0) {
       error = "cannot extend " + path.string() + ": " + std::strerror(errno);
       if (fd >= 0) ::close(fd);
       return io_status::io_error;

@@ -65,10 +65,12 @@ class scanner {
                                      true);
     if (s == io_status::ok && out->truncated() && !extended_.contains(idx_[i])) {
       extended_.insert(idx_[i]);
-      r_.repairs.push_back(
-          {scan_repair::kind::extend_file, idx_[i], 0, 0, out->header().segment_size});
+      // Bytes past the last whole word are cut off before extending.
+      r_.repairs.push_back({scan_repair::kind::extend_file, idx_[i], out->size(),
+                            out->file_size(), out->header().segment_size});
+      r_.dropped_bytes += out->file_size() - out->size();
       truncated_note_ = "segment file " + format::segment_file_name(idx_[i]) + " truncated to " +
-                        std::to_string(out->size()) + " bytes";
+                        std::to_string(out->file_size()) + " bytes";
     }
     return s;
   }

@@ -32,7 +32,7 @@ struct scan_repair {
     zero_range,     // zero [begin, end) of the segment
     set_first_seq,  // store value into the header's first-seq field
     remove_file,    // delete the segment file
-    extend_file,    // a truncated file: allocate it back to value bytes (zeros)
+    extend_file,    // a truncated file: cut to begin, allocate back to value bytes (zeros)
   };
   kind what = kind::zero_range;
   uint32_t index = 0;

@@ -202,6 +202,7 @@ io_status journal_writer::impl::roll() {
 io_status journal_writer::impl::append(uint64_t seq, std::span<const char> body) {
   if (failed_.load(std::memory_order_relaxed)) return io_status::io_error;
   if (head_ != 0 ? seq != head_ + 1 : seq == 0) return io_status::invalid_argument;
+  if (seq > kMaxSeq) return io_status::invalid_argument;
   const uint64_t len = body.size();
   if (len > max_body_) return io_status::too_large;
   const uint64_t rs = record_size(len);

@@ -54,7 +54,7 @@ class journal_writer {
   uint64_t max_body_size() const;
 
   // Writes a record but NOT its commit word. seq must be head()+1 (or any
-  // seq >= 1 on an empty journal) -> else invalid_argument. Body longer than
+  // seq in 1..2^64-2 on an empty journal) -> else invalid_argument. Body longer than
   // max_body_size() -> too_large. io_error after a failed flush or when the
   // next segment cannot be prepared (disk full); on any error nothing of this
   // record is written and the previously appended records are untouched.

@@ -40,7 +40,9 @@ record_state check_record(const char* base, uint64_t seg_size, uint64_t off,
   }
   out.size = record_size(len);
   out.seq = load_u64(base + off + kRecSeq);
-  if (out.seq == 0 || (expected_seq != 0 && out.seq != expected_seq)) return record_state::bad_seq;
+  if (out.seq == 0 || out.seq == kMaxSeq + 1 || (expected_seq != 0 && out.seq != expected_seq)) {
+    return record_state::bad_seq;
+  }
   if (verify_checksum && record_checksum(out.seq, base + off + kRecBody, len) != commit_checksum(w)) {
     return record_state::bad_checksum;
   }

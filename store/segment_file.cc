@@ -96,6 +96,7 @@ io_status segment_file::open(const std::filesystem::path& file, access a, bool k
   }
   seg->base_ = static_cast<char*>(seg->map_->region.get_address());
   seg->size_ = map_size;
+  seg->file_size_ = static_cast<uint64_t>(st.st_size);
   seg->index_ = expected_index;
   seg->path_ = file;
   seg->header_ = h;

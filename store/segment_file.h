@@ -49,6 +49,7 @@ class segment_file {
   char* data() const { return base_; }
   uint64_t size() const { return size_; }  // mapped bytes
   bool truncated() const { return size_ < header_.segment_size; }
+  uint64_t file_size() const { return file_size_; }  // as found at open
   uint32_t index() const { return index_; }
   int fd() const { return fd_; }  // -1 when not kept
   const std::filesystem::path& path() const { return path_; }
@@ -70,6 +71,7 @@ class segment_file {
   std::unique_ptr<mapping> map_;
   char* base_ = nullptr;
   uint64_t size_ = 0;
+  uint64_t file_size_ = 0;
   uint32_t index_ = 0;
   int fd_ = -1;
   std::filesystem::path path_;
