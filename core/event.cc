@@ -1,22 +1,13 @@
 #include "core/event.h"
 
 #include "core/limits.h"
-#include "core/msgpack_check.h"
+#include "core/msgpack_decode.h"
+#include "core/msgpack_pack.h"
 #include "core/msgpack_cursor.h"
 
 namespace rill {
 
 namespace {
-
-void pack_key(msgpack::packer<out_buffer>& pk, std::string_view k) {
-  pk.pack_str(static_cast<uint32_t>(k.size()));
-  pk.pack_str_body(k.data(), static_cast<uint32_t>(k.size()));
-}
-
-void pack_str(msgpack::packer<out_buffer>& pk, std::string_view s) {
-  pk.pack_str(static_cast<uint32_t>(s.size()));
-  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
-}
 
 std::string_view as_view(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
 
@@ -28,8 +19,6 @@ errc bad(std::string* message, std::string_view what, std::string_view name = {}
   }
   return errc::bad_request;
 }
-
-bool reference_everything(msgpack::type::object_type, std::size_t, void*) { return true; }
 
 // Generic walk for peek_event: any field order, unknown fields skipped.
 bool peek_generic(std::span<const char> body, event_head& out) {
@@ -74,32 +63,34 @@ inline bool expect_key(msgpack_cursor& c, std::string_view expected) {
 }  // namespace
 
 void encode_event(out_buffer& out, const event_view& e) {
-  msgpack::packer<out_buffer> pk(out);
-  pk.pack_map(7 + !e.key.empty() + !e.corr.empty());
-  pack_key(pk, "seq");
+  // Field names are written as pre-encoded fixstr bytes.
+  packer pk(out);
+  const bool key = !e.key.empty(), corr = !e.corr.empty();
+  out.push_back(static_cast<char>(0x80 | (7 + key + corr)));  // fixmap
+  out.append(std::string_view("\xa3" "seq", 4));
   pk.pack_uint64(e.seq);
-  pack_key(pk, "ts");
+  out.append(std::string_view("\xa2" "ts", 3));
   pk.pack_uint64(e.ts);
-  pack_key(pk, "type");
+  out.append(std::string_view("\xa4" "type", 5));
   pack_str(pk, e.type);
-  pack_key(pk, "agg");
+  out.append(std::string_view("\xa3" "agg", 4));
   pack_str(pk, e.agg);
-  pack_key(pk, "id");
+  out.append(std::string_view("\xa2" "id", 3));
   pack_str(pk, e.id);
-  pack_key(pk, "ver");
+  out.append(std::string_view("\xa3" "ver", 4));
   pk.pack_uint64(e.ver);
-  pack_key(pk, "data");
+  out.append(std::string_view("\xa4" "data", 5));
   if (e.data != nullptr) {
-    pk.pack(*e.data);
+    pack_object(out, *e.data);
   } else {
-    pk.pack_map(0);
+    out.push_back(static_cast<char>(0x80));  // {}
   }
-  if (!e.key.empty()) {
-    pack_key(pk, "key");
+  if (key) {
+    out.append(std::string_view("\xa3" "key", 4));
     pack_str(pk, e.key);
   }
-  if (!e.corr.empty()) {
-    pack_key(pk, "corr");
+  if (corr) {
+    out.append(std::string_view("\xa4" "corr", 5));
     pack_str(pk, e.corr);
   }
 }
@@ -113,14 +104,9 @@ errc decode_event(std::span<const char> body, msgpack::zone& zone, event_view& o
   lim.max_depth = 256;
   lim.max_elements = body.size();
   std::string why;
-  if (check_msgpack(body, lim, why) != errc::ok) return bad(message, why);
-  msgpack::object root;
-  try {
-    std::size_t off = 0;
-    root = msgpack::unpack(zone, body.data(), body.size(), off, &reference_everything, nullptr);
-  } catch (...) {
-    return bad(message, "not valid MessagePack");
-  }
+  const msgpack::object* parsed = nullptr;
+  if (decode_msgpack(body, zone, lim, parsed, why) != errc::ok) return bad(message, why);
+  const msgpack::object& root = *parsed;
   if (root.type != msgpack::type::MAP) return bad(message, "not a map");
   unsigned seen = 0;
   const msgpack::object_kv* kv = root.via.map.ptr;

@@ -40,7 +40,9 @@ errc check_msgpack(std::span<const char> bytes, const limits& lim, std::string& 
     uint64_t count;
     std::string_view payload;
     if (!c.read_header(k, count, payload)) {
-      return fail(message, c.at_end() ? "truncated MessagePack" : "not valid MessagePack", at);
+      // 0xc1 is the one byte MessagePack never uses; anything else is cut short.
+      const bool invalid = at < bytes.size() && bytes[at] == '\xc1';
+      return fail(message, invalid ? "not valid MessagePack" : "truncated MessagePack", at);
     }
     if (++elements > lim.max_elements) return fail(message, "too many values", at);
     if (depth > 0) {

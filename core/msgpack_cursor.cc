@@ -178,6 +178,9 @@ bool msgpack_cursor::read_header(kind& k, uint64_t& count) {
   uint64_t raw;
   const uint8_t *payload, *next;
   if (!scan(k, count, raw, payload, next)) return false;
+  if (k != kind::array && k != kind::map && k != kind::str && k != kind::bin && k != kind::ext) {
+    count = raw;
+  }
   p_ = next;
   return true;
 }
@@ -190,6 +193,7 @@ bool msgpack_cursor::read_header(kind& k, uint64_t& count, std::string_view& out
     out = {reinterpret_cast<const char*>(payload), static_cast<size_t>(next - payload)};
   } else {
     out = {};
+    if (k != kind::array && k != kind::map) count = raw;
   }
   p_ = next;
   return true;

@@ -60,10 +60,12 @@ class msgpack_cursor {
     return {reinterpret_cast<const char*>(begin_) + from, offset() - from};
   }
 
-  // Reads one value's header: its kind, and for containers the element count
-  // (map: pairs), for str/bin/ext the payload length; advances past the header
+  // Reads one value's header: its kind, and in count: for containers the
+  // element count (map: pairs), for str/bin/ext the payload length, for
+  // scalars the value's bits (uint: the value; nint: the int64 bits; boolean:
+  // 0/1; float32/float64: the IEEE bits; nil: 0). Advances past the header
   // only (and past the payload for scalars, str, bin and ext). Used by skip()
-  // and by structural checks. Returns false on truncation or an invalid byte.
+  // and by structural decoders. Returns false on truncation or an invalid byte.
   bool read_header(kind& k, uint64_t& count);
   // The same, also returning the payload of a str / bin / ext (empty view for
   // other kinds).

@@ -1,29 +1,18 @@
 #include "core/reply.h"
 
+#include "core/msgpack_pack.h"
+
 namespace rill {
 
 namespace {
 
-using packer = msgpack::packer<out_buffer>;
-
-void pack_str(packer& pk, std::string_view s) {
-  pk.pack_str(static_cast<uint32_t>(s.size()));
-  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
-}
-
-void ok_body(packer& pk, uint64_t seq, uint64_t ver, bool dup) {
-  pack_str(pk, "ok");
-  pk.pack_true();
-  pack_str(pk, "seq");
+void ok_body(out_buffer& out, packer& pk, uint64_t seq, uint64_t ver, bool dup) {
+  out.append(std::string_view("\xa2" "ok" "\xc3" "\xa3" "seq", 8));
   pk.pack_uint64(seq);
-  pack_str(pk, "ver");
+  out.append(std::string_view("\xa3" "ver", 4));
   pk.pack_uint64(ver);
-  pack_str(pk, "dup");
-  if (dup) {
-    pk.pack_true();
-  } else {
-    pk.pack_false();
-  }
+  out.append(dup ? std::string_view("\xa3" "dup" "\xc3", 5)
+                 : std::string_view("\xa3" "dup" "\xc2", 5));
 }
 
 void error_body(packer& pk, errc code, std::string_view message, std::optional<uint64_t> ver) {
@@ -39,10 +28,10 @@ void error_body(packer& pk, errc code, std::string_view message, std::optional<u
   }
 }
 
-void req_field(packer& pk, const msgpack::object* req) {
+void req_field(out_buffer& out, const msgpack::object* req) {
   if (req == nullptr) return;
-  pack_str(pk, "req");
-  pk.pack(*req);
+  out.append(std::string_view("\xa3" "req", 4));
+  pack_object(out, *req);
 }
 
 }  // namespace
@@ -51,8 +40,8 @@ void encode_ok(out_buffer& out, uint64_t seq, uint64_t ver, bool dup,
                const msgpack::object* req) {
   packer pk(out);
   pk.pack_map(4 + (req != nullptr));
-  ok_body(pk, seq, ver, dup);
-  req_field(pk, req);
+  ok_body(out, pk, seq, ver, dup);
+  req_field(out, req);
 }
 
 void encode_error(out_buffer& out, errc code, std::string_view message,
@@ -60,15 +49,13 @@ void encode_error(out_buffer& out, errc code, std::string_view message,
   packer pk(out);
   pk.pack_map(3 + ver.has_value() + (req != nullptr));
   error_body(pk, code, message, ver);
-  req_field(pk, req);
+  req_field(out, req);
 }
 
 void encode_ack(out_buffer& out, const msgpack::object* req) {
-  packer pk(out);
-  pk.pack_map(1 + (req != nullptr));
-  pack_str(pk, "ok");
-  pk.pack_true();
-  req_field(pk, req);
+  out.push_back(static_cast<char>(0x80 | (1 + (req != nullptr))));
+  out.append(std::string_view("\xa2" "ok" "\xc3", 4));
+  req_field(out, req);
 }
 
 void batch_reply_writer::begin(size_t count, const msgpack::object* req) {
@@ -84,7 +71,7 @@ void batch_reply_writer::begin(size_t count, const msgpack::object* req) {
 void batch_reply_writer::add_ok(uint64_t seq, uint64_t ver, bool dup) {
   packer pk(out_);
   pk.pack_map(4);
-  ok_body(pk, seq, ver, dup);
+  ok_body(out_, pk, seq, ver, dup);
 }
 
 void batch_reply_writer::add_error(errc code, std::string_view message,
@@ -95,8 +82,7 @@ void batch_reply_writer::add_error(errc code, std::string_view message,
 }
 
 void batch_reply_writer::finish() {
-  packer pk(out_);
-  req_field(pk, req_);
+  req_field(out_, req_);
   req_ = nullptr;
 }
 

@@ -10,7 +10,9 @@ constexpr uint64_t high_bits = 0x8080808080808080ull;
 inline bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 }  // namespace
 
-bool valid_utf8(std::string_view s) {
+namespace detail {
+
+bool valid_utf8_multibyte(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
@@ -46,6 +48,8 @@ bool valid_utf8(std::string_view s) {
   }
   return true;
 }
+
+}  // namespace detail
 
 size_t utf8_length(std::string_view s) {
   size_t n = 0;

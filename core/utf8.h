@@ -3,12 +3,39 @@
 // (U+D800..U+DFFF), code points above U+10FFFF and truncated sequences.
 // ASCII runs are checked 8 bytes at a time.
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace rill {
 
-// True when s is well-formed UTF-8. Thread-safe.
-bool valid_utf8(std::string_view s);
+namespace detail {
+// The full validator, for strings that are not pure ASCII.
+bool valid_utf8_multibyte(std::string_view s);
+}  // namespace detail
+
+// True when s is well-formed UTF-8. Pure ASCII (the common case for names,
+// ids and keys) is decided inline, 8 bytes at a time. Thread-safe.
+inline bool valid_utf8(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t acc = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc |= w;
+  }
+  if (n >= 4) {  // the last 4..7 bytes as two overlapping words
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    acc |= a | b;
+  } else {
+    for (size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+  }
+  if ((acc & 0x8080808080808080ull) == 0) return true;
+  return detail::valid_utf8_multibyte(s);
+}
 
 // Number of code points in s, which must be valid UTF-8. Thread-safe.
 size_t utf8_length(std::string_view s);
