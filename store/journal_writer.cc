@@ -37,6 +37,7 @@ class journal_writer::impl {
   io_status flush();
   bool wait_published(uint64_t after_seq, std::chrono::microseconds timeout) const;
   void start_interval_flusher();
+  uint64_t prefaulted_bytes() const { return supply_ ? supply_->populated_ahead() : 0; }
 
   journal_options opt_;
   dir_lock lock_;
@@ -179,7 +180,6 @@ io_status journal_writer::impl::roll() {
       std::atomic_ref<uint64_t>(*w).store(kEndMarker, std::memory_order_release);
     } else {
       pending_.push_back({w, kEndMarker});
-      group_.back().end = pos_ + kEndMarkerSize;
     }
   }
   {
@@ -189,6 +189,7 @@ io_status journal_writer::impl::roll() {
     synced_to_ = kHeaderSize;
     published_end_.store(kHeaderSize, std::memory_order_release);
   }
+  if (group_records_ > 0) group_.back().end = pos_ + kEndMarkerSize;
   cur_ = std::move(next);
   base_ = cur_->data();
   seg_size_ = cur_->size();
@@ -221,11 +222,14 @@ io_status journal_writer::impl::append(uint64_t seq, std::span<const char> body)
   const uint32_t ck = record_checksum(seq, body.data(), static_cast<uint32_t>(len));
   pending_.push_back({reinterpret_cast<uint64_t*>(p), make_commit(static_cast<uint32_t>(len), ck)});
   pos_ += rs;
-  group_.back().end = pos_;
   head_ = seq;
   ++group_records_;
-  supply_->note_position(pos_);
-  if (pos_ >= next_poke_) [[unlikely]] next_poke_ = supply_->poke(pos_);
+  if (pos_ >= next_poke_) [[unlikely]] {
+    // The prefaulter learns the position every few MiB; it keeps
+    // prefault_ahead bytes beyond the last one it learnt.
+    supply_->note_position(pos_);
+    next_poke_ = supply_->poke(pos_);
+  }
   return io_status::ok;
 }
 
@@ -250,6 +254,7 @@ void journal_writer::impl::publish() {
 
 void journal_writer::impl::discard_unpublished() {
   if (group_records_ == 0) return;
+  group_.back().end = pos_;
   for (const group_segment& g : group_) {
     std::memset(g.seg->data() + g.begin, 0, g.end - g.begin);
   }
@@ -413,5 +418,6 @@ bool journal_writer::wait_published(uint64_t after_seq, std::chrono::microsecond
 }
 const journal_options& journal_writer::options() const { return impl_->opt_; }
 const std::string& journal_writer::last_error() const { return impl_->last_error_; }
+uint64_t journal_writer::prefaulted_bytes() const { return impl_->prefaulted_bytes(); }
 
 }  // namespace rill::store

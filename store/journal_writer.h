@@ -81,6 +81,10 @@ class journal_writer {
 
   const journal_options& options() const;
 
+  // Bytes of the current segment mapped and touched ahead of the write
+  // position by the prefaulter (monitoring; 0 without it). Thread-safe.
+  uint64_t prefaulted_bytes() const;
+
   // Why the last io_error happened (for logs); empty if none. Writer thread.
   const std::string& last_error() const;
 

@@ -50,11 +50,19 @@ class segment_supply {
   // background thread on first call.
   void set_current(std::shared_ptr<segment_file> seg, uint64_t pos);
 
-  // The writer's write offset in the current segment. Wait-free.
+  // The writer's write offset in the current segment (the writer reports it
+  // every few MiB, before poke()). Wait-free.
   void note_position(uint64_t pos) { pos_.store(pos, std::memory_order_relaxed); }
   // Wakes the prefaulter if the writer is getting close to the populated
   // edge. Returns the offset at which the writer should poke again.
   uint64_t poke(uint64_t pos);
+
+  // Populated bytes beyond the writer's position in the current segment.
+  uint64_t populated_ahead() const {
+    const uint64_t pos = pos_.load(std::memory_order_relaxed);
+    const uint64_t populated = populated_.load(std::memory_order_relaxed);
+    return populated > pos ? populated - pos : 0;
+  }
 
   // Segment `index` for the writer: the prepared one if ready, else created
   // (or opened) now. io_error (disk full, ...) with error set.
