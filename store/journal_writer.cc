@@ -80,12 +80,15 @@ class journal_writer::impl {
   mutable std::atomic<uint32_t> waiters_{0};
   std::atomic<bool> failed_{false};
 
-  // Flush state, guarded by flush_mu_ (the interval thread flushes too).
+  // Flush state (the interval thread flushes too). flush_mu_ serialises
+  // flushes and is held across the sync calls; state_mu_ guards the fields
+  // below and is only held briefly, so a roll-over never waits for a sync.
   struct retired_segment {
     uint32_t index;
     uint64_t last_seq;
   };
   std::mutex flush_mu_;
+  std::mutex state_mu_;
   std::vector<retired_segment> retired_;
   std::shared_ptr<segment_file> flush_cur_;
   uint64_t synced_to_ = kHeaderSize;
@@ -183,7 +186,7 @@ io_status journal_writer::impl::roll() {
     }
   }
   {
-    std::lock_guard lock(flush_mu_);
+    std::lock_guard lock(state_mu_);
     retired_.push_back({cur_->index(), head_});
     flush_cur_ = next;
     synced_to_ = kHeaderSize;
@@ -263,7 +266,7 @@ void journal_writer::impl::discard_unpublished() {
     std::vector<std::shared_ptr<segment_file>> later;
     for (size_t i = 1; i < group_.size(); ++i) later.push_back(group_[i].seg);
     {
-      std::lock_guard lock(flush_mu_);
+      std::lock_guard lock(state_mu_);
       std::erase_if(retired_,
                     [&](const retired_segment& r) { return r.index >= start.seg->index(); });
       flush_cur_ = start.seg;
@@ -297,7 +300,20 @@ io_status journal_writer::impl::flush() {
 io_status journal_writer::impl::flush_locked() {
   const uint64_t head = published_head_.load(std::memory_order_acquire);
   if (head == durable_head_.load(std::memory_order_relaxed)) return io_status::ok;
-  for (const retired_segment& r : retired_) {
+  // Everything up to head lies in the retired segments and flush_cur_ as
+  // they are now (a roll-over after this point only adds later records).
+  std::vector<retired_segment> retired;
+  std::shared_ptr<segment_file> cur;
+  uint64_t synced_to = 0;
+  uint64_t end = 0;
+  {
+    std::lock_guard lock(state_mu_);
+    retired = retired_;
+    cur = flush_cur_;
+    synced_to = synced_to_;
+    end = published_end_.load(std::memory_order_acquire);
+  }
+  for (const retired_segment& r : retired) {
     const auto path = opt_.dir / segment_file_name(r.index);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::fdatasync(fd) != 0) {
@@ -307,13 +323,19 @@ io_status journal_writer::impl::flush_locked() {
     ::close(fd);
   }
   if (opt_.flush_with == flush_call::msync) {
-    const uint64_t end = published_end_.load(std::memory_order_acquire);
-    if (flush_cur_->sync_range(synced_to_, end) != io_status::ok) return io_status::io_error;
-    synced_to_ = std::max(synced_to_, end);
-  } else if (flush_cur_->sync_data() != io_status::ok) {
+    if (cur->sync_range(synced_to, end) != io_status::ok) return io_status::io_error;
+  } else if (cur->sync_data() != io_status::ok) {
     return io_status::io_error;
   }
-  std::erase_if(retired_, [&](const retired_segment& r) { return r.last_seq <= head; });
+  {
+    std::lock_guard lock(state_mu_);
+    std::erase_if(retired_, [&](const retired_segment& r) {
+      return r.last_seq <= head && std::any_of(retired.begin(), retired.end(), [&](const auto& x) {
+               return x.index == r.index;
+             });
+    });
+    if (flush_cur_ == cur) synced_to_ = std::max(synced_to_, end);
+  }
   uint64_t prev = durable_head_.load(std::memory_order_relaxed);
   while (prev < head && !durable_head_.compare_exchange_weak(prev, head)) {
   }
