@@ -64,8 +64,47 @@ std::string_view to_string(op o) {
   return "unknown";
 }
 
+namespace {
+
+// The top-level `req` of a well-formed map, wherever it is (used to echo it
+// in the error reply to a request that failed before `req` was reached).
+std::span<const char> find_req(std::span<const char> bytes) {
+  msgpack_cursor c(bytes);
+  uint32_t n = 0;
+  if (!c.read_map_header(n)) return {};
+  std::span<const char> raw;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view name;
+    if (!c.read_str(name)) {
+      if (!c.skip()) return {};
+    } else if (name == kFieldReq) {
+      return read_raw(c, raw) ? raw : std::span<const char>{};
+    }
+    if (!c.skip()) return {};
+  }
+  return {};
+}
+
+errc decode_request_fields(std::span<const char> bytes, const limits& lim, request& out,
+                           std::string& message);
+
+}  // namespace
+
 errc decode_request(std::span<const char> bytes, const limits& lim, request& out,
                     std::string& message) {
+  const errc e = decode_request_fields(bytes, lim, out, message);
+  // A structurally sound map that failed on a field still gets its req back.
+  if (e == errc::bad_request && out.req.empty() && bytes.size() <= lim.max_request_bytes) {
+    std::string ignored;
+    if (check_msgpack(bytes, lim, ignored) == errc::ok) out.req = find_req(bytes);
+  }
+  return e;
+}
+
+namespace {
+
+errc decode_request_fields(std::span<const char> bytes, const limits& lim, request& out,
+                           std::string& message) {
   out = request{};
   msgpack_cursor c;
   uint32_t n = 0;
@@ -120,6 +159,8 @@ errc decode_request(std::span<const char> bytes, const limits& lim, request& out
     return bad(message, "missing 'model'");
   return errc::ok;
 }
+
+}  // namespace
 
 errc decode_report(std::span<const char> bytes, const limits& lim, size_t max_keys,
                    change_report& out, std::string& message) {

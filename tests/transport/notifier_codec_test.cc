@@ -97,6 +97,18 @@ TEST(notifier_codec, ModelWithNulDuplicateFieldsAndGarbageAreRejected) {
   EXPECT_EQ(decode(pack({{"op", "ping"}}) + "x", r, msg), errc::bad_request);  // trailing
 }
 
+TEST(notifier_codec, ReqIsFoundEvenWhenAnEarlierFieldIsBad) {
+  request r;
+  // nlohmann orders keys: "model" fails before "req" is reached.
+  EXPECT_EQ(decode_json({{"op", "watch"}, {"model", 5}, {"req", "x"}}, r), errc::bad_request);
+  std::vector<uint8_t> raw(r.req.begin(), r.req.end());
+  ASSERT_FALSE(raw.empty());
+  EXPECT_EQ(json::from_msgpack(raw), "x");
+  EXPECT_EQ(decode_json({{"op", "watch"}, {"model", ""}, {"unknown", 1}, {"req", 4}}, r),
+            errc::bad_request);
+  EXPECT_FALSE(r.req.empty());
+}
+
 TEST(notifier_codec, OversizedRequestIsTooLarge) {
   request r;
   std::string msg;
