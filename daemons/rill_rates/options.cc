@@ -1,0 +1,124 @@
+#include "daemons/rill_rates/options.h"
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "transport/endpoints.h"
+
+namespace rill::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// This file's own path, compiled in (CMake gives the compiler absolute paths).
+const fs::path kSourceFile = __FILE__;
+
+bool other_section(const std::string& k) {
+  return k == "core" || k == "proj" || k == "models" || k == "notify" || k == "rill";
+}
+
+}  // namespace
+
+std::string rates_options::resolved_endpoint() const {
+  if (!endpoint.empty()) return endpoint;
+  return "ipc://" + (transport::run_dir(data) / "rates").string();
+}
+
+fs::path rates_options::resolved_rates() const {
+  if (!rates.empty()) return rates;
+  std::vector<fs::path> candidates;
+  if (kSourceFile.is_absolute())
+    candidates.push_back(kSourceFile.parent_path().parent_path().parent_path() / "config" /
+                         "rates.json");
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path() / ".." / ".." / "config" / "rates.json");
+    candidates.push_back(exe.parent_path() / ".." / "share" / "rill" / "rates.json");
+  }
+  for (const auto& c : candidates)
+    if (fs::is_regular_file(c, ec)) return c.lexically_normal();
+  return {};
+}
+
+int parse_rates_options(int argc, char** argv, rates_options& o) {
+  CLI::App app{"rill-rates: a small exchange-rate service (REP), standing in for the external "
+               "system the exchange-rates saga asks. {\"base\":\"EUR\",\"currency\":\"USD\"} -> "
+               "{\"ok\":true,\"rate\":<units of base per 1 unit of currency>}."};
+  std::string config, data;
+  std::map<std::string, std::function<void(const nlohmann::json&)>> from_file;
+  auto flag_of = [](std::string key) {
+    std::replace(key.begin(), key.end(), '_', '-');
+    return "--" + key;
+  };
+  auto str_opt = [&](const std::string& key, std::string& field, const std::string& help) {
+    app.add_option(flag_of(key), field, help);
+    from_file[key] = [&field](const nlohmann::json& v) { field = v.get<std::string>(); };
+  };
+  auto num_opt = [&](const std::string& key, uint64_t& field, const std::string& help) {
+    app.add_option(flag_of(key), field, help);
+    from_file[key] = [&field](const nlohmann::json& v) { field = v.get<uint64_t>(); };
+  };
+  app.add_option("--config", config, "JSON config file (flags override it)");
+  app.add_option("--data", data, "data directory D (default ./rill-data)");
+  from_file["data"] = [&data](const nlohmann::json& v) {
+    if (data.empty()) data = v.get<std::string>();
+  };
+  str_opt("rates", o.rates, "rates file (default: the shipped config/rates.json)");
+  str_opt("endpoint", o.endpoint, "REP endpoint (default ipc://D/run/rates)");
+  num_opt("delay_ms", o.delay_ms, "sleep this long before answering a rate request (ms)");
+  num_opt("fail_every", o.fail_every, "answer every Nth rate request with unavailable (0 = never)");
+  num_opt("max_request_bytes", o.max_request_bytes, "largest request (too_large past it)");
+  str_opt("curve_key", o.curve_key, "server CURVE key file (tcp:// endpoints)");
+  str_opt("curve_allow", o.curve_allow, "allow-list of client public keys (tcp://)");
+  str_opt("log_level", o.log_level, "trace, debug, info, warn, error");
+  try {
+    app.parse(argc, argv);
+    if (!config.empty()) {
+      std::ifstream in(config);
+      if (!in) throw std::runtime_error("cannot read config file " + config);
+      auto j = nlohmann::json::parse(in, nullptr, false);
+      if (j.is_discarded() || !j.is_object())
+        throw std::runtime_error(config + ": not a JSON object");
+      auto apply = [&](const nlohmann::json& obj) {
+        for (auto& [k, v] : obj.items()) {
+          if (k == "rates" && v.is_object()) continue;  // the section, applied below
+          if (other_section(k) && v.is_object()) continue;
+          auto it = from_file.find(k);
+          if (it == from_file.end())
+            throw std::runtime_error(config + ": unknown option '" + k + "'");
+          if (k != "data" && app.count(flag_of(k)) > 0) continue;  // the flag wins
+          try {
+            it->second(v);
+          } catch (const nlohmann::json::exception&) {
+            throw std::runtime_error(config + ": option '" + k + "' has the wrong type");
+          }
+        }
+      };
+      apply(j);
+      if (j.contains("rates") && j["rates"].is_object()) apply(j["rates"]);
+    }
+    if (!data.empty()) o.data = data;
+    if (o.data.empty()) throw CLI::ValidationError("--data", "must not be empty");
+    if (o.delay_ms > 600'000) throw CLI::ValidationError("--delay-ms", "must be 0 .. 600000");
+    if (o.max_request_bytes < 1024 || o.max_request_bytes > (64u << 20))
+      throw CLI::ValidationError("--max-request-bytes", "must be 1 KiB .. 64 MiB");
+    const auto& l = o.log_level;
+    if (l != "trace" && l != "debug" && l != "info" && l != "warn" && l != "error")
+      throw CLI::ValidationError("--log-level", "must be trace, debug, info, warn or error");
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? -1 : 2;
+  } catch (const std::exception& e) {
+    std::cerr << "rill-rates: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace rill::daemon
