@@ -270,7 +270,8 @@ void notifier_server::log_summary(clock::time_point now) {
   const registry_stats& s = registry_.stats();
   if (s.clients_dropped != summarized_.clients_dropped ||
       s.clients_expired != summarized_.clients_expired ||
-      s.clients_gone != summarized_.clients_gone || s.reports != summarized_.reports) {
+      s.clients_gone != summarized_.clients_gone || s.reports != summarized_.reports ||
+      counters_.replies_lost != summarized_lost_) {
     if (opt_.log) {
       opt_.log(log_level::info,
                std::to_string(registry_.clients()) + " clients, " +
@@ -280,10 +281,12 @@ void notifier_server::log_summary(clock::time_point now) {
                    std::to_string(s.clients_dropped) + ", expired " +
                    std::to_string(s.clients_expired) + ", gone " + std::to_string(s.clients_gone) +
                    "; bad reports " + std::to_string(counters_.reports_bad) + ", bad requests " +
-                   std::to_string(counters_.requests_bad));
+                   std::to_string(counters_.requests_bad) + ", replies lost " +
+                   std::to_string(counters_.replies_lost));
     }
   }
   summarized_ = s;
+  summarized_lost_ = counters_.replies_lost;
 }
 
 }  // namespace rill::transport

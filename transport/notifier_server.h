@@ -100,6 +100,7 @@ class notifier_server {
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_summary_;
   registry_stats summarized_;
+  uint64_t summarized_lost_ = 0;
 };
 
 // Sends [identity][""?][body] on a ROUTER without blocking. `full` when the

@@ -1,5 +1,8 @@
 // rill-notify through its sockets, started as a child process from
 // RILL_BIN_DIR on a temporary data directory: PROTOCOL.md "Change notification".
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -15,6 +18,7 @@
 #include "transport/client.h"
 #include "transport/endpoints.h"
 #include "transport/notify_client.h"
+#include "transport/security.h"
 
 namespace rill {
 namespace {
@@ -135,12 +139,12 @@ class notify_daemon : public ::testing::Test {
     push_->connect(eps_.notify_in);
   }
   bool ping() {
-    transport::rpc_client c(ctx_, eps_.notify);
+    transport::rpc_client c(ctx_, eps_.notify, sec_);
     auto r = c.call({{"op", "ping"}}, 200ms);
     return r && (*r)["ok"] == true;
   }
   json status() {
-    transport::rpc_client c(ctx_, eps_.notify);
+    transport::rpc_client c(ctx_, eps_.notify, sec_);
     auto r = c.call({{"op", "status"}}, 10s);
     EXPECT_TRUE(r.has_value());
     return r.value_or(json::object());
@@ -173,7 +177,24 @@ class notify_daemon : public ::testing::Test {
   test::child_process daemon_;
   std::optional<zmq::socket_t> push_;
   uint64_t reports_ = 0;
+  const transport::client_security* sec_ = nullptr;  // for a tcp:// notify endpoint
 };
+
+// A loopback TCP port nobody listens on right now.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
 TEST_F(notify_daemon, WatchNotifyUnwatch) {
   start();
@@ -519,6 +540,43 @@ TEST_F(notify_daemon, NotifyClientWatchTimesOutWhileTheNotifierIsDownThenRecover
   std::optional<transport::note> m;
   ASSERT_TRUE(test::eventually([&] { return (m = nc.next_note(100ms)).has_value(); }, 20s));
   EXPECT_EQ(m->seq, 3u);
+}
+
+TEST_F(notify_daemon, TcpNeedsCurveAndAdmitsOnlyAllowedClients) {
+  const int port = free_port();
+  ASSERT_GT(port, 0);
+  const std::string tcp = "tcp://127.0.0.1:" + std::to_string(port);
+  test::child_process plain({std::string(RILL_BIN_DIR) + "/rill-notify", "--data",
+                             (dir_.path() / "plain").string(), "--notify", tcp},
+                            (dir_.path() / "plain.log").string());
+  const int st = plain.wait(20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << "tcp:// without CURVE must be refused";
+
+  const auto server = transport::generate_key_pair();
+  const auto client = transport::generate_key_pair();
+  const auto stranger = transport::generate_key_pair();
+  const auto key_file = (dir_.path() / "server.key").string();
+  const auto allow_file = (dir_.path() / "allow.txt").string();
+  transport::save_key_file(key_file, server, true);
+  std::ofstream(allow_file) << client.public_z85 << "\n";
+  const transport::client_security good{server.public_z85, client};
+  const transport::client_security bad{server.public_z85, stranger};
+  sec_ = &good;
+  eps_.notify = tcp;
+  start({"--notify", tcp, "--curve-key", key_file, "--curve-allow", allow_file});
+
+  transport::notify_client allowed(ctx_, tcp, {}, &good);
+  ASSERT_EQ(allowed.watch("m", "k"), errc::ok);
+  report("m", {"k"}, 8);
+  auto n = allowed.next_note(10s);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(n->seq, 8u);
+
+  transport::notify_client_options o;
+  o.reply_timeout = 300ms;
+  transport::notify_client refused(ctx_, tcp, o, &bad);
+  EXPECT_EQ(refused.watch("m", "k", 1s), errc::timeout);
+  EXPECT_EQ(status()["clients"], 1) << "the stranger never got in";
 }
 
 TEST_F(notify_daemon, PidFileRunDirSecondInstanceAndCleanExit) {

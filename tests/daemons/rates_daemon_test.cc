@@ -201,6 +201,15 @@ TEST_F(rates_daemon, RatesFileFlagReloadOnSighupAndBadFiles) {
   }
 }
 
+TEST_F(rates_daemon, TcpWithoutCurveIsRefused) {
+  test::child_process p({std::string(RILL_BIN_DIR) + "/rill-rates", "--data",
+                         dir_.path().string(), "--endpoint", "tcp://127.0.0.1:1"},
+                        (dir_.path() / "tcp.log").string());
+  const int st = p.wait(20s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "run" / "rill-rates.pid"));
+}
+
 TEST_F(rates_daemon, PidFileAndCleanExit) {
   start();
   const auto pid_path = dir_.path() / "run" / "rill-rates.pid";
