@@ -1,0 +1,138 @@
+// The projector's event decoder: the canonical fast path gives exactly what
+// decode_event() gives, and everything else falls back to it.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+#include "readmodels/projector_decode.h"
+
+namespace rill::readmodels {
+namespace {
+
+using json = nlohmann::json;
+
+std::string encode(const json& data, std::string key = "", std::string corr = "") {
+  msgpack::zone z;
+  const auto bytes = json::to_msgpack(data);
+  std::size_t off = 0;
+  msgpack::object d = msgpack::unpack(z, reinterpret_cast<const char*>(bytes.data()), bytes.size(), off);
+  event_view e;
+  e.seq = 12;
+  e.ts = 345;
+  e.type = "ORDER_CREATED";
+  e.agg = "order";
+  e.id = "o-1";
+  e.ver = 1;
+  e.data = &d;
+  e.key = key;
+  e.corr = corr;
+  out_buffer out;
+  encode_event(out, e);
+  return std::string(out.view());
+}
+
+json to_json(const msgpack::object& o) {
+  msgpack::sbuffer sb;
+  msgpack::pack(sb, o);
+  return json::from_msgpack(sb.data(), sb.data() + sb.size());
+}
+
+void expect_same(const std::string& body) {
+  msgpack::zone z1, z2;
+  event_view fast, slow;
+  std::string why;
+  ASSERT_TRUE(decode_canonical_event({body.data(), body.size()}, z1, fast));
+  ASSERT_EQ(decode_event({body.data(), body.size()}, z2, slow, &why), errc::ok) << why;
+  EXPECT_EQ(fast.seq, slow.seq);
+  EXPECT_EQ(fast.ts, slow.ts);
+  EXPECT_EQ(fast.ver, slow.ver);
+  EXPECT_EQ(fast.type, slow.type);
+  EXPECT_EQ(fast.agg, slow.agg);
+  EXPECT_EQ(fast.id, slow.id);
+  EXPECT_EQ(fast.key, slow.key);
+  EXPECT_EQ(fast.corr, slow.corr);
+  ASSERT_NE(fast.data, nullptr);
+  EXPECT_EQ(to_json(*fast.data), to_json(*slow.data));
+}
+
+TEST(ProjectorDecode, CanonicalEventsMatchDecodeEvent) {
+  expect_same(encode(json::object()));
+  expect_same(encode({{"customer_id", "c1"}, {"amount", 12.5}, {"currency", "USD"}}));
+  expect_same(encode({{"n", -5}, {"big", 1ull << 40}, {"neg", -(1ll << 40)}, {"t", true},
+                      {"f", false}, {"z", nullptr}, {"list", {1, "two", 3.0, {{"x", {1, 2}}}}}},
+                     "idem-1", "corr-9"));
+  expect_same(encode({{"s", std::string(70000, 'x')}}));
+  json bin = json::binary({1, 2, 3});
+  expect_same(encode({{"b", bin}}));
+  json ext = json::binary({9, 8}, 5);
+  expect_same(encode({{"e", ext}}));
+}
+
+TEST(ProjectorDecode, RandomDataMatches) {
+  std::mt19937 rng(7);
+  std::function<json(int)> gen = [&](int depth) -> json {
+    switch (rng() % (depth > 3 ? 5 : 7)) {
+      case 0: return static_cast<int64_t>(rng()) - (1ll << 31);
+      case 1: return std::string(rng() % 40, 'a' + rng() % 26);
+      case 2: return (rng() % 1000) / 7.0;
+      case 3: return rng() % 2 == 0;
+      case 4: return nullptr;
+      case 5: {
+        json a = json::array();
+        for (unsigned i = 0; i < rng() % 5; ++i) a.push_back(gen(depth + 1));
+        return a;
+      }
+      default: {
+        json m = json::object();
+        for (unsigned i = 0; i < rng() % 5; ++i) m["k" + std::to_string(i)] = gen(depth + 1);
+        return m;
+      }
+    }
+  };
+  for (int i = 0; i < 500; ++i) {
+    json data = json::object();
+    for (unsigned k = 0; k < rng() % 6; ++k) data["f" + std::to_string(k)] = gen(0);
+    expect_same(encode(data, i % 3 ? "" : "key", i % 5 ? "" : "corr"));
+  }
+}
+
+TEST(ProjectorDecode, OtherLayoutsFallBackToTheCheckedDecoder) {
+  // Another field order: not canonical, but a valid event.
+  const auto body = json::to_msgpack({{"agg", "a"}, {"data", json::object()}, {"id", "i"},
+                                      {"seq", 3}, {"ts", 4}, {"type", "T"}, {"ver", 1}});
+  const std::string s(body.begin(), body.end());
+  msgpack::zone z;
+  event_view v;
+  EXPECT_FALSE(decode_canonical_event({s.data(), s.size()}, z, v));
+  event_decoder d;
+  std::string why;
+  ASSERT_EQ(d.decode({s.data(), s.size()}, v, why), errc::ok) << why;
+  EXPECT_EQ(v.seq, 3u);
+  EXPECT_EQ(v.type, "T");
+}
+
+TEST(ProjectorDecode, GarbageIsRejectedNeverTrusted) {
+  event_decoder d;
+  event_view v;
+  std::string why;
+  const std::string good = encode({{"x", {1, 2, 3}}}, "k");
+  // Every truncation and a bogus huge container count.
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_NE(d.decode({good.data(), n}, v, why), errc::ok) << n;
+  }
+  std::string huge = encode(json::object());
+  const auto at = huge.find("\xa4" "data");
+  ASSERT_NE(at, std::string::npos);
+  huge[at + 5] = '\xdf';  // map 32 with a count of 2^32-1 and no bytes
+  huge.insert(at + 6, "\xff\xff\xff\xff");
+  EXPECT_NE(d.decode({huge.data(), huge.size()}, v, why), errc::ok);
+  EXPECT_NE(d.decode({good.data(), good.size() - 1}, v, why), errc::ok);
+  const std::string trailing = good + "\x01";
+  EXPECT_NE(d.decode({trailing.data(), trailing.size()}, v, why), errc::ok) << "trailing byte";
+  const std::string deep = encode(json::parse(std::string(100, '[') + std::string(100, ']')));
+  EXPECT_EQ(d.decode({deep.data(), deep.size()}, v, why), errc::bad_request) << "data not a map";
+}
+
+}  // namespace
+}  // namespace rill::readmodels
