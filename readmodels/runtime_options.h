@@ -1,0 +1,92 @@
+#pragma once
+// runtime_options: every setting of the projection runtime (rill-proj), with
+// its default and its check. validate() is called once at start; the daemon
+// fills the struct from its config file and flags (daemons/rill_proj/).
+//
+// Endpoints left empty are resolved from the data directory by
+// resolved() (PROTOCOL.md "Endpoints"):
+//   events     ipc://D/run/events       SUB: the live event feed
+//   replay     ipc://D/run/replay       used when the journal is not local
+//   notify_in  ipc://D/run/notify-in    PUSH: change reports ("none" = off)
+//   model      ipc://D/run/model.<name> ROUTER: queries, one per model
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/limits.h"
+
+namespace rill::readmodels {
+
+struct runtime_options {
+  // The data directory D: the journal is D/journal, snapshots D/models/<name>/.
+  std::filesystem::path data_dir = "rill-data";
+
+  // Endpoints (empty = the default for D; see above).
+  std::string events_endpoint;
+  std::string replay_endpoint;
+  std::string notify_in_endpoint;  // "none" disables change reports
+  std::map<std::string, std::string> model_endpoints;  // model name -> query endpoint
+
+  // Where stored events come from: "auto" = the journal directory when it is
+  // readable and `replay` is not tcp://, else the replay endpoint;
+  // "journal" / "replay" force one.
+  std::string source = "auto";
+
+  // Snapshots: after this many events applied since the last one (0 = never
+  // by count), or this many seconds after the last one if something changed
+  // (0 = never by time). Larger values cost longer catch-ups after a crash;
+  // smaller ones cost save() time on the projector thread and disk writes.
+  uint64_t snapshot_every = 100'000;
+  double snapshot_seconds = 30;
+  size_t snapshots_kept = 2;  // newest valid snapshots kept per model (1..100)
+  bool final_snapshot = true; // write one at a clean stop if something changed
+
+  // The feed queue between the receive thread and the projector (events).
+  // A full queue drops events (the projector reads them from the journal).
+  size_t feed_queue = 65'536;
+  // Events applied per loop turn before queries are served again. Larger
+  // batches apply faster during catch-up; smaller ones answer sooner.
+  size_t apply_batch = 8'192;
+  // How often the journal tail is checked when the feed is quiet (journal
+  // source; cheap). The replay source is asked at replay_check_interval.
+  std::chrono::milliseconds tail_check_interval{5};
+  std::chrono::milliseconds replay_check_interval{200};
+  // After the last event, the projector polls the journal this long before
+  // it sleeps (catches bursts without a wake-up; costs CPU while idle).
+  std::chrono::microseconds idle_spin{50};
+  // Sagas: tick() at least this often (every loop turn while busy()).
+  std::chrono::milliseconds saga_tick_interval{10};
+
+  // Queries.
+  limits query_limits;                 // request size (too_large), depth, elements
+  uint64_t default_query_timeout_ms = 1'000;
+  uint64_t max_query_timeout_ms = 60'000;  // larger timeout_ms values are clamped
+  size_t max_parked_queries = 100'000;     // queries waiting for `after`, per model
+
+  // Change reports: distinct keys per report before it says "whole model".
+  size_t max_report_keys = 1'000;
+  int report_hwm = 1'000;               // reports queued for a slow notifier
+
+  // Replay source.
+  uint32_t replay_page = 4'096;
+  std::chrono::milliseconds replay_timeout{2'000};
+
+  // CURVE (tcp:// endpoints): our key pair (server key for tcp query
+  // endpoints, client key towards tcp feed/replay/notify-in), the clients
+  // allowed on tcp query endpoints, and the public key of the servers we
+  // connect to over tcp (rill-core, rill-notify).
+  std::string curve_key_file;
+  std::string curve_allow_file;
+  std::string curve_server_key_file;
+
+  // Throws std::invalid_argument naming the bad field.
+  void validate() const;
+
+  // A copy with every empty endpoint filled in for `models`.
+  runtime_options resolved(const std::vector<std::string>& models) const;
+};
+
+}  // namespace rill::readmodels

@@ -1,0 +1,186 @@
+// Snapshots and restarts of the runtime: a restart from a snapshot plus the
+// journal's tail equals a rebuild from seq 1; bad snapshots are skipped.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "readmodels/snapshot_format.h"
+#include "tests/readmodels/runtime_test_util.h"
+
+namespace rill::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint64_t> snapshot_seqs(const fs::path& data) {
+  std::vector<uint64_t> seqs;
+  const auto dir = data / "models" / "journal_stats";
+  if (!fs::exists(dir)) return seqs;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    uint64_t seq = 0;
+    if (readmodels::snapshot_format::parse_file_name(e.path().filename().string(), seq))
+      seqs.push_back(seq);
+  }
+  std::sort(seqs.rbegin(), seqs.rend());
+  return seqs;
+}
+
+json status(zmq::context_t& ctx, const std::string& ep) {
+  auto r = query(ctx, ep, {{"q", "status"}});
+  return r ? (*r)["result"] : json();
+}
+
+TEST(RuntimeRecovery, RestartFromSnapshotPlusTailEqualsRebuild) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(5000, 50);
+  auto opt = test_options(dir.path());
+  opt.snapshot_every = 1000;
+  {
+    running_runtime rt(opt, stats_model());
+    ASSERT_TRUE(wait_applied(ctx, rt.endpoint("journal_stats"), 5000));
+    EXPECT_EQ(rt.stop(), 0);
+  }
+  // The final snapshot is at the head; at most two are kept.
+  auto seqs = snapshot_seqs(dir.path());
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_LE(seqs.size(), 2u);
+  EXPECT_EQ(seqs.front(), 5000u);
+
+  j.append_many(3000, 70, "other");
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 8000));
+  const json s = status(ctx, ep);
+  EXPECT_EQ(s["events_applied"], 3000) << "only the tail is applied after a snapshot";
+  EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+}
+
+TEST(RuntimeRecovery, CorruptSnapshotIsSkipped) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(2000, 20);
+  auto opt = test_options(dir.path());
+  opt.snapshot_every = 500;
+  {
+    running_runtime rt(opt, stats_model());
+    ASSERT_TRUE(wait_applied(ctx, rt.endpoint("journal_stats"), 2000));
+  }
+  auto seqs = snapshot_seqs(dir.path());
+  ASSERT_EQ(seqs.front(), 2000u);
+  const auto newest =
+      dir.path() / "models" / "journal_stats" / readmodels::snapshot_format::file_name(2000);
+  {
+    std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);
+    f.put('\x7f');
+  }
+  // A stray partial file too.
+  std::ofstream(newest.string() + ".partial") << "junk";
+  j.append_many(100, 5, "more");
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 2100));
+  EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+  EXPECT_FALSE(fs::exists(newest)) << "the corrupt snapshot is discarded";
+  EXPECT_FALSE(fs::exists(newest.string() + ".partial"));
+  const json s = status(ctx, ep);
+  EXPECT_GT(s["events_applied"].get<uint64_t>(), 100u) << "it started from an older snapshot or 1";
+}
+
+TEST(RuntimeRecovery, SnapshotBeyondTheJournalHeadIsDiscarded) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  auto opt = test_options(dir.path());
+  {
+    test_journal j(dir.path() / "journal");
+    j.append_many(300, 10);
+    running_runtime rt(opt, stats_model());
+    ASSERT_TRUE(wait_applied(ctx, rt.endpoint("journal_stats"), 300));
+  }
+  ASSERT_EQ(snapshot_seqs(dir.path()).front(), 300u);
+  // The journal lost its tail: only 120 events (the same ones) remain.
+  fs::remove_all(dir.path() / "journal");
+  test_journal j(dir.path() / "journal");
+  j.append_many(120, 10);
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 120));
+  const json s = status(ctx, ep);
+  EXPECT_EQ(s["seq"], 120);
+  EXPECT_EQ(s["events_applied"], 120);
+  EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+}
+
+TEST(RuntimeRecovery, SnapshotOfAnotherJournalIsDiscarded) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  auto opt = test_options(dir.path());
+  {
+    test_journal j(dir.path() / "journal");
+    j.append_many(300, 10);
+    running_runtime rt(opt, stats_model());
+    ASSERT_TRUE(wait_applied(ctx, rt.endpoint("journal_stats"), 300));
+  }
+  // A different journal (other timestamps) that is longer than the snapshot.
+  fs::remove_all(dir.path() / "journal");
+  test_journal j(dir.path() / "journal", 1 << 20, 42);
+  j.append_many(500, 7, "else");
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 500));
+  EXPECT_EQ(status(ctx, ep)["events_applied"], 500);
+  EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+}
+
+TEST(RuntimeRecovery, UndecodableEventIsSkippedByEveryone) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(10, 2);
+  j.append_garbage();
+  j.append_many(10, 2);
+  running_runtime rt(test_options(dir.path()), stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 21));
+  const json s = status(ctx, ep);
+  EXPECT_EQ(s["events_skipped"], 1);
+  auto r = query(ctx, ep, {{"q", "totals"}});
+  EXPECT_EQ((*r)["result"]["events"], 20);
+  EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+}
+
+TEST(RuntimeRecovery, TimeBasedSnapshotOnlyWhenChanged) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(100, 10);
+  auto opt = test_options(dir.path());
+  opt.snapshot_seconds = 0.05;
+  opt.final_snapshot = false;
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 100));
+  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 100; }));
+  j.append_many(5, 5);
+  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 105; }));
+  EXPECT_EQ(snapshot_seqs(dir.path()), (std::vector<uint64_t>{105, 100}));
+}
+
+TEST(RuntimeRecovery, EmptyJournalStartsAndFollows) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  running_runtime rt(test_options(dir.path()), stats_model());  // no journal directory yet
+  const auto ep = rt.endpoint("journal_stats");
+  auto r = query(ctx, ep, {{"q", "totals"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["seq"], 0);
+  test_journal j(dir.path() / "journal");
+  j.append_many(50, 5);
+  ASSERT_TRUE(wait_applied(ctx, ep, 50));
+}
+
+}  // namespace
+}  // namespace rill::test
