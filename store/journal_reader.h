@@ -13,9 +13,9 @@
 // Consistency: a reader sees only published records (acquire load of each
 // commit word), in seq order, without gaps, and a published group whole or
 // not at all. It checks every record's length, checksum and seq density;
-// next() returns corrupt on a bad record. New segment files are picked up as
-// they appear (the directory is rescanned at an end-of-segment marker and
-// when seeking beyond the known segments).
+// next() returns corrupt on a bad record. New segment files are picked up
+// as they appear (the next file is looked up at an end-of-segment marker,
+// the directory is rescanned when seeking or at the start of the journal).
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
