@@ -297,9 +297,17 @@ bool msgpack_cursor::read_array_header(uint32_t& n) {
 }
 
 bool msgpack_cursor::skip() {
+  uint64_t unlimited = UINT64_MAX;
+  return skip(unlimited);
+}
+
+bool msgpack_cursor::skip(uint64_t& budget) {
   msgpack_cursor c = *this;
   uint64_t pending = 1;
+  uint64_t left = budget;
   while (pending != 0) {
+    if (left == 0) return false;
+    --left;
     kind k;
     uint64_t count;
     if (!c.read_header(k, count)) return false;
@@ -311,6 +319,7 @@ bool msgpack_cursor::skip() {
     if (pending > c.remaining()) return false;
   }
   *this = c;
+  budget = left;
   return true;
 }
 

@@ -51,6 +51,10 @@ class msgpack_cursor {
   // Skips one complete value (containers with all their contents).
   // Iterative: no recursion whatever the nesting. Fails on truncated input.
   bool skip();
+  // The same, but fails (without moving) once more than `budget` values would
+  // have to be read; budget is decreased by the values read. Bounds the work
+  // spent on a hostile message.
+  bool skip(uint64_t& budget);
 
   bool at_end() const { return p_ == end_; }
   size_t offset() const { return static_cast<size_t>(p_ - begin_); }

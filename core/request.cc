@@ -166,13 +166,14 @@ void recover_req(std::span<const char> bytes, msgpack::zone& zone, const limits&
   msgpack_cursor c(bytes);
   uint32_t n;
   if (!c.read_map_header(n)) return;
+  uint64_t budget = lim.max_elements;  // values we are willing to step over
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view name;
     if (!c.read_str(name)) {
-      if (!c.skip()) return;
+      if (!c.skip(budget)) return;
     }
     const size_t start = c.offset();
-    if (!c.skip()) return;
+    if (!c.skip(budget)) return;
     if (name != "req") continue;
     const std::span<const char> value = c.bytes_since(start);
     if (value.size() > lim.max_request_bytes) return;

@@ -104,6 +104,19 @@ TEST(MsgpackCursor, SkipsNestedValuesAndStopsOnTruncation) {
   }
 }
 
+TEST(MsgpackCursor, SkipWithABudget) {
+  const std::string m = mp(json{{"a", {1, 2, 3}}});  // 1 map + 2 keys/values + 3 = 6 values
+  msgpack_cursor c({m.data(), m.size()});
+  uint64_t budget = 5;
+  EXPECT_FALSE(c.skip(budget));
+  EXPECT_EQ(c.offset(), 0u);
+  EXPECT_EQ(budget, 5u);
+  budget = 10;
+  EXPECT_TRUE(c.skip(budget));
+  EXPECT_EQ(budget, 4u);
+  EXPECT_TRUE(c.at_end());
+}
+
 TEST(MsgpackCursor, RejectsHugeClaimsAndInvalidBytes) {
   // array32 claiming 2^32-1 elements with nothing after it.
   const char huge[] = {'\xdd', '\xff', '\xff', '\xff', '\xff'};

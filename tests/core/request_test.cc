@@ -216,6 +216,19 @@ TEST_F(RequestTest, TooLargeKeepsReq) {
   EXPECT_EQ(r_.req, nullptr);
 }
 
+TEST_F(RequestTest, TooLargeLooksForReqWithinABoundedEffort) {
+  lim_.max_request_bytes = 1000;
+  lim_.max_elements = 100;
+  // `req` behind a field of 5000 values: not worth finding.
+  std::string behind = "\x82\xa4" "blob" + mp(json(std::vector<int>(5000, 1))) + "\xa3" "req" + mp(json(1));
+  EXPECT_EQ(decode(behind), errc::too_large);
+  EXPECT_EQ(r_.req, nullptr);
+  // In front of it: echoed.
+  std::string front = "\x82\xa3" "req" + mp(json(1)) + "\xa4" "blob" + mp(json(std::vector<int>(5000, 1)));
+  EXPECT_EQ(decode(front), errc::too_large);
+  EXPECT_EQ(echoed(), json(1));
+}
+
 TEST_F(RequestTest, Batches) {
   ASSERT_EQ(decode(json{{"batch", {{{"cmd", "A"}, {"agg", "a"}, {"id", "1"}},
                                    {{"cmd", "B"}, {"agg", "a"}, {"id", "2"}}}},
