@@ -1,0 +1,151 @@
+// rill-proj: the projection daemon (DESIGN.md "rill-proj"). It only wires
+// the library together: options -> models -> readmodels::runtime.
+//
+// Exit codes: 0 after SIGINT/SIGTERM (final snapshots written, pid file
+// removed), 1 when it cannot start or stops on a fatal error, 2 for a usage
+// error (bad flag or config, unknown model name).
+//
+// SIGINT / SIGTERM are blocked in every thread and taken by a small signal
+// thread (sigtimedwait) that asks the runtime to stop.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "daemons/rill_proj/hosted_models.h"
+#include "daemons/rill_proj/options.h"
+#include "daemons/rill_proj/pid_file.h"
+#include "readmodels/runtime.h"
+#include "transport/endpoints.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using rill::proj::proj_options;
+
+std::string joined(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+void setup_logging(const proj_options& o) {
+  auto logger = spdlog::stderr_logger_mt("rill-proj");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e [rill-proj " + joined(o.models, "+") + "] %l: %v");
+  logger->set_level(spdlog::level::from_str(o.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+// Removes the socket file of an ipc:// endpoint we bound (clean exit only).
+void remove_ipc(const std::string& endpoint) {
+  constexpr std::string_view prefix = "ipc://";
+  if (endpoint.rfind(prefix, 0) == 0) ::unlink(endpoint.c_str() + prefix.size());
+}
+
+int run(proj_options& o, const sigset_t& signals) {
+  using namespace rill;
+  o.rt.data_dir = fs::absolute(o.rt.data_dir).lexically_normal();
+  const fs::path run_dir = transport::run_dir(o.rt.data_dir);
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) {
+    spdlog::critical("cannot create {}: {}", run_dir.string(), ec.message());
+    return 1;
+  }
+  ::chmod(run_dir.c_str(), 0700);
+
+  // The models, each with its own settings.
+  const auto defaults = transport::default_endpoints(o.rt.data_dir);
+  std::vector<std::unique_ptr<readmodels::read_model>> models;
+  for (const auto& name : o.models) {
+    readmodels::model_config cfg;
+    cfg.data_dir = o.rt.data_dir.string();
+    cfg.command_endpoint = o.command_endpoint.empty() ? defaults.command : o.command_endpoint;
+    cfg.rates_endpoint =
+        o.rates_endpoint.empty() ? "ipc://" + (run_dir / "rates").string() : o.rates_endpoint;
+    if (o.model_settings.contains(name)) cfg.settings = o.model_settings[name];
+    std::unique_ptr<readmodels::read_model> m;
+    try {
+      m = proj::make_hosted_model(name, cfg);
+    } catch (const std::exception& e) {
+      spdlog::critical("model {}: {}", name, e.what());
+      return 2;
+    }
+    if (!m) {
+      spdlog::critical("unknown model '{}' (known: {})", name,
+                       joined(proj::hosted_model_names(), ", "));
+      return 2;
+    }
+    models.push_back(std::move(m));
+  }
+
+  proj::pid_file pid;
+  std::string error;
+  if (!pid.acquire(run_dir / proj::pid_file_name(o.models), error)) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+
+  std::unique_ptr<readmodels::runtime> rt;
+  try {
+    rt = std::make_unique<readmodels::runtime>(o.rt, std::move(models));
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 2;
+  }
+
+  std::atomic<bool> done{false};
+  std::thread signal_thread([&] {
+    const timespec step{0, 100'000'000};
+    while (!done.load()) {
+      const int sig = ::sigtimedwait(&signals, nullptr, &step);
+      if (sig > 0) {
+        spdlog::info("signal {}: stopping", sig);
+        rt->stop();
+      }
+    }
+  });
+  spdlog::info("rill-proj up: pid {}, models {}, data {}", ::getpid(), joined(o.models, ","),
+               o.rt.data_dir.string());
+  const int rc = rt->run();
+  done.store(true);
+  signal_thread.join();
+  const auto endpoints = rt->options().model_endpoints;
+  rt.reset();
+  if (rc == 0)
+    for (const auto& [m, ep] : endpoints) remove_ipc(ep);
+  spdlog::info("rill-proj stopped ({})", rc == 0 ? "clean" : "error");
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  proj_options o;
+  if (const int rc = rill::proj::parse_proj_options(argc, argv, o); rc != 0) return rc < 0 ? 0 : rc;
+  setup_logging(o);
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (::pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) {
+    spdlog::critical("cannot block signals");
+    return 1;
+  }
+  try {
+    return run(o, signals);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+}

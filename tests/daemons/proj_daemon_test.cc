@@ -1,0 +1,140 @@
+// The rill-proj daemon as a child process: start, answer, stop cleanly,
+// exit codes, pid file, config file, SIGKILL mid-stream and restart.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include "tests/readmodels/runtime_test_util.h"
+
+namespace rill::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class ProjDaemon : public ::testing::Test {
+ protected:
+  std::vector<std::string> argv(std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {RILL_BIN_DIR "/rill-proj", "--data", dir_.path().string()};
+    if (std::find(extra.begin(), extra.end(), "--models") == extra.end() &&
+        std::find(extra.begin(), extra.end(), "--config") == extra.end())
+      a.insert(a.end(), {"--models", "journal_stats"});
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+  std::string log() const { return (dir_.path() / "proj.log").string(); }
+  std::string endpoint() const { return transport::default_model_endpoint(dir_.path(), "journal_stats"); }
+  fs::path pid_path() const { return dir_.path() / "run" / "rill-proj-journal_stats.pid"; }
+
+  // Exit code of a child that exits by itself (-1 if killed by a signal).
+  static int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+  temp_dir dir_;
+  zmq::context_t ctx_;
+};
+
+TEST_F(ProjDaemon, StartsAnswersAndStopsCleanly) {
+  test_journal j(dir_.path() / "journal");
+  j.append_many(1000, 10);
+  child_process p(argv(), log());
+  ASSERT_TRUE(wait_applied(ctx_, endpoint(), 1000)) << read_file(log());
+  ASSERT_TRUE(fs::exists(pid_path()));
+  EXPECT_EQ(std::stoi(read_file(pid_path())), p.pid());
+  auto r = query(ctx_, endpoint(), {{"q", "status"}});
+  EXPECT_EQ((*r)["result"]["pid"], p.pid());
+  j.append_many(10, 10, "more");
+  ASSERT_TRUE(wait_applied(ctx_, endpoint(), 1010));
+  const int status = p.kill(SIGTERM);
+  EXPECT_EQ(exit_code(status), 0) << read_file(log());
+  EXPECT_FALSE(fs::exists(pid_path()));
+  EXPECT_TRUE(fs::exists(dir_.path() / "models" / "journal_stats" / "snap-00000000000000001010.rsnap"))
+      << "a final snapshot at a clean stop";
+  EXPECT_FALSE(fs::exists(dir_.path() / "run" / "model.journal_stats"));
+}
+
+TEST_F(ProjDaemon, UnknownModelExitsWithUsageError) {
+  child_process p(argv({"--models", "no_such_model"}), log());
+  EXPECT_EQ(exit_code(p.wait(std::chrono::seconds(20))), 2);
+  EXPECT_NE(read_file(log()).find("unknown model 'no_such_model'"), std::string::npos) << read_file(log());
+  EXPECT_FALSE(fs::exists(dir_.path() / "run" / "rill-proj-no_such_model.pid"));
+}
+
+TEST_F(ProjDaemon, BadFlagsExitWithUsageError) {
+  for (const auto& extra : std::vector<std::vector<std::string>>{
+           {"--no-such-flag"},
+           {"--snapshot-every", "x"},
+           {"--apply-batch", "0"},
+           {"--model-endpoint", "journal_stats"},
+           {"--model-endpoint", "other=ipc:///tmp/x"},
+           {"--source", "somewhere"}}) {
+    child_process p(argv(extra), log());
+    EXPECT_EQ(exit_code(p.wait(std::chrono::seconds(20))), 2) << extra[0];
+  }
+  child_process none({RILL_BIN_DIR "/rill-proj", "--data", dir_.path().string()}, log());
+  EXPECT_EQ(exit_code(none.wait(std::chrono::seconds(20))), 2) << "no models";
+}
+
+TEST_F(ProjDaemon, SecondInstanceIsRefused) {
+  child_process first(argv(), log());
+  ASSERT_TRUE(wait_applied(ctx_, endpoint(), 0)) << read_file(log());
+  child_process second(argv(), log());
+  EXPECT_EQ(exit_code(second.wait(std::chrono::seconds(20))), 1);
+  EXPECT_NE(read_file(log()).find("already running"), std::string::npos);
+  auto r = query(ctx_, endpoint(), {{"q", "ping"}});
+  ASSERT_TRUE(r) << "the first one still answers";
+}
+
+TEST_F(ProjDaemon, ConfigFileSectionsAndModelSettings) {
+  test_journal j(dir_.path() / "journal");
+  j.append_many(100, 10);
+  const auto cfg = dir_.path() / "rill.json";
+  const auto other_ep = "ipc://" + (dir_.path() / "elsewhere").string();
+  std::ofstream(cfg) << json{{"sync", "batch"},  // rill-core's: ignored here
+                             {"notify_in", "none"},
+                             {"models", {{"journal_stats", {{"anything", 1}}}}},
+                             {"proj",
+                              {{"models", {"journal_stats"}},
+                               {"snapshot_every", 10},
+                               {"model_endpoints", {{"journal_stats", other_ep}}}}}}
+                            .dump();
+  child_process p(argv({"--config", cfg.string()}), log());
+  ASSERT_TRUE(wait_applied(ctx_, other_ep, 100)) << read_file(log());
+  ASSERT_TRUE(eventually([&] {
+    return fs::exists(dir_.path() / "models" / "journal_stats" / "snap-00000000000000000100.rsnap");
+  })) << "snapshot_every from the file";
+  EXPECT_EQ(exit_code(p.kill(SIGINT)), 0);
+
+  std::ofstream(cfg, std::ios::trunc) << json{{"proj", {{"bogus_option", 1}}}}.dump();
+  child_process bad(argv({"--config", cfg.string()}), log());
+  EXPECT_EQ(exit_code(bad.wait(std::chrono::seconds(20))), 2);
+  EXPECT_NE(read_file(log()).find("bogus_option"), std::string::npos);
+}
+
+TEST_F(ProjDaemon, SigkillMidStreamThenRestartConverges) {
+  test_journal j(dir_.path() / "journal", 4 << 20);
+  j.append_many(5000, 100);
+  child_process p(argv({"--snapshot-every", "3000"}), log());
+  ASSERT_TRUE(eventually([&] {
+    auto r = query(ctx_, endpoint(), {{"q", "status"}}, 1000ms);
+    return r && (*r)["result"]["snapshot_seq"] == 5000;
+  }, std::chrono::seconds(30))) << read_file(log());
+  for (int round = 0; round < 40; ++round) j.append_many(500, 37, "stream");
+  p.kill(SIGKILL);  // at whatever point it has reached
+  j.append_many(7000, 91, "after");
+  EXPECT_TRUE(fs::exists(pid_path())) << "a killed daemon leaves its pid file";
+  child_process again(argv({"--snapshot-every", "3000"}), log());
+  ASSERT_TRUE(wait_applied(ctx_, endpoint(), j.head(), std::chrono::seconds(60))) << read_file(log());
+  EXPECT_EQ(digest(ctx_, endpoint()), expected_digest(dir_.path() / "journal"));
+  auto r = query(ctx_, endpoint(), {{"q", "status"}});
+  EXPECT_LT((*r)["result"]["events_applied"].get<uint64_t>(), j.head())
+      << "it restarted from a snapshot, not from seq 1";
+  EXPECT_EQ(exit_code(again.kill(SIGTERM)), 0);
+}
+
+}  // namespace
+}  // namespace rill::test
