@@ -1,0 +1,190 @@
+// rill load: the benchmark load generator (daemons/rill/load_*.h).
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "daemons/rill/commands.h"
+#include "daemons/rill/interrupt.h"
+#include "daemons/rill/load_config.h"
+#include "daemons/rill/load_observers.h"
+#include "daemons/rill/load_report.h"
+#include "daemons/rill/load_worker.h"
+#include "transport/client.h"
+#include "transport/endpoints.h"
+
+namespace rill::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct load_flags {
+  load_config cfg;
+  std::string mix = "create:100";
+};
+
+std::string make_run_tag() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "L%d-%llx", static_cast<int>(::getpid()),
+                static_cast<unsigned long long>(ms));
+  return buf;
+}
+
+void progress_line(double t, uint64_t done, double last_rate, bool final) {
+  std::fprintf(stderr, "\r  %6.1f s  %12llu commands  %10.0f cmd/s%s", t,
+               static_cast<unsigned long long>(done), last_rate, final ? "\n" : "   ");
+  std::fflush(stderr);
+}
+
+int run_load(global_options& g, load_flags& f) {
+  load_config& cfg = f.cfg;
+  std::string error;
+  if (!parse_mix(f.mix, cfg.mix, error) || !validate(cfg, error)) return usage_error("load", error);
+  interrupt_fd interrupt;  // before the context: I/O threads inherit the blocked signals
+  const auto ep = transport::discover_endpoints(g.data_dir());
+  zmq::context_t ctx;
+  {
+    transport::rpc_client ping(ctx, ep.command);
+    auto r = ping.call({{"op", "ping"}}, 3s);
+    if (!r || !r->value("ok", false)) return not_running(g, "rill-core does not answer on " + ep.command);
+  }
+  std::string model_ep;
+  if (!cfg.after_model.empty()) {
+    auto it = ep.models.find(cfg.after_model);
+    model_ep = it != ep.models.end() ? it->second
+                                     : transport::default_model_endpoint(g.data_dir(), cfg.after_model);
+  }
+
+  load_report report;
+  report.config = cfg;
+  report.run_tag = make_run_tag();
+  worker_shared shared;
+  shared.track_acks = !cfg.after_model.empty();
+
+  std::unique_ptr<feed_watcher> watcher;
+  if (cfg.visible) {
+    watcher = std::make_unique<feed_watcher>(ctx, ep.events, report.run_tag);
+    watcher->start();
+  }
+  std::unique_ptr<after_probe> probe;
+  if (!model_ep.empty()) {
+    probe = std::make_unique<after_probe>(ctx, model_ep, cfg.after_model, shared);
+    probe->start();
+  }
+
+  const auto start = std::chrono::steady_clock::now() + 10ms;
+  const auto deadline =
+      start + std::chrono::nanoseconds(static_cast<int64_t>(cfg.duration_s * 1e9));
+  std::vector<std::unique_ptr<load_worker>> workers;
+  for (uint32_t i = 0; i < cfg.connections; ++i) {
+    uint64_t share = 0;
+    if (cfg.count > 0) share = cfg.count / cfg.connections + (i < cfg.count % cfg.connections ? 1 : 0);
+    if (cfg.count > 0 && share == 0) continue;
+    workers.push_back(std::make_unique<load_worker>(ctx, ep.command, cfg, report.run_tag, i, share,
+                                                    start, deadline, shared));
+  }
+  std::atomic<size_t> finished{0};
+  std::vector<std::thread> threads;
+  for (auto& w : workers)
+    threads.emplace_back([&finished, wp = w.get()] {
+      wp->run();
+      finished.fetch_add(1);
+    });
+
+  // Sample the acknowledged count every second (throughput per second and
+  // progress on a terminal); stop the workers on Ctrl-C.
+  const bool tty = ::isatty(2) != 0;
+  std::this_thread::sleep_until(start);
+  uint64_t last = 0;
+  auto next_tick = start + 1s;
+  while (finished.load() < workers.size()) {
+    std::this_thread::sleep_for(20ms);
+    if (interrupt.fired()) shared.stop.store(true);
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_tick) {
+      const uint64_t done = shared.commands_done.load(std::memory_order_relaxed);
+      report.per_second.push_back(static_cast<double>(done - last));
+      if (tty) progress_line(std::chrono::duration<double>(now - start).count(), done,
+                             static_cast<double>(done - last), false);
+      last = done;
+      next_tick += 1s;
+    }
+  }
+  for (auto& t : threads) t.join();
+  const auto end = std::chrono::steady_clock::now();
+  report.elapsed_s = std::chrono::duration<double>(end - start).count();
+  const uint64_t done = shared.commands_done.load();
+  if (done > last && report.elapsed_s > static_cast<double>(report.per_second.size()) + 0.05)
+    report.per_second.push_back(static_cast<double>(done - last));  // the last partial second
+  if (tty) progress_line(report.elapsed_s, done, 0, true);
+
+  for (auto& w : workers) {
+    auto& r = w->result();
+    report.latency.merge(r.latency);
+    report.requests += r.requests;
+    report.replies += r.replies;
+    report.ok += r.ok;
+    report.failed += r.failed;
+    report.lost += r.lost;
+    report.malformed += r.malformed;
+    for (const auto& [code, n] : r.errors) report.errors[code] += n;
+    if (report.fatal.empty() && !r.fatal.empty()) report.fatal = r.fatal;
+  }
+  if (watcher) {
+    report.visible_expected = report.ok;
+    watcher->finish(report.visible_expected, 1000);
+    report.visible = watcher->latency();
+  }
+  if (probe) {
+    probe->finish();
+    report.after = probe->latency();
+    report.after_timeouts = probe->timeouts();
+  }
+
+  if (!cfg.plot.empty() && !write_plot(cfg.plot, report, error)) return cli::report("io", error, exit_refused);
+  if (g.json) std::cout << report_json(report).dump() << std::endl;
+  else print_report(std::cout, report);
+  if (!report.fatal.empty() || report.lost > 0) return exit_unreachable;
+  return report.failed > 0 || report.malformed > 0 ? exit_refused : exit_ok;
+}
+
+}  // namespace
+
+void add_load_command(CLI::App& app, global_options& g) {
+  auto f = std::make_shared<load_flags>();
+  auto& c = f->cfg;
+  auto* sub = app.add_subcommand("load", "Generate load on rill-core and measure latency and throughput");
+  add_global_flags(*sub, g);
+  sub->add_option("--connections", c.connections, "Client connections (threads, each its own DEALER); default 1");
+  sub->add_option("--window", c.window, "Requests in flight per connection; default 1");
+  sub->add_option("--rate", c.rate,
+                  "Open loop: commands/s over all connections, latency from the intended send time; "
+                  "0 = closed loop (default)");
+  auto* dur = sub->add_option("--duration", c.duration_s, "Seconds to run (default 5)");
+  sub->add_option("--count", c.count, "Commands to send (instead of --duration)")->excludes(dur);
+  sub->add_option("--mix", f->mix, "Command mix in percent, e.g. create:70,update:20,order:10 (default create:100)");
+  sub->add_option("--batch", c.batch, "Commands per request (a batch when > 1); default 1");
+  sub->add_flag("--atomic", c.atomic, "Send atomic batches");
+  sub->add_option("--payload", c.payload, "Pad customer names to this many bytes");
+  sub->add_flag("--visible", c.visible, "Also measure command -> event on the feed (SUB socket)");
+  sub->add_option("--after-model", c.after_model,
+                  "Also measure command -> read model NAME answers a query with `after` (sampled)");
+  sub->add_option("--plot", c.plot, "Write the latency percentile curve and throughput as an SVG file");
+  sub->add_option("--drain-timeout", c.drain_timeout_s, "Seconds to wait for the last replies (default 30)");
+  sub->footer(
+      "Examples:\n"
+      "  rill load --window 1 --duration 3                 round trip, one command in flight\n"
+      "  rill load --window 1000 --duration 5 --json       pipelined throughput\n"
+      "  rill load --rate 50000 --connections 2 --visible --plot lat.svg\n"
+      "  rill load --batch 64 --window 16 --mix create:70,update:20,order:10");
+  sub->callback([&g, f] { g.exit = run_load(g, *f); });
+}
+
+}  // namespace rill::cli

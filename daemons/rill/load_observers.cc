@@ -1,0 +1,139 @@
+#include "daemons/rill/load_observers.h"
+
+#include <charconv>
+
+#include "core/msgpack_cursor.h"
+#include "transport/client.h"
+
+namespace rill::cli {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// The corr field of an event body, empty if absent or malformed.
+std::string_view event_corr(std::span<const char> body) {
+  msgpack_cursor c(body);
+  uint32_t n = 0;
+  if (!c.read_map_header(n)) return {};
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view key, v;
+    if (!c.read_str(key)) return {};
+    if (key == "corr") return c.read_str(v) ? v : std::string_view{};
+    if (!c.skip()) return {};
+  }
+  return {};
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ feed_watcher
+
+feed_watcher::feed_watcher(zmq::context_t& ctx, std::string events_ep, std::string run_tag)
+    : ctx_(ctx), ep_(std::move(events_ep)), prefix_(std::move(run_tag) + ":") {}
+
+void feed_watcher::start() {
+  thread_ = std::thread([this] { loop(); });
+  std::this_thread::sleep_for(300ms);  // let the SUB connect and subscribe
+}
+
+void feed_watcher::finish(uint64_t expected, int linger_ms) {
+  if (!thread_.joinable()) return;
+  expected_.store(expected);
+  stop_after_ns_.store(steady_ns() + int64_t{linger_ms} * 1'000'000);
+  stop_.store(true);
+  thread_.join();
+}
+
+void feed_watcher::loop() {
+  zmq::socket_t sub(ctx_, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::rcvhwm, 0);
+  sub.set(zmq::sockopt::subscribe, "");
+  try {
+    sub.connect(ep_);
+  } catch (const zmq::error_t&) {
+    return;
+  }
+  zmq::message_t msg;
+  int64_t last_seen = steady_ns();
+  for (;;) {
+    bool got = false;
+    try {
+      got = sub.recv(msg, zmq::recv_flags::dontwait).has_value();
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (!got) {
+      if (stop_.load()) {
+        const uint64_t want = expected_.load();
+        if (want != 0 && received_ >= want) return;
+        if (steady_ns() > std::max(stop_after_ns_.load(), last_seen + 200'000'000)) return;
+      }
+      zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, 50ms);
+      } catch (const zmq::error_t&) {
+        return;
+      }
+      continue;
+    }
+    if (msg.more()) continue;  // the topic frame; the body follows
+    const int64_t now = steady_ns();
+    last_seen = now;
+    auto corr = event_corr({static_cast<const char*>(msg.data()), msg.size()});
+    if (corr.size() <= prefix_.size() || corr.substr(0, prefix_.size()) != prefix_) continue;
+    int64_t sent = 0;
+    auto digits = corr.substr(prefix_.size());
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sent);
+    if (ec != std::errc() || sent <= 0) continue;
+    hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
+    ++received_;
+  }
+}
+
+// ------------------------------------------------------------- after_probe
+
+after_probe::after_probe(zmq::context_t& ctx, std::string model_ep, std::string model,
+                         worker_shared& shared)
+    : ctx_(ctx), ep_(std::move(model_ep)), model_(std::move(model)), shared_(shared) {}
+
+void after_probe::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void after_probe::finish() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  thread_.join();
+}
+
+void after_probe::loop() {
+  transport::rpc_client client(ctx_, ep_);
+  while (!stop_.load()) {
+    auto [seq, sent] = shared_.ack.get();
+    if (seq == 0) {
+      std::this_thread::sleep_for(1ms);
+      continue;
+    }
+    nlohmann::json q = {{"model", model_}, {"q", "status"}, {"args", nlohmann::json::object()},
+                        {"after", seq}, {"timeout_ms", 2000}};
+    auto r = client.call(q, 3s);
+    const int64_t now = steady_ns();
+    if (!r) {
+      ++timeouts_;
+      continue;
+    }
+    if (!r->value("ok", false)) {
+      if (r->value("error", std::string()) == "timeout") ++timeouts_;
+      else ++errors_;
+      if (!r->contains("error") || (*r)["error"] != "timeout") std::this_thread::sleep_for(10ms);
+      continue;
+    }
+    hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
+    // Wait for a newer acknowledgement before the next sample.
+    while (!stop_.load() && shared_.ack.get().first == seq) std::this_thread::sleep_for(100us);
+  }
+}
+
+}  // namespace rill::cli

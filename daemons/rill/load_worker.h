@@ -1,0 +1,104 @@
+#pragma once
+// load_worker: one `rill load` connection. Runs on its own thread with its
+// own DEALER (transport::pipeline_client) and sends requests either
+//   closed loop: keeping `window` requests in flight, each timed from the
+//                moment it is sent; or
+//   open loop:   at a fixed rate, each request timed from the moment it was
+//                scheduled to go out (its intended send time), so a stalled
+//                server shows up in the latency rather than silently slowing
+//                the load down (no coordinated omission). The window still
+//                caps what is in flight; a request that waits for room is
+//                late, and its lateness counts.
+// Stops after its share of the commands or at the deadline, or when `stop`
+// is set, then waits up to cfg.drain_timeout_s for the outstanding replies.
+//
+// Ownership: borrows the context, config and shared counters, which must
+// outlive run(). Thread-safety: run() on one thread; `progress` and
+// `last_ack` are the only state shared (atomics).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <utility>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "daemons/rill/load_config.h"
+#include "daemons/rill/load_histogram.h"
+
+namespace rill::cli {
+
+struct worker_result {
+  latency_histogram latency;   // per request (a batch is one request)
+  uint64_t requests = 0;       // sent
+  uint64_t replies = 0;        // received and matched
+  uint64_t ok = 0;             // commands that succeeded
+  uint64_t failed = 0;         // commands that failed
+  uint64_t lost = 0;           // requests never answered within the drain timeout
+  uint64_t malformed = 0;      // replies that could not be read or matched
+  uint64_t customers = 0;      // customers created (for updates/orders)
+  std::map<std::string, uint64_t, std::less<>> errors;  // error code -> commands
+  std::string fatal;           // why the connection gave up, if it did
+};
+
+// The last acknowledged seq and the intended send time of its command, for
+// the `--after-model` probe. Written by the workers, read by the probe.
+class last_ack {
+ public:
+  // Thread-safe.
+  void set(uint64_t seq, int64_t sent_ns) {
+    std::lock_guard lock(mutex_);
+    if (seq > seq_) seq_ = seq, sent_ns_ = sent_ns;
+  }
+  // Thread-safe. {0, 0} until the first acknowledgement.
+  std::pair<uint64_t, int64_t> get() {
+    std::lock_guard lock(mutex_);
+    return {seq_, sent_ns_};
+  }
+
+ private:
+  std::mutex mutex_;
+  uint64_t seq_ = 0;
+  int64_t sent_ns_ = 0;
+};
+
+struct worker_shared {
+  std::atomic<uint64_t> commands_done{0};  // acknowledged commands, all workers
+  std::atomic<bool> stop{false};
+  last_ack ack;  // fed only when track_acks is set
+  bool track_acks = false;
+};
+
+class load_worker {
+ public:
+  load_worker(zmq::context_t& ctx, std::string endpoint, const load_config& cfg,
+              std::string run_tag, uint32_t index, uint64_t commands,
+              std::chrono::steady_clock::time_point start,
+              std::chrono::steady_clock::time_point deadline, worker_shared& shared);
+
+  // Runs the connection to completion. Not thread-safe; call once.
+  void run();
+  worker_result& result() { return result_; }
+
+ private:
+  zmq::context_t& ctx_;
+  std::string endpoint_;
+  const load_config& cfg_;
+  std::string run_tag_;
+  uint32_t index_;
+  uint64_t commands_;  // this connection's share (0: until the deadline)
+  std::chrono::steady_clock::time_point start_, deadline_;
+  worker_shared& shared_;
+  worker_result result_;
+};
+
+// Nanoseconds of the steady clock (the same clock in every thread).
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace rill::cli
