@@ -1,0 +1,144 @@
+// Raw ZeroMQ reference for `rill load`: a DEALER client and a ROUTER echo
+// server (its own thread) over ipc in a temp dir, with no rill code in the
+// path. What rill-core's round trip and pipelined throughput are compared
+// against (bench/RESULTS.md).
+//
+//   BM_EchoRoundTrip/<busy_us>   one 100-byte message in flight; p50/p99 of the
+//                                round trip as counters. busy_us: the server
+//                                spins on a non-blocking receive this long
+//                                before blocking in zmq_poll (rill-core's
+//                                --busy-poll-us; 0 = block at once).
+//   BM_EchoPipelined/<window>    `window` messages in flight; messages/s.
+#include <benchmark/benchmark.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+class echo_server {
+ public:
+  echo_server(zmq::context_t& ctx, int busy_us) : ctx_(ctx), busy_us_(busy_us) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "rill-bench-zmq-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    dir_ = tmpl;
+    endpoint_ = "ipc://" + (dir_ / "echo").string();
+    zmq::socket_t router(ctx_, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::sndhwm, 0);
+    router.set(zmq::sockopt::rcvhwm, 0);
+    router.bind(endpoint_);
+    thread_ = std::thread([this, r = std::move(router)]() mutable { loop(r); });
+  }
+  ~echo_server() {
+    stop_.store(true);
+    thread_.join();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  void loop(zmq::socket_t& router) {
+    zmq::message_t id, body;
+    while (!stop_.load(std::memory_order_relaxed)) {
+      bool got = false;
+      const auto spin_until = clock_type::now() + std::chrono::microseconds(busy_us_);
+      do {
+        got = router.recv(id, zmq::recv_flags::dontwait).has_value();
+      } while (!got && busy_us_ > 0 && clock_type::now() < spin_until);
+      if (!got) {
+        zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+        continue;
+      }
+      (void)router.recv(body, zmq::recv_flags::none);
+      router.send(id, zmq::send_flags::sndmore);
+      router.send(body, zmq::send_flags::none);
+    }
+  }
+
+  zmq::context_t& ctx_;
+  int busy_us_;
+  std::filesystem::path dir_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+zmq::socket_t client(zmq::context_t& ctx, const std::string& ep) {
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndhwm, 0);
+  s.set(zmq::sockopt::rcvhwm, 0);
+  s.connect(ep);
+  return s;
+}
+
+void BM_EchoRoundTrip(benchmark::State& state) {
+  zmq::context_t ctx;
+  echo_server server(ctx, static_cast<int>(state.range(0)));
+  auto s = client(ctx, server.endpoint());
+  const std::string payload(100, 'x');
+  zmq::message_t reply;
+  std::vector<double> rtt;
+  rtt.reserve(1 << 20);
+  for (int i = 0; i < 100; ++i) {  // warm up the connection
+    s.send(zmq::buffer(payload), zmq::send_flags::none);
+    (void)s.recv(reply);
+  }
+  for (auto _ : state) {
+    const auto t0 = clock_type::now();
+    s.send(zmq::buffer(payload), zmq::send_flags::none);
+    (void)s.recv(reply);
+    rtt.push_back(std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+  }
+  std::sort(rtt.begin(), rtt.end());
+  auto pct = [&](double q) { return rtt.empty() ? 0.0 : rtt[static_cast<size_t>(q * (rtt.size() - 1))]; };
+  state.counters["p50_us"] = pct(0.5);
+  state.counters["p99_us"] = pct(0.99);
+  state.counters["msgs_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                    benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EchoRoundTrip)->Arg(0)->Arg(50)->UseRealTime()->MinTime(2.0);
+
+void BM_EchoPipelined(benchmark::State& state) {
+  zmq::context_t ctx;
+  echo_server server(ctx, 50);
+  auto s = client(ctx, server.endpoint());
+  const size_t window = static_cast<size_t>(state.range(0));
+  const std::string payload(100, 'x');
+  zmq::message_t reply;
+  size_t in_flight = 0;
+  for (auto _ : state) {
+    while (in_flight >= window) {
+      (void)s.recv(reply);
+      --in_flight;
+    }
+    s.send(zmq::buffer(payload), zmq::send_flags::none);
+    ++in_flight;
+  }
+  while (in_flight > 0) {
+    (void)s.recv(reply);
+    --in_flight;
+  }
+  state.counters["msgs_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                    benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EchoPipelined)->Arg(1000)->UseRealTime()->MinTime(2.0);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,181 @@
+// `rill load` against a real rill-core: counts, the JSON report's fields, the
+// SVG plot, batches, open loop; and the latency histogram's precision.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "daemons/rill/load_histogram.h"
+#include "tests/support/child_process.h"
+#include "transport/client.h"
+#include "transport/endpoints.h"
+
+namespace rill {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST(load_histogram, QuantilesWithinOnePercent) {
+  cli::latency_histogram h;
+  std::mt19937_64 rng(42);
+  std::vector<uint64_t> values;
+  for (int i = 0; i < 100000; ++i) {
+    const uint64_t v = 100 + rng() % 50'000'000;  // 100 ns .. 50 ms
+    values.push_back(v);
+    h.record(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.5, 0.9, 0.99, 0.999}) {
+    const double exact = static_cast<double>(values[static_cast<size_t>(std::ceil(q * values.size())) - 1]);
+    EXPECT_NEAR(static_cast<double>(h.quantile(q)), exact, exact * 0.01) << "q " << q;
+  }
+  EXPECT_EQ(h.max(), values.back());
+  EXPECT_EQ(h.min(), values.front());
+  EXPECT_EQ(h.count(), values.size());
+}
+
+TEST(load_histogram, BucketsCoverEveryValueAndMerge) {
+  for (uint64_t v : {0ull, 1ull, 255ull, 256ull, 257ull, 511ull, 512ull, 123456789ull, ~0ull}) {
+    const uint32_t b = cli::latency_histogram::bucket_of(v);
+    ASSERT_LT(b, cli::latency_histogram::bucket_count);
+    const uint64_t low = cli::latency_histogram::bucket_low(b);
+    EXPECT_LE(low, v);
+    EXPECT_LT(v - low, cli::latency_histogram::bucket_width(b));
+    EXPECT_LE(cli::latency_histogram::bucket_width(b) * 128, std::max<uint64_t>(v, 128) * 2);
+  }
+  cli::latency_histogram a, b;
+  a.record(1000);
+  b.record(3000);
+  b.record(2000);
+  a.merge(b);
+  EXPECT_EQ(a.count(), 3u);
+  EXPECT_EQ(a.max(), 3000u);
+  EXPECT_NEAR(static_cast<double>(a.quantile(0.5)), 2000.0, 20.0);
+  cli::latency_histogram empty;
+  EXPECT_EQ(empty.quantile(0.99), 0u);
+}
+
+class load_smoke : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    eps_ = transport::default_endpoints(dir_.path());
+    core_.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir_.path().string(),
+                 "--segment-size", "4194304"},
+                (dir_.path() / "core.log").string());
+    ASSERT_TRUE(test::eventually(
+        [&] {
+          transport::rpc_client c(ctx_, eps_.command);
+          auto r = c.call({{"op", "ping"}}, 200ms);
+          return r && (*r)["ok"] == true;
+        },
+        20s))
+        << "rill-core did not come up";
+  }
+  uint64_t head() {
+    transport::rpc_client c(ctx_, eps_.command);
+    auto r = c.call({{"op", "status"}}, 5s);
+    return r ? (*r)["head"].get<uint64_t>() : 0;
+  }
+  // Runs `rill load --data D <args> --json`; returns the JSON report and the exit code.
+  json load(const std::string& args, int& rc) {
+    const std::string cmd = std::string(RILL_BIN_DIR) + "/rill load --data " + dir_.path().string() +
+                            " --json " + args + " 2>" + (dir_.path() / "load.err").string();
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (p == nullptr) return json();
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = ::pclose(p);
+    rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return json::parse(out, nullptr, false);
+  }
+
+  test::temp_dir dir_{"rill-load-test"};
+  zmq::context_t ctx_;
+  transport::endpoints eps_;
+  test::child_process core_;
+};
+
+TEST_F(load_smoke, ClosedLoopMixCountsFieldsAndPlot) {
+  const auto svg = dir_.path() / "lat.svg";
+  int rc = -1;
+  json r = load("--count 600 --connections 2 --window 16 --mix create:70,update:20,order:10 "
+                "--visible --plot " + svg.string(), rc);
+  ASSERT_TRUE(r.is_object()) << "no JSON report";
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(r["mode"], "closed");
+  EXPECT_EQ(r["commands"], 600);
+  EXPECT_EQ(r["ok"], 600);
+  EXPECT_EQ(r["failed"], 0);
+  EXPECT_EQ(r["lost"], 0);
+  EXPECT_EQ(r["requests"], 600);
+  EXPECT_TRUE(r["errors"].empty());
+  for (const char* k : {"count", "min", "mean", "p50", "p90", "p99", "p999", "max"})
+    EXPECT_TRUE(r["latency_us"].contains(k)) << k;
+  EXPECT_EQ(r["latency_us"]["count"], 600);
+  EXPECT_GT(r["latency_us"]["p50"].get<double>(), 0.0);
+  EXPECT_LE(r["latency_us"]["p50"].get<double>(), r["latency_us"]["p99"].get<double>());
+  EXPECT_LE(r["latency_us"]["p99"].get<double>(), r["latency_us"]["max"].get<double>());
+  EXPECT_GT(r["throughput"].get<double>(), 0.0);
+  ASSERT_TRUE(r.contains("visible_us"));
+  EXPECT_GT(r["visible_us"]["count"].get<uint64_t>(), 0u);
+  EXPECT_LE(r["visible_us"]["count"].get<uint64_t>(), 600u);
+  EXPECT_EQ(head(), 600u);  // every acknowledged command is journaled, once
+
+  std::ifstream in(svg);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str().rfind("<svg", 0), 0u);
+  EXPECT_NE(text.str().find("</svg>"), std::string::npos);
+  EXPECT_NE(text.str().find("<polyline"), std::string::npos);
+
+  // A second run on the same data directory: fresh ids, nothing collides.
+  json again = load("--count 100 --window 8", rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(again["ok"], 100);
+  EXPECT_EQ(head(), 700u);
+}
+
+TEST_F(load_smoke, AtomicBatches) {
+  int rc = -1;
+  json r = load("--count 256 --batch 64 --atomic --window 2 --mix create:50,order:50", rc);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(r["requests"], 4);
+  EXPECT_EQ(r["ok"], 256);
+  EXPECT_EQ(r["latency_us"]["count"], 4);
+  EXPECT_EQ(head(), 256u);
+}
+
+TEST_F(load_smoke, OpenLoopSendsOnSchedule) {
+  int rc = -1;
+  json r = load("--rate 2000 --duration 1 --window 100", rc);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(r["mode"], "open");
+  // The schedule, not the server's speed, decides how many are sent.
+  EXPECT_NEAR(r["commands"].get<double>(), 2000.0, 2.0);
+  EXPECT_EQ(r["ok"], r["commands"]);
+  EXPECT_EQ(head(), r["ok"].get<uint64_t>());
+}
+
+TEST_F(load_smoke, UsageErrorsAndNotRunning) {
+  int rc = -1;
+  load("--count 10 --mix create:50,update:20", rc);
+  EXPECT_EQ(rc, 2);
+  load("--count 10 --atomic", rc);
+  EXPECT_EQ(rc, 2);
+  core_.kill(SIGTERM);
+  load("--count 10", rc);
+  EXPECT_EQ(rc, 3);
+}
+
+}  // namespace
+}  // namespace rill
