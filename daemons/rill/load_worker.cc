@@ -30,6 +30,7 @@ load_worker::load_worker(zmq::context_t& ctx, std::string endpoint, const load_c
 void load_worker::run() {
   transport::pipeline_client pc(ctx_, endpoint_, cfg_.window);
   load_workload work(cfg_, run_tag_, index_);
+  std::this_thread::sleep_until(start_);  // every connection starts together
 
   // In-flight requests by req: a ring of send stamps (replies come back in
   // order on one connection, but each slot also holds its req to be sure).
