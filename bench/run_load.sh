@@ -62,12 +62,14 @@ scenario d_sync  "--sync batch"      --window 1000 --duration "$SECS"
 
 ZMQ=""
 if [[ -x $BIN/bench_transport ]]; then
-  ZMQ=$("$BIN/bench_transport" --benchmark_filter='BM_Echo' --benchmark_min_time=2 \
-        --benchmark_format=json 2>/dev/null | python3 -c '
+  "$BIN/bench_transport" --benchmark_filter='BM_Echo' --benchmark_min_time=2 \
+      --benchmark_format=json >"$WORK/zmq.json" 2>/dev/null || true
+  ZMQ=$(python3 - "$WORK/zmq.json" <<'PY' || true
 import json, sys
-for b in json.load(sys.stdin)["benchmarks"]:
-    print(f"{b[\"name\"]}: p50 {b.get(\"p50_us\", 0):.1f} us, p99 {b.get(\"p99_us\", 0):.1f} us, {b[\"msgs_per_s\"]:.0f} msgs/s")
-')
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    print("%s: p50 %.1f us, p99 %.1f us, %.0f msgs/s" % (b["name"], b.get("p50_us", 0), b.get("p99_us", 0), b["msgs_per_s"]))
+PY
+)
 fi
 
 {
