@@ -23,7 +23,8 @@ constexpr std::string_view kFlushFailed =
 
 command_processor::command_processor(const schema& s, validator& v, journal_sink& sink,
                                      processor_options opt)
-    : schema_(s), validator_(v), sink_(sink), opt_(std::move(opt)) {
+    : validator_(v), sink_(sink), opt_(std::move(opt)) {
+  (void)s;  // the validator holds the schema; kept in the signature for the contract
   if (!opt_.clock) opt_.clock = wall_clock_ns;
   out_.reserve(64 << 10);
   event_.reserve(4 << 10);

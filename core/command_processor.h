@@ -91,7 +91,6 @@ class command_processor {
   void finish_reply(const msgpack::object* req, bool acked);
   void count_error(errc e) { ++counters_.errors[static_cast<size_t>(e)]; }
 
-  const schema& schema_;
   validator& validator_;
   journal_sink& sink_;
   processor_options opt_;

@@ -1,0 +1,161 @@
+// command_processor without sockets: an in-memory journal sink.
+#include "core/command_processor.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/event.h"
+
+namespace rill {
+namespace {
+
+using json = nlohmann::json;
+
+class memory_sink : public journal_sink {
+ public:
+  uint64_t head() const override { return published_.size() + pending_.size(); }
+  errc append(uint64_t seq, std::span<const char> body) override {
+    if (fail_append) return errc::unavailable;
+    EXPECT_EQ(seq, head() + 1);
+    pending_.emplace_back(body.begin(), body.end());
+    return errc::ok;
+  }
+  void publish() override {
+    for (auto& p : pending_) published_.push_back(std::move(p));
+    pending_.clear();
+    ++publishes;
+  }
+  void discard_unpublished() override { pending_.clear(); }
+  errc flush() override {
+    ++flushes;
+    return fail_flush ? errc::unavailable : errc::ok;
+  }
+  const std::vector<std::string>& events() const { return published_; }
+  bool fail_append = false, fail_flush = false;
+  int flushes = 0, publishes = 0;
+
+ private:
+  std::vector<std::string> published_, pending_;
+};
+
+class processor_test : public ::testing::Test {
+ protected:
+  explicit processor_test(bool durable = false)
+      : val_(schema::default_schema()),
+        proc_(schema::default_schema(), val_, sink_, make_options(durable)) {}
+  static processor_options make_options(bool durable) {
+    processor_options o;
+    o.durable = durable;
+    o.clock = [] { return uint64_t{1234}; };
+    return o;
+  }
+  json send(const json& req) {
+    proc_.begin_batch();
+    auto b = json::to_msgpack(req);
+    size_t i = proc_.handle({reinterpret_cast<const char*>(b.data()), b.size()});
+    proc_.end_batch();
+    auto r = proc_.reply(i);
+    return json::from_msgpack(std::string(r.data(), r.size()));
+  }
+  static json customer(const std::string& id) {
+    return {{"cmd", "CREATE_CUSTOMER"}, {"agg", "customer"}, {"id", id},
+            {"data", {{"name", "N"}, {"email", "e@x"}}}};
+  }
+  memory_sink sink_;
+  validator val_;
+  command_processor proc_;
+};
+
+TEST_F(processor_test, EventCarriesEveryProtocolField) {
+  json c = customer("c1");
+  c["key"] = "k1";
+  c["corr"] = "flow-7";
+  auto r = send(c);
+  ASSERT_EQ(r["ok"], true);
+  ASSERT_EQ(sink_.events().size(), 1u);
+  auto ev = json::from_msgpack(sink_.events()[0]);
+  EXPECT_EQ(ev["seq"], 1);
+  EXPECT_EQ(ev["ts"], 1234);
+  EXPECT_EQ(ev["type"], "CUSTOMER_CREATED");
+  EXPECT_EQ(ev["agg"], "customer");
+  EXPECT_EQ(ev["id"], "c1");
+  EXPECT_EQ(ev["ver"], 1);
+  EXPECT_EQ(ev["data"], c["data"]);
+  EXPECT_EQ(ev["key"], "k1");
+  EXPECT_EQ(ev["corr"], "flow-7");
+  EXPECT_FALSE(json::from_msgpack(sink_.events()[0]).contains("req"));
+}
+
+TEST_F(processor_test, FailedAppendIsUnavailableAndLeavesNoTrace) {
+  sink_.fail_append = true;
+  auto r = send(customer("c1"));
+  EXPECT_EQ(r["error"], "unavailable");
+  sink_.fail_append = false;
+  r = send(customer("c1"));
+  EXPECT_EQ(r["ok"], true) << "the index was rolled back: c1 does not exist";
+  EXPECT_EQ(r["seq"], 1);
+}
+
+TEST_F(processor_test, AtomicBatchFailingAppendDiscardsAll) {
+  json b = {{"batch", {customer("a"), customer("b")}}, {"atomic", true}};
+  sink_.fail_append = true;
+  auto r = send(b);
+  EXPECT_EQ(r["results"][0]["error"], "unavailable");
+  EXPECT_EQ(r["results"][1]["error"], "aborted");
+  sink_.fail_append = false;
+  EXPECT_EQ(send(b)["results"][1]["seq"], 2);
+  EXPECT_EQ(sink_.events().size(), 2u);
+}
+
+TEST_F(processor_test, BatchIsPublishedAsOneGroup) {
+  sink_.publishes = 0;
+  auto r = send({{"batch", {customer("a"), customer("b"), customer("c")}}});
+  EXPECT_EQ(r["results"].size(), 3u);
+  EXPECT_EQ(sink_.publishes, 1);
+}
+
+TEST_F(processor_test, StatusCountsErrorsPerCode) {
+  send(customer("a"));
+  send(customer("a"));
+  send({{"cmd", "X"}, {"agg", "customer"}, {"id", "a"}});
+  auto s = send({{"op", "status"}, {"req", "s"}});
+  EXPECT_EQ(s["ok"], true);
+  EXPECT_EQ(s["head"], 1);
+  EXPECT_EQ(s["req"], "s");
+  EXPECT_EQ(s["errors"]["already_exists"], 1);
+  EXPECT_EQ(s["errors"]["unknown_command"], 1);
+  EXPECT_EQ(send({{"op", "reboot"}})["error"], "bad_request");
+}
+
+class durable_processor_test : public processor_test {
+ protected:
+  durable_processor_test() : processor_test(true) {}
+};
+
+TEST_F(durable_processor_test, OneFlushPerDrainedBatch) {
+  proc_.begin_batch();
+  for (int i = 0; i < 10; ++i) {
+    auto b = json::to_msgpack(customer("c" + std::to_string(i)));
+    proc_.handle({reinterpret_cast<const char*>(b.data()), b.size()});
+  }
+  EXPECT_EQ(proc_.end_batch(), errc::ok);
+  EXPECT_EQ(sink_.flushes, 1);
+  send({{"op", "ping"}});
+  EXPECT_EQ(sink_.flushes, 1) << "no flush when nothing was acknowledged";
+}
+
+TEST_F(durable_processor_test, FailedFlushTurnsAcksIntoUnavailable) {
+  sink_.fail_flush = true;
+  json c = customer("c1");
+  c["req"] = 42;
+  auto r = send(c);
+  EXPECT_EQ(r["ok"], false);
+  EXPECT_EQ(r["error"], "unavailable");
+  EXPECT_EQ(r["req"], 42);
+  auto e = send({{"cmd", "NOPE"}, {"agg", "customer"}, {"id", "x"}});
+  EXPECT_EQ(e["error"], "unknown_command") << "replies that acknowledged nothing stay as they are";
+}
+
+}  // namespace
+}  // namespace rill

@@ -1,0 +1,114 @@
+// DESIGN.md "Security": D/run is private; tcp:// endpoints need CURVE and an
+// allow-list; unknown or plain clients get no access to commands or events.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "tests/support/child_process.h"
+#include "transport/client.h"
+#include "transport/endpoints.h"
+#include "transport/security.h"
+
+namespace rill {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+int free_port() {
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::router);
+  s.bind("tcp://127.0.0.1:*");
+  auto ep = s.get(zmq::sockopt::last_endpoint);
+  return std::stoi(ep.substr(ep.rfind(':') + 1));
+}
+
+TEST(core_security, DataAndRunDirectoriesArePrivate) {
+  test::temp_dir dir;
+  auto data = dir.path() / "d";
+  test::child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", data.string(),
+                            "--segment-size", "1048576"},
+                           (dir.path() / "core.log").string());
+  ASSERT_TRUE(test::eventually([&] { return std::filesystem::exists(data / "run" / "rill-core.pid"); }));
+  struct stat st {};
+  ASSERT_EQ(::stat(data.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((data / "run").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST(core_security, TcpWithoutKeysIsRefusedAtStart) {
+  test::temp_dir dir;
+  test::child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir.path().string(),
+                            "--command", "tcp://127.0.0.1:" + std::to_string(free_port())},
+                           (dir.path() / "core.log").string());
+  int status = core.wait(20s);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 0);
+}
+
+TEST(core_security, CurveAdmitsOnlyAllowedClients) {
+  test::temp_dir dir;
+  auto server = transport::generate_key_pair();
+  auto client = transport::generate_key_pair();
+  auto stranger = transport::generate_key_pair();
+  transport::save_key_file((dir.path() / "server.key").string(), server, true);
+  transport::save_key_file((dir.path() / "client.pub").string(), client, false);
+  auto cmd_ep = "tcp://127.0.0.1:" + std::to_string(free_port());
+  auto ev_ep = "tcp://127.0.0.1:" + std::to_string(free_port());
+  auto rp_ep = "tcp://127.0.0.1:" + std::to_string(free_port());
+  test::child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data",
+                            (dir.path() / "d").string(), "--segment-size", "1048576", "--command",
+                            cmd_ep, "--events", ev_ep, "--replay", rp_ep, "--curve-key",
+                            (dir.path() / "server.key").string(), "--curve-allow",
+                            (dir.path() / "client.pub").string()},
+                           (dir.path() / "core.log").string());
+  zmq::context_t ctx;
+  transport::client_security good{server.public_z85, client};
+  transport::client_security bad{server.public_z85, stranger};
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        transport::rpc_client c(ctx, cmd_ep, &good);
+        auto r = c.call({{"op", "ping"}}, 300ms);
+        return r && (*r)["ok"] == true;
+      },
+      20s));
+  transport::rpc_client ok_client(ctx, cmd_ep, &good);
+  auto r = ok_client.call({{"cmd", "CREATE_CUSTOMER"}, {"agg", "customer"}, {"id", "c1"},
+                           {"data", {{"name", "A"}, {"email", "a@b"}}}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["ok"], true);
+
+  // A client with a key not on the list, and a client without CURVE: nothing.
+  transport::rpc_client stranger_client(ctx, cmd_ep, &bad);
+  EXPECT_FALSE(stranger_client.call({{"op", "ping"}}, 1500ms).has_value());
+  transport::rpc_client plain_client(ctx, cmd_ep, nullptr);
+  EXPECT_FALSE(plain_client.call({{"op", "ping"}}, 1500ms).has_value());
+  transport::rpc_client stranger_replay(ctx, rp_ep, &bad);
+  EXPECT_FALSE(stranger_replay.call({{"from", 1}}, 1500ms).has_value());
+
+  // Events: the allowed subscriber gets them, the stranger does not.
+  auto subscribe = [&](const transport::client_security* sec) {
+    zmq::socket_t s(ctx, zmq::socket_type::sub);
+    s.set(zmq::sockopt::linger, 0);
+    transport::apply_client_security(s, ev_ep, sec);
+    s.set(zmq::sockopt::subscribe, "");
+    s.connect(ev_ep);
+    return s;
+  };
+  auto good_sub = subscribe(&good);
+  auto bad_sub = subscribe(&bad);
+  std::this_thread::sleep_for(500ms);
+  for (int i = 0; i < 5; ++i)
+    ok_client.call({{"cmd", "CREATE_CUSTOMER"}, {"agg", "customer"}, {"id", "x" + std::to_string(i)},
+                    {"data", {{"name", "A"}, {"email", "a@b"}}}});
+  zmq::pollitem_t gi{good_sub.handle(), 0, ZMQ_POLLIN, 0};
+  EXPECT_GT(zmq::poll(&gi, 1, 3s), 0) << "the allowed subscriber receives events";
+  zmq::pollitem_t bi{bad_sub.handle(), 0, ZMQ_POLLIN, 0};
+  EXPECT_EQ(zmq::poll(&bi, 1, 1s), 0) << "the stranger receives nothing";
+}
+
+}  // namespace
+}  // namespace rill
