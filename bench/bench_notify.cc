@@ -16,8 +16,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -173,9 +173,8 @@ void BM_notify_fanout(benchmark::State& state) {
       }
     }
   }
-  state.counters["notes/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * clients,
-                         benchmark::Counter::kIsRate);
+  state.counters["notes/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * clients,
+                                                 benchmark::Counter::kIsRate);
   // The notifier's own CPU per fan-out (its loop and its libzmq I/O thread).
   state.counters["notifier_cpu_us"] =
       (notifier.cpu_seconds() - cpu_before) * 1e6 / static_cast<double>(state.iterations());
@@ -217,8 +216,8 @@ void BM_registry_fanout(benchmark::State& state) {
     reg.report("customers", keys, ++seq);
     reg.flush(sink);
   }
-  state.counters["notes/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * clients, benchmark::Counter::kIsRate);
+  state.counters["notes/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * clients,
+                                                 benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_registry_fanout)->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
 

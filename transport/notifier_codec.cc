@@ -26,10 +26,14 @@ bool valid_model(std::string_view m) {
   return !m.empty() && m.size() <= kMaxModelLen && m.find('\0') == std::string_view::npos;
 }
 
-bool valid_key(std::string_view k) { return !k.empty() && k.size() <= kMaxKeyLen; }
+bool valid_key(std::string_view k) {
+  return !k.empty() && k.size() <= kMaxKeyLen;
+}
 
 // Reads a map key that must be a string.
-bool read_field_name(msgpack_cursor& c, std::string_view& name) { return c.read_str(name); }
+bool read_field_name(msgpack_cursor& c, std::string_view& name) {
+  return c.read_str(name);
+}
 
 // The raw bytes of the next value (skipped).
 bool read_raw(msgpack_cursor& c, std::span<const char>& raw) {
@@ -56,10 +60,14 @@ errc prepare(std::span<const char> bytes, const limits& lim, msgpack_cursor& c, 
 
 std::string_view to_string(op o) {
   switch (o) {
-    case op::watch: return kOpWatch;
-    case op::unwatch: return kOpUnwatch;
-    case op::ping: return kOpPing;
-    case op::status: return kOpStatus;
+    case op::watch:
+      return kOpWatch;
+    case op::unwatch:
+      return kOpUnwatch;
+    case op::ping:
+      return kOpPing;
+    case op::status:
+      return kOpStatus;
   }
   return "unknown";
 }
@@ -123,8 +131,8 @@ errc decode_request_fields(std::span<const char> bytes, const limits& lim, reque
       have_model = true;
       if (!c.read_str(out.model)) return bad(message, "'model' must be a string");
       if (!valid_model(out.model))
-        return bad(message, "'model' must be 1.." + std::to_string(kMaxModelLen) +
-                                " bytes without NUL");
+        return bad(message,
+                   "'model' must be 1.." + std::to_string(kMaxModelLen) + " bytes without NUL");
     } else if (name == kFieldKey) {
       if (have_key) return bad(message, "duplicate field 'key'");
       have_key = true;
@@ -192,8 +200,8 @@ errc decode_report(std::span<const char> bytes, const limits& lim, size_t max_ke
       for (uint32_t k = 0; k < count; ++k) {
         std::string_view key;
         if (!c.read_str(key) || !valid_key(key))
-          return bad(message, "'keys' must hold strings of 1.." + std::to_string(kMaxKeyLen) +
-                                  " bytes");
+          return bad(message,
+                     "'keys' must hold strings of 1.." + std::to_string(kMaxKeyLen) + " bytes");
         if (!fold) out.keys.push_back(key);
       }
     } else if (name == kFieldSeq) {
@@ -217,8 +225,7 @@ errc errc_from_string(std::string_view s) {
   return errc::count_;
 }
 
-errc decode_server_message(std::span<const char> bytes, server_message& out,
-                           std::string& message) {
+errc decode_server_message(std::span<const char> bytes, server_message& out, std::string& message) {
   out = server_message{};
   limits lim;
   lim.max_request_bytes = 64 << 20;

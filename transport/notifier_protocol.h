@@ -5,11 +5,13 @@
 // notify (ROUTER, served by rill-notify; clients use a DEALER):
 //
 //   request                                         reply (ok)
-//   {"op":"watch",   "model":M, "key"?:K, "req"?}   {"ok":true,"op":"watch","known":b,"expiry_ms":u,"req"?}
-//   {"op":"unwatch", "model":M, "key"?:K, "req"?}   {"ok":true,"op":"unwatch","known":b,"removed":b,"req"?}
-//   {"op":"ping", "req"?}                           {"ok":true,"op":"ping","known":b,"watches":u,"expiry_ms":u,"req"?}
-//   {"op":"status", "req"?}                         {"ok":true,"op":"status","known":b,"clients":u,"watches":u,...}
-//   anything else                                   {"ok":false,"error":code,"message":str,"known":b,"req"?}
+//   {"op":"watch",   "model":M, "key"?:K, "req"?}
+//   {"ok":true,"op":"watch","known":b,"expiry_ms":u,"req"?}
+//   {"op":"unwatch", "model":M, "key"?:K, "req"?}
+//   {"ok":true,"op":"unwatch","known":b,"removed":b,"req"?}
+//   {"op":"ping", "req"?} {"ok":true,"op":"ping","known":b,"watches":u,"expiry_ms":u,"req"?}
+//   {"op":"status", "req"?} {"ok":true,"op":"status","known":b,"clients":u,"watches":u,...}
+//   anything else {"ok":false,"error":code,"message":str,"known":b,"req"?}
 //
 //   `key` absent or nil: the whole model. A key is a non-empty string of at
 //   most kMaxKeyLen bytes; a model name is 1..kMaxModelLen bytes without NUL.
@@ -64,7 +66,7 @@ inline constexpr std::string_view kFieldMessage = "message";
 inline constexpr std::string_view kFieldKnown = "known";
 inline constexpr std::string_view kFieldExpiry = "expiry_ms";
 
-inline constexpr size_t kMaxModelLen = 256;   // bytes
-inline constexpr size_t kMaxKeyLen = 1024;    // bytes
+inline constexpr size_t kMaxModelLen = 256;  // bytes
+inline constexpr size_t kMaxKeyLen = 1024;   // bytes
 
 }  // namespace rill::transport::notify

@@ -98,7 +98,9 @@ bool notifier_registry::unwatch(client_id id, std::string_view model,
   return true;
 }
 
-size_t notifier_registry::watch_count(client_id id) const { return slots_[id].watches.size(); }
+size_t notifier_registry::watch_count(client_id id) const {
+  return slots_[id].watches.size();
+}
 
 void notifier_registry::remove_watch(client_id id, const std::string& wkey) {
   const size_t nul = wkey.find('\0');
@@ -293,9 +295,15 @@ void notifier_registry::forget(client_id id, forget_reason why) {
   free_.push_back(id);
   --live_clients_;
   switch (why) {
-    case forget_reason::expired: ++stats_.clients_expired; break;
-    case forget_reason::slow: ++stats_.clients_dropped; break;
-    case forget_reason::gone: ++stats_.clients_gone; break;
+    case forget_reason::expired:
+      ++stats_.clients_expired;
+      break;
+    case forget_reason::slow:
+      ++stats_.clients_dropped;
+      break;
+    case forget_reason::gone:
+      ++stats_.clients_gone;
+      break;
   }
 }
 

@@ -29,8 +29,8 @@
 // Ownership: owns all its state; string_view arguments are copied when kept.
 // Thread-safety: not thread-safe; one owner thread (the notifier's loop).
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -69,16 +69,16 @@ struct registry_limits {
 };
 
 struct registry_stats {
-  uint64_t reports = 0;           // change reports applied
-  uint64_t notes_queued = 0;      // notes put in a client queue
-  uint64_t notes_coalesced = 0;   // notes merged into one already queued
-  uint64_t notes_folded = 0;      // notes folded into a whole-model note (queue full)
-  uint64_t notes_sent = 0;        // notes the sink accepted
-  uint64_t notes_dropped = 0;     // queued notes lost with a forgotten client
+  uint64_t reports = 0;          // change reports applied
+  uint64_t notes_queued = 0;     // notes put in a client queue
+  uint64_t notes_coalesced = 0;  // notes merged into one already queued
+  uint64_t notes_folded = 0;     // notes folded into a whole-model note (queue full)
+  uint64_t notes_sent = 0;       // notes the sink accepted
+  uint64_t notes_dropped = 0;    // queued notes lost with a forgotten client
   uint64_t clients_registered = 0;
-  uint64_t clients_expired = 0;   // silent longer than expiry
-  uint64_t clients_dropped = 0;   // could not keep up (pipe or queue full)
-  uint64_t clients_gone = 0;      // disconnected (the sink could not route to them)
+  uint64_t clients_expired = 0;  // silent longer than expiry
+  uint64_t clients_dropped = 0;  // could not keep up (pipe or queue full)
+  uint64_t clients_gone = 0;     // disconnected (the sink could not route to them)
 };
 
 enum class forget_reason : uint8_t { expired, slow, gone };
@@ -147,10 +147,10 @@ class notifier_registry {
     bool delimiter = false;
     bool dirty = false;  // listed in dirty_
     clock::time_point last_seen{};
-    client_id prev = npos, next = npos;  // LRU list, oldest first
-    string_set watches;  // watch keys (see watch_key())
-    std::vector<uint32_t> queue;               // note ids
-    absl::flat_hash_set<uint32_t> queued;      // the same ids, kept once queue is long
+    client_id prev = npos, next = npos;    // LRU list, oldest first
+    string_set watches;                    // watch keys (see watch_key())
+    std::vector<uint32_t> queue;           // note ids
+    absl::flat_hash_set<uint32_t> queued;  // the same ids, kept once queue is long
   };
   struct model_entry {
     absl::flat_hash_set<client_id> whole;

@@ -24,7 +24,9 @@ constexpr auto kSummaryEvery = 10s;
 // Transport cap: larger messages make libzmq drop the connection.
 constexpr int64_t kTransportCap = int64_t{64} << 20;
 
-int clamp_int(size_t v) { return static_cast<int>(std::min<size_t>(v, INT_MAX)); }
+int clamp_int(size_t v) {
+  return static_cast<int>(std::min<size_t>(v, INT_MAX));
+}
 
 server_options router_options(const notifier_server_options& o) {
   server_options s;
@@ -146,8 +148,7 @@ void notifier_server::run(const std::atomic<bool>& stop, int wake_fd) {
 
 void notifier_server::handle_request(inbound& in, clock::time_point now) {
   ++counters_.requests;
-  const std::string_view identity(static_cast<const char*>(in.route[0].data()),
-                                  in.route[0].size());
+  const std::string_view identity(static_cast<const char*>(in.route[0].data()), in.route[0].size());
   const bool delimiter = in.route.size() > 1;
   auto id = registry_.find(identity);
   const bool known = id != notifier_registry::npos;
@@ -181,10 +182,10 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
                     " reached for this client";
           break;
         }
-        notify::encode_ok_reply(out_, notify::kOpWatch, known,
-                                {{"watches", uint64_t{registry_.watch_count(id)}},
-                                 {notify::kFieldExpiry, expiry_ms}},
-                                req.req);
+        notify::encode_ok_reply(
+            out_, notify::kOpWatch, known,
+            {{"watches", uint64_t{registry_.watch_count(id)}}, {notify::kFieldExpiry, expiry_ms}},
+            req.req);
         break;
       }
       case notify::op::unwatch: {
@@ -193,11 +194,10 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
         break;
       }
       case notify::op::ping:
-        notify::encode_ok_reply(
-            out_, notify::kOpPing, known,
-            {{"watches", uint64_t{known ? registry_.watch_count(id) : 0}},
-             {notify::kFieldExpiry, expiry_ms}},
-            req.req);
+        notify::encode_ok_reply(out_, notify::kOpPing, known,
+                                {{"watches", uint64_t{known ? registry_.watch_count(id) : 0}},
+                                 {notify::kFieldExpiry, expiry_ms}},
+                                req.req);
         break;
       case notify::op::status:
         encode_status(known, req.req);

@@ -61,9 +61,9 @@ struct notifier_server_options {
 
 struct notifier_counters {
   uint64_t requests = 0;
-  uint64_t requests_bad = 0;   // answered with an error
-  uint64_t reports_bad = 0;    // discarded change reports
-  uint64_t replies_lost = 0;   // replies a client's full or closed pipe refused
+  uint64_t requests_bad = 0;  // answered with an error
+  uint64_t reports_bad = 0;   // discarded change reports
+  uint64_t replies_lost = 0;  // replies a client's full or closed pipe refused
 };
 
 class notifier_server {

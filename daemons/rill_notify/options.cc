@@ -46,9 +46,10 @@ transport::notifier_server_options notify_options::server() const {
 }
 
 int parse_notify_options(int argc, char** argv, notify_options& o) {
-  CLI::App app{"rill-notify: the change notifier. Clients watch read models (or keys of them) "
-               "on the notify endpoint; read models report changes on notify-in; watchers get "
-               "notes on their own connection."};
+  CLI::App app{
+      "rill-notify: the change notifier. Clients watch read models (or keys of them) "
+      "on the notify endpoint; read models report changes on notify-in; watchers get "
+      "notes on their own connection."};
   std::string config, data;
   // Every option: its flag binds the field; the config file fills it unless the flag was given.
   std::map<std::string, std::function<void(const nlohmann::json&)>> from_file;
@@ -65,10 +66,13 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
   app.add_option("--config", config, "JSON config file (flags override it)");
   app.add_option("--data", data, "data directory D (default ./rill-data)");
   str_opt("notify", o.notify, "notify ROUTER endpoint (default ipc://D/run/notify)");
-  app.add_option("--notify-in", o.notify_in, "notify-in PULL endpoint (default ipc://D/run/notify-in)");
+  app.add_option("--notify-in", o.notify_in,
+                 "notify-in PULL endpoint (default ipc://D/run/notify-in)");
   from_file["notify_in"] = [&o](const nlohmann::json& v) { o.notify_in = v.get<std::string>(); };
-  num_opt("expiry_ms", o.expiry_ms, "forget clients silent for longer than this (ms, default 30000)");
-  num_opt("client_queue", o.client_queue, "notes waiting per client before it is dropped (default 1000)");
+  num_opt("expiry_ms", o.expiry_ms,
+          "forget clients silent for longer than this (ms, default 30000)");
+  num_opt("client_queue", o.client_queue,
+          "notes waiting per client before it is dropped (default 1000)");
   num_opt("max_clients", o.max_clients, "most registered clients (default 100000)");
   num_opt("max_watches", o.max_watches, "most watches per client (default 10000)");
   num_opt("max_request_bytes", o.max_request_bytes, "largest request (too_large past it)");
@@ -77,7 +81,9 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
   app.add_option("--curve-key", o.curve_key, "server CURVE key file (tcp:// endpoints)");
   app.add_option("--curve-allow", o.curve_allow, "allow-list of client public keys (tcp://)");
   from_file["curve_key"] = [&o](const nlohmann::json& v) { o.curve_key = v.get<std::string>(); };
-  from_file["curve_allow"] = [&o](const nlohmann::json& v) { o.curve_allow = v.get<std::string>(); };
+  from_file["curve_allow"] = [&o](const nlohmann::json& v) {
+    o.curve_allow = v.get<std::string>();
+  };
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");
   from_file["log_level"] = [&o](const nlohmann::json& v) { o.log_level = v.get<std::string>(); };
   from_file["data"] = [&data](const nlohmann::json& v) {
@@ -123,8 +129,8 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
     };
     for (const auto& c : checks) {
       if (c.value < c.lo || c.value > c.hi)
-        throw CLI::ValidationError(c.name, "must be " + std::to_string(c.lo) + " .. " +
-                                               std::to_string(c.hi));
+        throw CLI::ValidationError(
+            c.name, "must be " + std::to_string(c.lo) + " .. " + std::to_string(c.hi));
     }
     if (o.data.empty()) throw CLI::ValidationError("--data", "must not be empty");
     if (spdlog_level_ok(o.log_level) == false)

@@ -69,10 +69,10 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
   }
   const size_t currencies = table->size();
   auto server = std::make_unique<daemon::rates_server>(ctx, so, std::move(*table), sec.get());
-  spdlog::info("rill-rates up: pid {}, endpoint {}, rates {} ({} currencies), delay {} ms, "
-               "fail every {}",
-               ::getpid(), so.endpoint, rates_file.string(), currencies, o.delay_ms,
-               o.fail_every);
+  spdlog::info(
+      "rill-rates up: pid {}, endpoint {}, rates {} ({} currencies), delay {} ms, "
+      "fail every {}",
+      ::getpid(), so.endpoint, rates_file.string(), currencies, o.delay_ms, o.fail_every);
   server->run(signal_fd);
   server.reset();
   remove_ipc(so.endpoint);

@@ -48,9 +48,10 @@ fs::path rates_options::resolved_rates() const {
 }
 
 int parse_rates_options(int argc, char** argv, rates_options& o) {
-  CLI::App app{"rill-rates: a small exchange-rate service (REP), standing in for the external "
-               "system the exchange-rates saga asks. {\"base\":\"EUR\",\"currency\":\"USD\"} -> "
-               "{\"ok\":true,\"rate\":<units of base per 1 unit of currency>}."};
+  CLI::App app{
+      "rill-rates: a small exchange-rate service (REP), standing in for the external "
+      "system the exchange-rates saga asks. {\"base\":\"EUR\",\"currency\":\"USD\"} -> "
+      "{\"ok\":true,\"rate\":<units of base per 1 unit of currency>}."};
   std::string config, data;
   std::map<std::string, std::function<void(const nlohmann::json&)>> from_file;
   auto flag_of = [](std::string key) {

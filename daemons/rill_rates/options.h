@@ -11,13 +11,13 @@ namespace rill::daemon {
 
 struct rates_options {
   std::filesystem::path data = "rill-data";  // data directory D
-  std::string rates;          // rates file; empty = the shipped config/rates.json
-  std::string endpoint;       // REP endpoint; empty = ipc://D/run/rates
-  uint64_t delay_ms = 0;      // sleep before answering a rate request (0 .. 600000)
-  uint64_t fail_every = 0;    // answer every Nth rate request with unavailable (0 = never)
+  std::string rates;                         // rates file; empty = the shipped config/rates.json
+  std::string endpoint;                      // REP endpoint; empty = ipc://D/run/rates
+  uint64_t delay_ms = 0;                     // sleep before answering a rate request (0 .. 600000)
+  uint64_t fail_every = 0;  // answer every Nth rate request with unavailable (0 = never)
   uint64_t max_request_bytes = 64 << 10;  // larger requests: too_large (1 KiB .. 64 MiB)
-  std::string curve_key;      // server CURVE key file (needed for tcp://)
-  std::string curve_allow;    // allow-list of client public keys (tcp://)
+  std::string curve_key;                  // server CURVE key file (needed for tcp://)
+  std::string curve_allow;                // allow-list of client public keys (tcp://)
   std::string log_level = "info";
 
   // The endpoint to bind and the rates file to read (defaults resolved).

@@ -31,8 +31,7 @@ void pack_req(out_buffer& out, packer& pk, std::span<const char> req) {
   out.write(req.data(), req.size());
 }
 
-void encode_error(out_buffer& out, errc code, std::string_view message,
-                  std::span<const char> req) {
+void encode_error(out_buffer& out, errc code, std::string_view message, std::span<const char> req) {
   packer pk(out);
   pk.pack_map(req.empty() ? 3 : 4);
   pack_str(pk, "ok");
@@ -104,8 +103,8 @@ errc decode(std::span<const char> body, const limits& lim, rate_request& r, std:
 
 }  // namespace
 
-rates_server::rates_server(zmq::context_t& ctx, const rates_server_options& opt,
-                           rates_table table, const transport::server_security* sec)
+rates_server::rates_server(zmq::context_t& ctx, const rates_server_options& opt, rates_table table,
+                           const transport::server_security* sec)
     : opt_(opt), table_(std::move(table)), socket_(ctx, zmq::socket_type::rep) {
   lim_.max_request_bytes = opt.max_request_bytes;
   socket_.set(zmq::sockopt::linger, 0);

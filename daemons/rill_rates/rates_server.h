@@ -7,7 +7,8 @@
 //                                        r = units of B per 1 unit of C (codes answered in
 //                                        upper case; any letter case is accepted)
 //                                     -> {"ok":false, "error":"not_found", ...}    unknown code
-//                                     -> {"ok":false, "error":"unavailable", ...}  every Nth (fail_every)
+//                                     -> {"ok":false, "error":"unavailable", ...}  every Nth
+//                                     (fail_every)
 //   {"op":"ping", "req"?}             -> {"ok":true, "op":"ping", "req"?}
 //   {"op":"status", "req"?}           -> {"ok":true, "op":"status", "requests":u, ...}
 //   anything else                     -> {"ok":false, "error":"bad_request"|"too_large", "message"}

@@ -34,13 +34,19 @@ class rates_daemon : public ::testing::Test {
       EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
     }
   }
-  std::string endpoint() const { return "ipc://" + (transport::run_dir(dir_.path()) / "rates").string(); }
+  std::string endpoint() const {
+    return "ipc://" + (transport::run_dir(dir_.path()) / "rates").string();
+  }
   void start(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {std::string(RILL_BIN_DIR) + "/rill-rates", "--data",
                                      dir_.path().string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     daemon_.start(argv, (dir_.path() / "rates.log").string());
-    ASSERT_TRUE(test::eventually([&] { return !ask_raw({pack({{"op", "ping"}})}, 200ms).is_discarded(); }, 20s))
+    ASSERT_TRUE(test::eventually(
+        [&] {
+          return !ask_raw({pack({{"op", "ping"}})}, 200ms).is_discarded();
+        },
+        20s))
         << "rill-rates did not come up";
   }
   // Sends `frames` after the empty delimiter on a fresh DEALER (as a REQ
@@ -158,8 +164,8 @@ TEST_F(rates_daemon, FailEveryNthRequest) {
     json r = rate("EUR", "USD");
     outcomes.push_back(r["ok"] == true ? "ok" : r["error"].get<std::string>());
   }
-  EXPECT_EQ(outcomes, (std::vector<std::string>{"ok", "ok", "unavailable", "ok", "ok",
-                                                "unavailable", "ok"}));
+  EXPECT_EQ(outcomes,
+            (std::vector<std::string>{"ok", "ok", "unavailable", "ok", "ok", "unavailable", "ok"}));
   EXPECT_EQ(ask({{"op", "ping"}})["ok"], true) << "pings are not counted";
   EXPECT_EQ(rate("EUR", "USD")["ok"], true);
   EXPECT_EQ(rate("EUR", "USD")["error"], "unavailable");
@@ -202,8 +208,8 @@ TEST_F(rates_daemon, RatesFileFlagReloadOnSighupAndBadFiles) {
 }
 
 TEST_F(rates_daemon, TcpWithoutCurveIsRefused) {
-  test::child_process p({std::string(RILL_BIN_DIR) + "/rill-rates", "--data",
-                         dir_.path().string(), "--endpoint", "tcp://127.0.0.1:1"},
+  test::child_process p({std::string(RILL_BIN_DIR) + "/rill-rates", "--data", dir_.path().string(),
+                         "--endpoint", "tcp://127.0.0.1:1"},
                         (dir_.path() / "tcp.log").string());
   const int st = p.wait(20s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1);

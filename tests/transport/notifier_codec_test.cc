@@ -17,7 +17,9 @@ std::string pack(const json& j) {
   return std::string(v.begin(), v.end());
 }
 
-std::span<const char> bytes(const std::string& s) { return {s.data(), s.size()}; }
+std::span<const char> bytes(const std::string& s) {
+  return {s.data(), s.size()};
+}
 
 errc decode(const std::string& b, request& r, std::string& msg) {
   limits lim;
@@ -90,11 +92,11 @@ TEST(notifier_codec, ModelWithNulDuplicateFieldsAndGarbageAreRejected) {
   EXPECT_NE(msg.find("duplicate"), std::string::npos);
   EXPECT_EQ(decode("", r, msg), errc::bad_request);
   EXPECT_EQ(decode("\xc1", r, msg), errc::bad_request);
-  EXPECT_EQ(decode("\x81\xa2op", r, msg), errc::bad_request);         // truncated
-  EXPECT_EQ(decode("\xdf\xff\xff\xff\xff", r, msg), errc::bad_request);  // claims 4G pairs
+  EXPECT_EQ(decode("\x81\xa2op", r, msg), errc::bad_request);              // truncated
+  EXPECT_EQ(decode("\xdf\xff\xff\xff\xff", r, msg), errc::bad_request);    // claims 4G pairs
   EXPECT_EQ(decode("\x81\xa2op\xa2\xff\xfe", r, msg), errc::bad_request);  // bad UTF-8
   EXPECT_EQ(decode(std::string(100'000, '\x91') + "\x01", r, msg), errc::bad_request);  // deep
-  EXPECT_EQ(decode(pack({{"op", "ping"}}) + "x", r, msg), errc::bad_request);  // trailing
+  EXPECT_EQ(decode(pack({{"op", "ping"}}) + "x", r, msg), errc::bad_request);           // trailing
 }
 
 TEST(notifier_codec, ReqIsFoundEvenWhenAnEarlierFieldIsBad) {

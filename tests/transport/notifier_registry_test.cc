@@ -29,8 +29,7 @@ class fake_sink : public note_sink {
     auto it = refuse.find(std::string(identity));
     if (it != refuse.end()) return it->second;
     sent.push_back({std::string(identity), std::string(n.model),
-                    n.key ? std::optional<std::string>(std::string(*n.key)) : std::nullopt,
-                    n.seq});
+                    n.key ? std::optional<std::string>(std::string(*n.key)) : std::nullopt, n.seq});
     ids.push_back(n.id);
     return send_result::sent;
   }
