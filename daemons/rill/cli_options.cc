@@ -1,0 +1,42 @@
+#include "daemons/rill/cli_options.h"
+
+#include <iostream>
+
+namespace rill::cli {
+
+std::filesystem::path global_options::data_dir() const {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(data.empty() ? std::string("./rill-data") : data, ec);
+  if (ec) return std::filesystem::path(data).lexically_normal();
+  p = p.lexically_normal();
+  // "D/" normalises to "D/" with an empty file name; drop the trailing slash.
+  if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  return p;
+}
+
+void add_global_flags(CLI::App& app, global_options& g) {
+  app.add_option("--data", g.data, "Data directory (default ./rill-data; env RILL_DATA)")
+      ->envname("RILL_DATA")
+      ->type_name("DIR");
+  app.add_flag("--json", g.json, "Machine output: JSON on stdout");
+}
+
+int report(std::string_view code, std::string_view message, int exit) {
+  std::cerr << "rill: " << code << ": " << message << std::endl;
+  return exit;
+}
+
+int usage_error(std::string_view sub, std::string_view message) {
+  std::cerr << "rill " << sub << ": " << message << "\nRun 'rill " << sub
+            << " --help' for usage." << std::endl;
+  return exit_usage;
+}
+
+int not_running(const global_options& g, std::string_view detail) {
+  std::cerr << "rill: not_running: rill is not running for " << g.data_dir().string();
+  if (!detail.empty()) std::cerr << " (" << detail << ")";
+  std::cerr << std::endl;
+  return exit_unreachable;
+}
+
+}  // namespace rill::cli

@@ -1,0 +1,106 @@
+// rill up: start and supervise every daemon of a data directory.
+#include <iostream>
+
+#include "daemons/rill/commands.h"
+#include "daemons/rill/daemon_specs.h"
+#include "daemons/rill/process_util.h"
+#include "daemons/rill/run_lock.h"
+#include "daemons/rill/supervisor.h"
+#include "daemons/rill/up_detach.h"
+#include "transport/endpoints.h"
+
+namespace rill::cli {
+
+namespace {
+
+struct up_flags {
+  std::string schema, sync, config;
+  bool detach = false;
+  int64_t timeout_ms = 30000;
+  int64_t stop_timeout_ms = 10000;
+};
+
+int run_up(global_options& g, const up_flags& f) {
+  if (!f.sync.empty() && !valid_sync_mode(f.sync))
+    return usage_error("up", "--sync must be none, batch or interval:MS, not '" + f.sync + "'");
+  if (f.timeout_ms <= 0 || f.stop_timeout_ms <= 0)
+    return usage_error("up", "--timeout-ms and --stop-timeout-ms must be positive");
+  up_options o;
+  o.data = g.data_dir();
+  std::error_code ec;
+  if (!f.schema.empty()) {
+    if (!std::filesystem::is_regular_file(f.schema, ec))
+      return usage_error("up", "--schema: no such file: " + f.schema);
+    o.schema = std::filesystem::absolute(f.schema, ec).string();
+  }
+  if (!f.config.empty()) {
+    if (!std::filesystem::is_regular_file(f.config, ec))
+      return usage_error("up", "--config: no such file: " + f.config);
+    o.config = std::filesystem::absolute(f.config, ec).string();
+  }
+  o.sync = f.sync;
+  o.detach = f.detach;
+  o.bin_dir = self_bin_dir();
+  o.ready_timeout = std::chrono::milliseconds(f.timeout_ms);
+  o.stop_timeout = std::chrono::milliseconds(f.stop_timeout_ms);
+
+  std::string error;
+  const bool fresh = !std::filesystem::exists(o.data, ec);
+  if ((fresh && !make_dir(o.data, true, error)) ||
+      !make_dir(transport::run_dir(o.data), true, error) ||
+      !make_dir(o.data / "logs", true, error))
+    return report("start_failed", error, exit_refused);
+
+  run_lock lock;
+  switch (lock.try_acquire(lock_file(o.data), error)) {
+    case run_lock::result::acquired:
+      break;
+    case run_lock::result::busy: {
+      auto pid = read_pid_file(supervisor_pid_file(o.data));
+      return report("already_running",
+                    "rill is already running for " + o.data.string() +
+                        (pid ? " (supervisor pid " + std::to_string(*pid) + ")" : "") +
+                        "; stop it with 'rill down --data " + o.data.string() + "'",
+                    exit_refused);
+    }
+    case run_lock::result::error:
+      return report("start_failed", error, exit_refused);
+  }
+
+  auto specs = make_daemon_specs(o);
+  for (const auto& s : specs)
+    if (!std::filesystem::exists(s.binary, ec))
+      return report("start_failed",
+                    s.binary.filename().string() + " not found next to rill (looked for " +
+                        s.binary.string() + ")",
+                    exit_refused);
+
+  if (o.detach) return run_detached(g, o, std::move(specs), lock);
+  std::cerr << "rill: supervising " << specs.size() << " daemons for " << o.data.string()
+            << " (Ctrl-C stops them; logs in " << (o.data / "logs").string() << ")" << std::endl;
+  supervisor sup(o, std::move(specs));
+  return sup.run(true, -1);
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& app, global_options& g) {
+  auto f = std::make_shared<up_flags>();
+  auto* sub = app.add_subcommand("up", "Start every daemon for the data directory and supervise them");
+  add_global_flags(*sub, g);
+  sub->add_option("--schema", f->schema, "Domain schema (JSON); default: the built-in domain")
+      ->type_name("FILE");
+  sub->add_option("--sync", f->sync, "Journal sync mode: none | batch | interval:MS")
+      ->type_name("MODE");
+  sub->add_option("--config", f->config, "Config file passed to rill-core and rill-proj")
+      ->type_name("FILE");
+  sub->add_flag("--detach,-d", f->detach,
+                "Run the supervisor in the background; return once every daemon answers");
+  sub->add_option("--timeout-ms", f->timeout_ms,
+                  "--detach: how long to wait for every daemon to answer (default 30000)");
+  sub->add_option("--stop-timeout-ms", f->stop_timeout_ms,
+                  "How long a daemon gets after SIGTERM before SIGKILL (default 10000)");
+  sub->callback([&g, f] { g.exit = run_up(g, *f); });
+}
+
+}  // namespace rill::cli

@@ -1,0 +1,35 @@
+#include "daemons/rill/event_text.h"
+
+#include "daemons/rill/process_util.h"
+
+namespace rill::cli {
+
+nlohmann::json event_json(std::span<const char> body) {
+  auto j = nlohmann::json::from_msgpack(reinterpret_cast<const uint8_t*>(body.data()),
+                                        reinterpret_cast<const uint8_t*>(body.data()) + body.size(),
+                                        true, false);
+  if (j.is_discarded() || !j.is_object()) return nlohmann::json::value_t::discarded;
+  return j;
+}
+
+std::string event_line(const nlohmann::json& ev) {
+  auto str = [&](const char* k) {
+    auto it = ev.find(k);
+    return it != ev.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto num = [&](const char* k) -> std::string {
+    auto it = ev.find(k);
+    return it != ev.end() && it->is_number() ? it->dump() : std::string("?");
+  };
+  std::string line = "#" + num("seq") + "  ";
+  auto ts = ev.find("ts");
+  line += ts != ev.end() && ts->is_number_unsigned() ? format_utc_ms(ts->get<uint64_t>()) : "-";
+  line += "  " + str("agg") + "/" + str("type") + "  " + str("id") + " v" + num("ver");
+  auto data = ev.find("data");
+  line += "  " + (data != ev.end() ? data->dump() : std::string("{}"));
+  if (!str("key").empty()) line += "  key=" + str("key");
+  if (!str("corr").empty()) line += "  corr=" + str("corr");
+  return line;
+}
+
+}  // namespace rill::cli

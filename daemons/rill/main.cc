@@ -1,0 +1,50 @@
+// rill: the command line interface and supervisor (docs/cli.md).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "daemons/rill/cli_options.h"
+#include "daemons/rill/commands.h"
+#include "daemons/rill/send_args.h"
+
+int main(int argc, char** argv) {
+  using namespace rill::cli;
+  global_options g;
+  CLI::App app{"rill: a single-host CQRS / event-sourcing engine (docs/cli.md)", "rill"};
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 ok, 1 refused or failed check, 2 usage error, 3 rill not running.");
+  add_global_flags(app, g);
+  add_up_command(app, g);
+  add_down_command(app, g);
+  add_status_command(app, g);
+  add_send_command(app, g);
+  add_query_command(app, g);
+  add_watch_command(app, g);
+  add_tail_command(app, g);
+  add_journal_command(app, g);
+  add_rebuild_command(app, g);
+  add_demo_command(app, g);
+  add_keys_command(app, g);
+  add_load_command(app, g);
+  // `send --json '{...}'` carries a request; a bare --json asks for JSON output.
+  std::vector<std::string> args = rewrite_send_args(std::vector<std::string>(argv, argv + argc));
+  std::vector<char*> args_c;
+  for (auto& a : args) args_c.push_back(a.data());
+  try {
+    app.parse(static_cast<int>(args_c.size()), args_c.data());
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message
+    return exit_usage;
+  } catch (const std::exception& e) {
+    return report("internal", e.what(), exit_refused);
+  }
+  return g.exit;
+}
