@@ -10,8 +10,7 @@ command_channel::command_channel(zmq::context_t& ctx, options opts)
     : opts_(std::move(opts)), link_(ctx, opts_.endpoint, "rill-core") {}
 
 uint64_t command_channel::send(std::string_view cmd, std::string_view agg, std::string_view id,
-                               std::string_view key, std::span<const char> data,
-                               time_point now) {
+                               std::string_view key, std::span<const char> data, time_point now) {
   if (!can_send()) return 0;
   const uint64_t req = next_req_;
   buf_.clear();

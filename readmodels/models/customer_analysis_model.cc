@@ -40,7 +40,9 @@ customer_analysis_model::options customer_analysis_model::parse(const model_conf
 customer_analysis_model::customer_analysis_model(options opts)
     : opts_(std::move(opts)), st_(opts_.base) {}
 
-customer_analysis_model::~customer_analysis_model() { commands_.reset(); }
+customer_analysis_model::~customer_analysis_model() {
+  commands_.reset();
+}
 
 char customer_analysis_model::rating_of(double revenue) const {
   if (revenue >= opts_.threshold_a) return 'A';
@@ -107,8 +109,8 @@ void customer_analysis_model::on_classification(const event_view& e, change_set&
   changed.add(e.id);
 }
 
-errc customer_analysis_model::query(std::string_view q, const msgpack::object& args,
-                                    packer& result, std::string& message) const {
+errc customer_analysis_model::query(std::string_view q, const msgpack::object& args, packer& result,
+                                    std::string& message) const {
   query_args a(args);
   if (q == "rating") {
     std::string id;
@@ -122,7 +124,10 @@ errc customer_analysis_model::query(std::string_view q, const msgpack::object& a
     const customer& c = st_.customers[*idx];
     const double revenue = st_.book.revenue(*idx);
     const char rating = rating_of(revenue);
-    result.pack_map(5);
+    // A command given up on keeps its pending classification (a later order
+    // may replace it) and says why.
+    const bool failed = c.pending && c.pending->st == cmd_status::failed;
+    result.pack_map(failed ? 6 : 5);
     pack_str(result, "id");
     pack_str(result, id);
     pack_str(result, "revenue");
@@ -134,6 +139,10 @@ errc customer_analysis_model::query(std::string_view q, const msgpack::object& a
     pack_str(result, "pending");
     write_optional_str(result, c.pending.has_value(),
                        c.pending ? std::string_view(&c.pending->classification, 1) : "");
+    if (failed) {
+      pack_str(result, "error");
+      pack_str(result, c.pending->error);
+    }
     return errc::ok;
   }
   if (q == "segment") {
@@ -187,8 +196,9 @@ void customer_analysis_model::save(out_buffer& out) const {
 bool customer_analysis_model::load(std::span<const char> bytes, std::string& error) {
   snapshot_reader r(bytes);
   state st(opts_.base);
-  if (r.array() != 3) r.fail("bad snapshot layout");
-  r.header(magic, format_version);
+  const uint32_t parts = r.array();
+  r.header(magic, format_version);  // first, so that another model's snapshot is named
+  if (parts != 3) r.fail("bad snapshot layout");
   st.book.load(r);
   const uint32_t n = r.array();
   if (r.ok() && n != st.book.customers()) r.fail("customers do not match the revenue book");

@@ -20,7 +20,8 @@
 //   rating  {id}     -> {id, revenue, classification, assigned, pending}
 //                       (classification: the rating; assigned: the current
 //                       classification from events or nil; pending: the
-//                       classification a command is under way for, or nil);
+//                       classification a command is under way for, or nil;
+//                       plus error when that command was given up on);
 //                       not_found for an unknown customer
 //   segment {classification, offset?, limit?}
 //                    -> array of the ids rated so, sorted ascending
@@ -89,7 +90,7 @@ class customer_analysis_model final : public saga {
   struct state {
     explicit state(const std::string& base) : book(base) {}
     revenue_book book;
-    std::vector<customer> customers;  // by book index
+    std::vector<customer> customers;    // by book index
     std::set<std::string> segments[3];  // ids rated A, B, C
   };
   using time_point = std::chrono::steady_clock::time_point;

@@ -9,7 +9,9 @@
 
 namespace rill::readmodels {
 
-bool customer_analysis_model::busy() const { return !due_.empty() || !req_owner_.empty(); }
+bool customer_analysis_model::busy() const {
+  return !due_.empty() || !req_owner_.empty();
+}
 
 bool customer_analysis_model::ensure_io() {
   if (commands_) return true;
@@ -27,9 +29,9 @@ bool customer_analysis_model::ensure_io() {
       due_.schedule(idx, time_point::min());
     }
   }
-  commands_.emplace(*zmq_, command_channel::options{opts_.saga.command_endpoint,
-                                                    opts_.saga.command_timeout,
-                                                    opts_.saga.max_in_flight});
+  commands_.emplace(
+      *zmq_, command_channel::options{opts_.saga.command_endpoint, opts_.saga.command_timeout,
+                                      opts_.saga.max_in_flight});
   return true;
 }
 
@@ -67,8 +69,8 @@ void customer_analysis_model::on_reply(const command_channel::reply& r, time_poi
                      id, p->attempts, why);
         p->st = cmd_status::failed;
       } else {
-        due_.schedule(idx, now + opts_.saga.retry.delay(p->attempts,
-                                                        XXH3_64bits(id.data(), id.size())));
+        due_.schedule(idx,
+                      now + opts_.saga.retry.delay(p->attempts, XXH3_64bits(id.data(), id.size())));
       }
       break;
     case command_channel::outcome::failed:
@@ -103,6 +105,12 @@ void customer_analysis_model::dispatch(time_point now) {
     }
     ++p->attempts;
     p->error = "rill-core is not reachable";
+    if (opts_.saga.retry.exhausted(p->attempts)) {
+      spdlog::warn("customer_analysis: giving up classifying customer {} after {} attempts: {}", id,
+                   p->attempts, p->error);
+      p->st = cmd_status::failed;
+      continue;
+    }
     due_.schedule(idx,
                   now + opts_.saga.retry.delay(p->attempts, XXH3_64bits(id.data(), id.size())));
   }

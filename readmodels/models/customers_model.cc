@@ -65,8 +65,7 @@ void customers_model::apply(const event_view& e, change_set& changed) {
     customer* c = find(e.id);
     std::string_view v;
     char cls = 0;
-    if (c == nullptr || !get_str(e.data, domain::f_classification, v) ||
-        !classification_of(v, cls))
+    if (c == nullptr || !get_str(e.data, domain::f_classification, v) || !classification_of(v, cls))
       return;
     c->classification = cls;
     c->version = e.ver;
@@ -141,8 +140,9 @@ void customers_model::save(out_buffer& out) const {
 bool customers_model::load(std::span<const char> bytes, std::string& error) {
   snapshot_reader r(bytes);
   state st;
-  if (r.array() != 2) r.fail("bad snapshot layout");
-  r.header(magic, format_version);
+  const uint32_t parts = r.array();
+  r.header(magic, format_version);  // first, so that another model's snapshot is named
+  if (parts != 2) r.fail("bad snapshot layout");
   const uint32_t n = r.array();
   st.list.reserve(n);
   for (uint32_t i = 0; i < n && r.ok(); ++i) {

@@ -86,6 +86,8 @@ bool dealer_link::receive(zmq::message_t& body) {
   }
 }
 
-void dealer_link::reset() { socket_.reset(); }
+void dealer_link::reset() {
+  socket_.reset();
+}
 
 }  // namespace rill::readmodels

@@ -97,8 +97,8 @@ void email_campaigns_model::on_campaign(const event_view& e, change_set& changed
   changed.add(e.id);
 }
 
-errc email_campaigns_model::query(std::string_view q, const msgpack::object& args,
-                                  packer& result, std::string& message) const {
+errc email_campaigns_model::query(std::string_view q, const msgpack::object& args, packer& result,
+                                  std::string& message) const {
   if (q != "get") {
     message = "email_campaigns answers get";
     return errc::unknown_query;
@@ -172,8 +172,9 @@ void email_campaigns_model::save(out_buffer& out) const {
 bool email_campaigns_model::load(std::span<const char> bytes, std::string& error) {
   snapshot_reader r(bytes);
   state st;
-  if (r.array() != 3) r.fail("bad snapshot layout");
-  r.header(magic, format_version);
+  const uint32_t parts = r.array();
+  r.header(magic, format_version);  // first, so that another model's snapshot is named
+  if (parts != 3) r.fail("bad snapshot layout");
   const uint32_t nc = r.array();
   for (uint32_t i = 0; i < nc && r.ok(); ++i) {
     if (r.array() != 3) r.fail("bad customer record");

@@ -39,8 +39,8 @@ uint64_t email_campaigns_model::work(uint32_t idx, uint64_t budget, time_point n
     }
     ++used;
     const std::string message_id = campaign_part + "." + safe_msgid_part(r.customer_id) + "@rill";
-    const std::string text = format_email(
-        email_message{opts_.from, r.email, c.subject, c.body, message_id, c.ts});
+    const std::string text =
+        format_email(email_message{opts_.from, r.email, c.subject, c.body, message_id, c.ts});
     const write_result res =
         write_once(dir, safe_file_name(r.customer_id) + ".eml", text, opts_.fsync, error);
     if (res == write_result::error) {
@@ -66,8 +66,8 @@ void email_campaigns_model::fail_attempt(uint32_t idx, std::string error, time_p
     spdlog::warn("email_campaigns: campaign {}: {} (retrying with backoff)", c.id, error);
   c.error = std::move(error);
   if (opts_.retry.exhausted(c.attempts)) {
-    spdlog::warn("email_campaigns: giving up on the rest of campaign {} after {} attempts",
-                 c.id, c.attempts);
+    spdlog::warn("email_campaigns: giving up on the rest of campaign {} after {} attempts", c.id,
+                 c.attempts);
     for (size_t i = c.cursor; i < c.recipients.size(); ++i) {
       if (c.recipients[i].st != rcpt_status::pending) continue;
       c.recipients[i].st = rcpt_status::failed;

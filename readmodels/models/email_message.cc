@@ -9,9 +9,9 @@ namespace rill::readmodels {
 namespace {
 
 constexpr std::string_view crlf = "\r\n";
-constexpr size_t max_line = 998;          // RFC 5322 2.1.1
+constexpr size_t max_line = 998;           // RFC 5322 2.1.1
 constexpr size_t max_plain_subject = 900;  // "Subject: " + this stays under max_line
-constexpr size_t encoded_chunk = 45;      // bytes per encoded word: 60 base64 chars
+constexpr size_t encoded_chunk = 45;       // bytes per encoded word: 60 base64 chars
 
 void base64(std::string& out, std::string_view in) {
   static constexpr char table[] =

@@ -40,12 +40,18 @@ exchange_rates_model::~exchange_rates_model() {
 
 std::string_view exchange_rates_model::status_name(status st) {
   switch (st) {
-    case status::base: return "base";
-    case status::waiting: return "waiting";
-    case status::sending: return "sending";
-    case status::sent: return "sent";
-    case status::done: return "done";
-    case status::failed: return "failed";
+    case status::base:
+      return "base";
+    case status::waiting:
+      return "waiting";
+    case status::sending:
+      return "sending";
+    case status::sent:
+      return "sent";
+    case status::done:
+      return "done";
+    case status::failed:
+      return "failed";
   }
   return "failed";
 }
@@ -113,8 +119,8 @@ void exchange_rates_model::apply(const event_view& e, change_set& changed) {
   }
 }
 
-errc exchange_rates_model::query(std::string_view q, const msgpack::object& args,
-                                 packer& result, std::string& message) const {
+errc exchange_rates_model::query(std::string_view q, const msgpack::object& args, packer& result,
+                                 std::string& message) const {
   query_args a(args);
   if (q == "get") {
     std::string id;
@@ -126,8 +132,8 @@ errc exchange_rates_model::query(std::string_view q, const msgpack::object& args
       return errc::not_found;
     }
     const order& o = orders_[it->second];
-    const bool has_rate = o.st == status::base || o.st == status::done ||
-                          o.st == status::sending || o.st == status::sent;
+    const bool has_rate = o.st == status::base || o.st == status::done || o.st == status::sending ||
+                          o.st == status::sent;
     const bool has_error = !o.error.empty();
     result.pack_map(4 + (has_rate ? 1 : 0) + (has_error ? 1 : 0));
     pack_str(result, "id");
@@ -179,8 +185,9 @@ bool exchange_rates_model::load(std::span<const char> bytes, std::string& error)
   snapshot_reader r(bytes);
   std::vector<order> orders;
   absl::flat_hash_map<std::string, uint32_t, string_hash, string_eq> index;
-  if (r.array() != 2) r.fail("bad snapshot layout");
-  r.header(magic, format_version);
+  const uint32_t parts = r.array();
+  r.header(magic, format_version);  // first, so that another model's snapshot is named
+  if (parts != 2) r.fail("bad snapshot layout");
   const uint32_t n = r.array();
   orders.reserve(n);
   for (uint32_t i = 0; i < n && r.ok(); ++i) {

@@ -99,7 +99,7 @@ class exchange_rates_model final : public saga {
   // Runtime indexes (rebuilt by reindex()).
   std::set<uint32_t> pending_;  // waiting, sending, sent
   absl::flat_hash_map<std::string, absl::flat_hash_set<uint32_t>> waiting_;  // by currency
-  absl::flat_hash_set<std::string> lookups_;  // currencies asked for
+  absl::flat_hash_set<std::string> lookups_;                                 // currencies asked for
   due_queue due_;
   absl::flat_hash_map<uint64_t, uint32_t> req_owner_;
   bool rates_down_ = false;  // for logging transitions once

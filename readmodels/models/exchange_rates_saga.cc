@@ -33,9 +33,9 @@ bool exchange_rates_model::ensure_io() {
   }
   rates_.emplace(*zmq_, rates_channel::options{opts_.rates_endpoint, opts_.rates_timeout,
                                                opts_.rates_max_in_flight});
-  commands_.emplace(*zmq_, command_channel::options{opts_.saga.command_endpoint,
-                                                    opts_.saga.command_timeout,
-                                                    opts_.saga.max_in_flight});
+  commands_.emplace(
+      *zmq_, command_channel::options{opts_.saga.command_endpoint, opts_.saga.command_timeout,
+                                      opts_.saga.max_in_flight});
   return true;
 }
 
@@ -71,8 +71,8 @@ void exchange_rates_model::on_answer(const rates_channel::answer& a, time_point 
       changed.add(o.id);
     }
   } else if (a.result == rates_channel::outcome::not_found) {
-    spdlog::warn("exchange_rates: no rate for {} in {} ({}); giving up on {} order(s)",
-                 a.currency, opts_.base, a.error, orders.size());
+    spdlog::warn("exchange_rates: no rate for {} in {} ({}); giving up on {} order(s)", a.currency,
+                 opts_.base, a.error, orders.size());
     for (uint32_t idx : orders) {
       give_up(idx, "rate lookup: " + a.error);
       changed.add(orders_[idx].id);
@@ -110,8 +110,8 @@ void exchange_rates_model::on_reply(const command_channel::reply& r, time_point 
       fail_attempt(idx, r.error + (r.message.empty() ? "" : ": " + r.message), now);
       break;
     case command_channel::outcome::failed:
-      spdlog::warn("exchange_rates: rill-core refused SET_EXCHANGE_RATE for order {}: {} {}",
-                   o.id, r.error, r.message);
+      spdlog::warn("exchange_rates: rill-core refused SET_EXCHANGE_RATE for order {}: {} {}", o.id,
+                   r.error, r.message);
       give_up(idx, r.error + (r.message.empty() ? "" : ": " + r.message));
       break;
   }
@@ -123,8 +123,8 @@ void exchange_rates_model::fail_attempt(uint32_t idx, std::string error, time_po
   ++o.attempts;
   o.error = std::move(error);
   if (opts_.saga.retry.exhausted(o.attempts)) {
-    spdlog::warn("exchange_rates: giving up on order {} after {} attempts: {}", o.id,
-                 o.attempts, o.error);
+    spdlog::warn("exchange_rates: giving up on order {} after {} attempts: {}", o.id, o.attempts,
+                 o.error);
     give_up(idx, o.error);
     return;
   }

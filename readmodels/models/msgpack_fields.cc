@@ -24,11 +24,18 @@ bool as_str(const msgpack::object& o, std::string_view& out) {
 
 bool as_number(const msgpack::object& o, double& out) {
   switch (o.type) {
-    case msgpack::type::POSITIVE_INTEGER: out = static_cast<double>(o.via.u64); return true;
-    case msgpack::type::NEGATIVE_INTEGER: out = static_cast<double>(o.via.i64); return true;
+    case msgpack::type::POSITIVE_INTEGER:
+      out = static_cast<double>(o.via.u64);
+      return true;
+    case msgpack::type::NEGATIVE_INTEGER:
+      out = static_cast<double>(o.via.i64);
+      return true;
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: out = o.via.f64; return std::isfinite(out);
-    default: return false;
+    case msgpack::type::FLOAT64:
+      out = o.via.f64;
+      return std::isfinite(out);
+    default:
+      return false;
   }
 }
 

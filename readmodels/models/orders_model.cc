@@ -34,8 +34,10 @@ uint32_t orders_model::customer_of(state& st, std::string_view id) {
 
 void orders_model::apply(const event_view& e, change_set& changed) {
   if (e.agg == domain::order) {
-    if (e.type == domain::order_created) on_order(e, changed);
-    else if (e.type == domain::exchange_rate_set) on_rate(e, changed);
+    if (e.type == domain::order_created)
+      on_order(e, changed);
+    else if (e.type == domain::exchange_rate_set)
+      on_rate(e, changed);
     return;
   }
   if (e.agg != domain::customer ||
@@ -176,8 +178,9 @@ void orders_model::save(out_buffer& out) const {
 bool orders_model::load(std::span<const char> bytes, std::string& error) {
   snapshot_reader r(bytes);
   state st;
-  if (r.array() != 3) r.fail("bad snapshot layout");
-  r.header(magic, format_version);
+  const uint32_t parts = r.array();
+  r.header(magic, format_version);  // first, so that another model's snapshot is named
+  if (parts != 3) r.fail("bad snapshot layout");
   const uint32_t nc = r.array();
   for (uint32_t i = 0; i < nc && r.ok(); ++i) {
     if (r.array() != 2) r.fail("bad customer record");

@@ -71,7 +71,7 @@ bool make_dir(const std::string& dir, std::string& error) {
 bool prepare_dir(const std::string& dir, bool sync, std::string& error) {
   error.clear();
   if (!make_dir(dir, error)) return false;
-  struct stat st{};
+  struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     error = "not a directory: " + dir;
     return false;
@@ -100,7 +100,7 @@ bool prepare_dir(const std::string& dir, bool sync, std::string& error) {
 write_result write_once(const std::string& dir, const std::string& name, std::string_view content,
                         bool sync, std::string& error) {
   const std::string final_path = dir + "/" + name;
-  struct stat st{};
+  struct stat st {};
   if (::lstat(final_path.c_str(), &st) == 0) return write_result::existed;
   if (errno != ENOENT) {
     error = errno_text("cannot check", final_path);

@@ -76,8 +76,8 @@ errc query_args::optional_uint(std::string_view key, uint64_t max, uint64_t& out
     return bad(message, "argument '" + std::string(key) + "' must be a non-negative integer");
   }
   if (n > max)
-    return bad(message, "argument '" + std::string(key) + "' must be at most " +
-                            std::to_string(max));
+    return bad(message,
+               "argument '" + std::string(key) + "' must be at most " + std::to_string(max));
   out = n;
   return errc::ok;
 }

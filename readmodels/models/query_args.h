@@ -31,11 +31,9 @@ class query_args {
   errc required_string(std::string_view key, std::string& out, std::string& message) const;
   // An optional non-negative integer no larger than max; `out` keeps its
   // value when the argument is absent or nil.
-  errc optional_uint(std::string_view key, uint64_t max, uint64_t& out,
-                     std::string& message) const;
+  errc optional_uint(std::string_view key, uint64_t max, uint64_t& out, std::string& message) const;
   // The same, but the argument must be present.
-  errc required_uint(std::string_view key, uint64_t max, uint64_t& out,
-                     std::string& message) const;
+  errc required_uint(std::string_view key, uint64_t max, uint64_t& out, std::string& message) const;
 
  private:
   const msgpack::object* find(std::string_view key) const;

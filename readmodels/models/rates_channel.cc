@@ -26,8 +26,8 @@ bool rates_channel::send(std::string_view base, std::string_view currency, time_
   return true;
 }
 
-rates_channel::answer rates_channel::decode(std::span<const char> body,
-                                            const std::string& expected, bool& in_sync) const {
+rates_channel::answer rates_channel::decode(std::span<const char> body, const std::string& expected,
+                                            bool& in_sync) const {
   answer a;
   a.currency = expected;
   in_sync = true;
@@ -78,8 +78,8 @@ rates_channel::answer rates_channel::decode(std::span<const char> body,
     }
   } else {
     a.result = error == "not_found" ? outcome::not_found : outcome::retry;
-    a.error = (error.empty() ? std::string("error") : error) +
-              (message.empty() ? "" : ": " + message);
+    a.error =
+        (error.empty() ? std::string("error") : error) + (message.empty() ? "" : ": " + message);
   }
   return a;
 }
@@ -103,8 +103,8 @@ void rates_channel::poll(time_point now, std::vector<answer>& out) {
       break;
     }
     bool in_sync = true;
-    answer a = decode({static_cast<const char*>(msg.data()), msg.size()},
-                      in_flight_.front().first, in_sync);
+    answer a = decode({static_cast<const char*>(msg.data()), msg.size()}, in_flight_.front().first,
+                      in_sync);
     if (!in_sync) {
       fail_all("out of step with the rates service: " + a.error, out);
       return;
@@ -113,9 +113,9 @@ void rates_channel::poll(time_point now, std::vector<answer>& out) {
     out.push_back(std::move(a));
   }
   if (!in_flight_.empty() && now - in_flight_.front().second >= opts_.timeout)
-    fail_all("no reply from the rates service within " + std::to_string(opts_.timeout.count()) +
-                 " ms",
-             out);
+    fail_all(
+        "no reply from the rates service within " + std::to_string(opts_.timeout.count()) + " ms",
+        out);
 }
 
 }  // namespace rill::readmodels

@@ -7,8 +7,7 @@
 namespace rill::readmodels {
 
 void snapshot_reader::fail(std::string why) {
-  if (error_.empty())
-    error_ = std::move(why) + " at byte " + std::to_string(cur_.offset());
+  if (error_.empty()) error_ = std::move(why) + " at byte " + std::to_string(cur_.offset());
 }
 
 uint64_t snapshot_reader::u64() {
@@ -55,8 +54,10 @@ void snapshot_reader::header(std::string_view magic, uint64_t version) {
   std::string m = str();
   uint64_t v = u64();
   if (!ok()) return;
-  if (m != magic) fail("snapshot of '" + m.substr(0, 64) + "', expected '" + std::string(magic) + "'");
-  else if (v != version) fail("unsupported snapshot format version " + std::to_string(v));
+  if (m != magic)
+    fail("snapshot of '" + m.substr(0, 64) + "', expected '" + std::string(magic) + "'");
+  else if (v != version)
+    fail("unsupported snapshot format version " + std::to_string(v));
 }
 
 void snapshot_reader::expect_end() {

@@ -102,8 +102,9 @@ void top_customers_model::save(out_buffer& out) const {
 bool top_customers_model::load(std::span<const char> bytes, std::string& error) {
   snapshot_reader r(bytes);
   state st(opts_.base);
-  if (r.array() != 3) r.fail("bad snapshot layout");
-  r.header(magic, format_version);
+  const uint32_t parts = r.array();
+  r.header(magic, format_version);  // first, so that another model's snapshot is named
+  if (parts != 3) r.fail("bad snapshot layout");
   st.book.load(r);
   const uint32_t n = r.array();
   if (r.ok() && n != st.book.customers()) r.fail("names do not match the customers");
