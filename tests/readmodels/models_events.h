@@ -1,0 +1,164 @@
+#pragma once
+// Test helpers for the default domain's models: a scripted event log that
+// owns its events' bytes, a query helper with JSON in and out, and a private
+// temporary directory.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/buffer.h"
+#include "core/event.h"
+#include "core/msgpack.h"
+#include "readmodels/read_model.h"
+#include "readmodels/saga.h"
+
+namespace rill::readmodels::testing {
+
+using json = nlohmann::json;
+
+// Events with dense seqs from 1 and per-aggregate versions, as rill-core
+// would journal them. Views stay valid while the log lives.
+class event_log {
+ public:
+  const event_view& add(std::string_view type, std::string_view agg, std::string_view id,
+                        const json& data) {
+    auto& s = store_.emplace_back();
+    s.type = type;
+    s.agg = agg;
+    s.id = id;
+    const std::vector<uint8_t> bytes = json::to_msgpack(data);
+    s.data = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    s.view.seq = store_.size();
+    s.view.ts = 1'700'000'000'000'000'000ull + s.view.seq * 1'000'000'000ull;
+    s.view.type = s.type;
+    s.view.agg = s.agg;
+    s.view.id = s.id;
+    s.view.ver = ++versions_[s.agg + "/" + s.id];
+    s.view.data = &s.data.get();
+    return s.view;
+  }
+  // Shorthands for the domain's events.
+  const event_view& customer(std::string_view id, std::string_view name, std::string_view email,
+                             const char* country = nullptr) {
+    json d = {{"name", name}, {"email", email}};
+    if (country != nullptr) d["country"] = country;
+    return add("CUSTOMER_CREATED", "customer", id, d);
+  }
+  const event_view& order(std::string_view id, std::string_view customer, double amount,
+                          std::string_view currency) {
+    json d = {{"customer_id", customer}, {"currency", currency}};
+    if (amount == static_cast<double>(static_cast<uint64_t>(amount))) {
+      d["amount"] = static_cast<uint64_t>(amount);
+    } else {
+      d["amount"] = amount;
+    }
+    return add("ORDER_CREATED", "order", id, d);
+  }
+  const event_view& rate(std::string_view order, double rate, std::string_view base = "EUR") {
+    return add("EXCHANGE_RATE_SET", "order", order, {{"rate", rate}, {"base", base}});
+  }
+  const event_view& classify(std::string_view customer, std::string_view cls) {
+    return add("CUSTOMER_CLASSIFICATION_UPDATED", "customer", customer, {{"classification", cls}});
+  }
+  const event_view& campaign(std::string_view id, std::string_view segment,
+                             std::string_view subject, std::string_view body) {
+    return add("EMAIL_CAMPAIGN_STARTED", "campaign", id,
+               {{"segment", segment}, {"subject", subject}, {"body", body}});
+  }
+
+  size_t size() const { return store_.size(); }
+  const event_view& operator[](size_t i) const { return store_[i].view; }
+
+  // Applies events [from, size()) to m; returns the keys reported changed.
+  std::vector<std::string> apply_to(read_model& m, size_t from = 0) const {
+    change_set changed;
+    for (size_t i = from; i < store_.size(); ++i) m.apply(store_[i].view, changed);
+    return changed.keys();
+  }
+
+ private:
+  struct stored {
+    std::string type, agg, id;
+    msgpack::object_handle data;
+    event_view view;
+  };
+  std::deque<stored> store_;
+  std::map<std::string, uint64_t> versions_;
+};
+
+struct answer {
+  errc code = errc::ok;
+  json result;
+  std::string message;
+};
+
+inline answer ask(const read_model& m, std::string_view q, const json& args = json::object()) {
+  const std::vector<uint8_t> bytes = json::to_msgpack(args);
+  msgpack::object_handle oh =
+      msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  out_buffer out;
+  packer pk(out);
+  answer a;
+  a.code = m.query(q, oh.get(), pk, a.message);
+  if (a.code == errc::ok) {
+    // Exactly one value must have been packed.
+    a.result = json::from_msgpack(out.data(), out.data() + out.size());
+  }
+  return a;
+}
+
+// The answer's result; fails the test unless the query succeeded.
+inline json ok(const read_model& m, std::string_view q, const json& args = json::object()) {
+  answer a = ask(m, q, args);
+  EXPECT_EQ(a.code, errc::ok) << q << " " << args.dump() << ": " << a.message;
+  return a.result;
+}
+
+inline std::string saved(const read_model& m) {
+  out_buffer out;
+  m.save(out);
+  return std::string(out.view());
+}
+
+// A private temporary directory, removed with everything in it.
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "rill-models-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    path_ = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A model_config for tests: data dir and endpoints under `dir`.
+inline model_config config_in(const temp_dir& dir, json settings = json::object()) {
+  model_config cfg;
+  cfg.data_dir = dir.str();
+  cfg.command_endpoint = "ipc://" + dir.str() + "/core.sock";
+  cfg.rates_endpoint = "ipc://" + dir.str() + "/rates.sock";
+  cfg.settings = std::move(settings);
+  return cfg;
+}
+
+}  // namespace rill::readmodels::testing

@@ -1,0 +1,93 @@
+// orders: get / by_customer with the customer's name and the base amount.
+#include <gtest/gtest.h>
+
+#include "readmodels/models/orders_model.h"
+#include "tests/readmodels/models_events.h"
+
+namespace rill::readmodels {
+namespace {
+
+using testing::ask;
+using testing::event_log;
+using testing::json;
+using testing::ok;
+
+TEST(ModelsOrders, RateAndBaseAmountAppearWhenTheRateArrives) {
+  orders_model m({});
+  event_log log;
+  log.customer("c1", "Ann", "a@x");
+  log.order("o1", "c1", 80, "USD");
+  log.order("o2", "c1", 12.5, "EUR");
+  auto changed = log.apply_to(m);
+  EXPECT_EQ(changed, (std::vector<std::string>{"c1", "o1", "c1", "o2", "c1"}));
+  EXPECT_EQ(ok(m, "get", {{"id", "o1"}}), (json{{"id", "o1"},
+                                                {"customer_id", "c1"},
+                                                {"customer_name", "Ann"},
+                                                {"amount", 80},
+                                                {"currency", "USD"}}));
+  EXPECT_EQ(ok(m, "get", {{"id", "o2"}}), (json{{"id", "o2"},
+                                                {"customer_id", "c1"},
+                                                {"customer_name", "Ann"},
+                                                {"amount", 12.5},
+                                                {"currency", "EUR"},
+                                                {"rate", 1},
+                                                {"amount_base", 12.5}}));
+  const size_t before = log.size();
+  log.rate("o1", 0.75);
+  log.add("CUSTOMER_UPDATED", "customer", "c1", {{"name", "Anna"}});
+  log.apply_to(m, before);
+  EXPECT_EQ(ok(m, "get", {{"id", "o1"}}), (json{{"id", "o1"},
+                                                {"customer_id", "c1"},
+                                                {"customer_name", "Anna"},
+                                                {"amount", 80},
+                                                {"currency", "USD"},
+                                                {"rate", 0.75},
+                                                {"amount_base", 60}}));
+}
+
+TEST(ModelsOrders, ByCustomerListsOrdersInSeqOrder) {
+  orders_model m({});
+  event_log log;
+  log.customer("c1", "Ann", "a@x");
+  log.customer("c2", "Bob", "b@x");
+  log.customer("c3", "Cy", "c@x");
+  log.order("o9", "c1", 1, "EUR");
+  log.order("o1", "c2", 2, "EUR");
+  log.order("o5", "c1", 3, "GBP");
+  log.apply_to(m);
+  json list = ok(m, "by_customer", {{"customer_id", "c1"}});
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["id"], "o9");
+  EXPECT_EQ(list[1]["id"], "o5");
+  EXPECT_EQ(list[1].count("rate"), 0u);
+  EXPECT_EQ(ok(m, "by_customer", {{"customer_id", "c3"}}), json::array());
+  EXPECT_EQ(ok(m, "by_customer", {{"customer_id", "nobody"}}), json::array());
+  EXPECT_EQ(ok(m, "by_customer", {{"customer_id", "c1"}, {"offset", 1}})[0]["id"], "o5");
+  EXPECT_EQ(ok(m, "by_customer", {{"customer_id", "c1"}, {"limit", 1}}).size(), 1u);
+}
+
+TEST(ModelsOrders, ErrorsAndIgnoredEvents) {
+  orders_model m({});
+  event_log log;
+  log.customer("c1", "Ann", "a@x");
+  log.add("ORDER_CREATED", "order", "bad1",
+          {{"customer_id", "c1"}, {"amount", -5}, {"currency", "EUR"}});
+  log.add("ORDER_CREATED", "order", "bad2",
+          {{"customer_id", "c1"}, {"amount", 5}, {"currency", "EURO"}});
+  log.order("o1", "c1", 10, "USD");
+  log.rate("o1", 0);         // not > 0
+  log.rate("o1", 2, "GBP");  // another base
+  log.rate("ghost", 2);
+  log.apply_to(m);
+  EXPECT_EQ(ask(m, "get", {{"id", "bad1"}}).code, errc::not_found);
+  EXPECT_EQ(ask(m, "get", {{"id", "bad2"}}).code, errc::not_found);
+  EXPECT_EQ(ok(m, "get", {{"id", "o1"}}).count("rate"), 0u);
+  EXPECT_EQ(ask(m, "get", {{"id", "o2"}}).code, errc::not_found);
+  EXPECT_EQ(ask(m, "get").code, errc::bad_request);
+  EXPECT_EQ(ask(m, "by_customer").code, errc::bad_request);
+  EXPECT_EQ(ask(m, "by_customer", {{"customer", "c1"}}).code, errc::bad_request);
+  EXPECT_EQ(ask(m, "top").code, errc::unknown_query);
+}
+
+}  // namespace
+}  // namespace rill::readmodels
