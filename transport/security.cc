@@ -40,17 +40,36 @@ key_pair generate_key_pair() {
   return {pub, sec};
 }
 
+// One line of a key file or allow-list: "# comment", "public = KEY",
+// "secret = KEY" or a bare KEY. Z85 keys may contain '#' and '=', so a comment
+// is only a line starting with '#', and a bare 40-character key is taken whole.
+// Returns false for a blank or comment line.
+bool parse_key_line(std::string line, std::string& name, std::string& value) {
+  line = trim(line);
+  if (line.empty() || line[0] == '#') return false;
+  if (valid_z85_key(line)) {
+    name = "public";
+    value = line;
+    return true;
+  }
+  auto eq = line.find('=');
+  if (eq == std::string::npos) {
+    name = "public";
+    value = line;
+    return true;
+  }
+  name = trim(line.substr(0, eq));
+  value = trim(line.substr(eq + 1));
+  return true;
+}
+
 key_pair load_key_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read key file " + path);
   key_pair kp;
-  std::string line;
+  std::string line, name, value;
   while (std::getline(in, line)) {
-    line = trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    auto eq = line.find('=');
-    std::string name = eq == std::string::npos ? "public" : trim(line.substr(0, eq));
-    std::string value = trim(eq == std::string::npos ? line : line.substr(eq + 1));
+    if (!parse_key_line(line, name, value)) continue;
     if (!valid_z85_key(value)) throw std::runtime_error("key file " + path + ": not a Z85 key: " + name);
     if (name == "public") kp.public_z85 = value;
     else if (name == "secret") kp.secret_z85 = value;
@@ -86,13 +105,12 @@ std::vector<std::string> load_allow_list(const std::string& path) {
   }
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read allow-list " + path);
-  std::string line;
+  std::string line, name, value;
   while (std::getline(in, line)) {
-    line = trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    if (auto eq = line.find('='); eq != std::string::npos) line = trim(line.substr(eq + 1));
-    if (!valid_z85_key(line)) throw std::runtime_error("allow-list " + path + ": not a Z85 key: " + line);
-    keys.push_back(line);
+    if (!parse_key_line(line, name, value)) continue;
+    if (name != "public" || !valid_z85_key(value))
+      throw std::runtime_error("allow-list " + path + ": not a Z85 public key: " + line);
+    keys.push_back(value);
   }
   return keys;
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
@@ -108,6 +110,38 @@ TEST(core_security, CurveAdmitsOnlyAllowedClients) {
   EXPECT_GT(zmq::poll(&gi, 1, 3s), 0) << "the allowed subscriber receives events";
   zmq::pollitem_t bi{bad_sub.handle(), 0, ZMQ_POLLIN, 0};
   EXPECT_EQ(zmq::poll(&bi, 1, 1s), 0) << "the stranger receives nothing";
+}
+
+}  // namespace
+}  // namespace rill
+
+namespace rill {
+namespace {
+
+TEST(key_files, KeysWithHashAndEqualsSignsRoundTrip) {
+  test::temp_dir dir;
+  // Z85 keys may contain '#' and '='; generate until several such keys were seen.
+  int tricky = 0;
+  std::ofstream allow(dir.path() / "allow.txt");
+  allow << "# allowed clients\n";
+  std::vector<std::string> pubs;
+  for (int i = 0; i < 200 && tricky < 5; ++i) {
+    auto kp = transport::generate_key_pair();
+    if (kp.public_z85.find_first_of("#=") == std::string::npos &&
+        kp.secret_z85.find_first_of("#=") == std::string::npos)
+      continue;
+    ++tricky;
+    auto file = (dir.path() / ("k" + std::to_string(i) + ".key")).string();
+    transport::save_key_file(file, kp, true);
+    auto back = transport::load_key_file(file);
+    EXPECT_EQ(back.public_z85, kp.public_z85);
+    EXPECT_EQ(back.secret_z85, kp.secret_z85);
+    allow << kp.public_z85 << "\n";
+    pubs.push_back(kp.public_z85);
+  }
+  allow.close();
+  EXPECT_EQ(tricky, 5);
+  EXPECT_EQ(transport::load_allow_list((dir.path() / "allow.txt").string()), pubs);
 }
 
 }  // namespace
