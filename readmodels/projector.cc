@@ -93,12 +93,23 @@ bool projector::take_feed() {
   if (env_.feed == nullptr || !env_.feed->pending()) return false;
   feed_batch_.clear();
   const size_t n = env_.feed->drain(feed_batch_, kFeedDrain);
+  if (env_.local_source) {
+    // The journal already holds these events and is read directly; the feed
+    // only woke us up. The last message tells the head.
+    event_head h;
+    for (auto it = feed_batch_.rbegin(); it != feed_batch_.rend(); ++it) {
+      if (peek_event({static_cast<const char*>(it->data()), it->size()}, h)) {
+        feed_head_ = std::max(feed_head_, h.seq);
+        break;
+      }
+    }
+    return n > 0;
+  }
   for (auto& msg : feed_batch_) {
     const std::span<const char> body(static_cast<const char*>(msg.data()), msg.size());
     event_head h;
-    if (!peek_event(body, h) || h.seq == 0) continue;  // counted as malformed? it never decodes
+    if (!peek_event(body, h) || h.seq == 0) continue;  // not an event: ignored
     feed_head_ = std::max(feed_head_, h.seq);
-    if (env_.local_source) continue;  // the journal already holds it: read from there
     if (h.seq <= applied_) continue;  // already applied (clone pattern)
     if (h.seq == applied_ + 1 && !need_catch_up_) {
       if (!apply_event(h.seq, body)) return true;
@@ -317,13 +328,16 @@ void projector::idle(clock::time_point now) {
   if (opt_.snapshot_seconds > 0) {
     const auto period = std::chrono::duration_cast<clock::duration>(
         std::chrono::duration<double>(opt_.snapshot_seconds));
-    for (auto& sp : slots_) {
-      if (sp->applied > sp->taken_seq || sp->saga_progress)
-        until = std::min(until, sp->last_snapshot + period);
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const projector_slot& s = *slots_[i];
+      if ((s.applied > s.taken_seq || s.saga_progress) && !writer_->busy(i))
+        until = std::min(until, s.last_snapshot + period);
     }
   }
-  auto timeout = std::chrono::ceil<std::chrono::milliseconds>(until - now);
-  if (timeout.count() <= 0) return;
+  // At least 1 ms: something due that cannot proceed yet (a snapshot while
+  // the writer is busy) must not turn this into a busy loop.
+  const auto timeout =
+      std::max(std::chrono::ceil<std::chrono::milliseconds>(until - now), std::chrono::milliseconds(1));
 
   env_.bell->arm();
   if ((env_.feed != nullptr && env_.feed->pending()) || peek()) {

@@ -1,151 +1,235 @@
 #include "readmodels/projector_decode.h"
 
-#include "core/msgpack_cursor.h"
+#include <cstring>
 
 namespace rill::readmodels {
 
 namespace {
 
-using kind = msgpack_cursor::kind;
-
 // Containers nested deeper than this go to the checked slow path.
 constexpr int kMaxDepth = 64;
 
-inline bool key_is(msgpack_cursor& c, std::string_view expected) {
-  std::string_view k;
-  return c.read_str(k) && k == expected;
-}
+// A bounds-checked, inline MessagePack reader for the few forms rill-core
+// writes. Every read checks the bytes left first; a failed read means "not
+// canonical" and the caller falls back to decode_event().
+struct reader {
+  const uint8_t* p;
+  const uint8_t* end;
 
-// Builds the value at the cursor as a msgpack::object in the zone. Strings,
-// bin and ext reference the body. Every container count is checked against
-// the bytes left (each element takes at least one byte), so a bogus header
-// cannot make it allocate more than the body's size in objects.
-bool build(msgpack_cursor& c, msgpack::zone& zone, msgpack::object& o, int depth) {
-  switch (c.peek_kind()) {
-    case kind::nil:
-      c.read_nil();
-      o.type = msgpack::type::NIL;
-      return true;
-    case kind::boolean: {
-      bool b = false;
-      if (!c.read_bool(b)) return false;
-      o.type = msgpack::type::BOOLEAN;
-      o.via.boolean = b;
+  size_t left() const { return static_cast<size_t>(end - p); }
+
+  template <size_t N>
+  bool literal(const char (&bytes)[N]) {  // N includes the terminating NUL
+    if (left() < N - 1 || std::memcmp(p, bytes, N - 1) != 0) return false;
+    p += N - 1;
+    return true;
+  }
+
+  static uint64_t be(const uint8_t* q, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | q[i];
+    return v;
+  }
+
+  // A fixed-width field of n bytes after the type byte.
+  bool field(int n, uint64_t& v) {
+    if (left() < static_cast<size_t>(1 + n)) return false;
+    v = be(p + 1, n);
+    p += 1 + n;
+    return true;
+  }
+
+  bool uint(uint64_t& v) {
+    if (p >= end) return false;
+    const uint8_t b = *p;
+    if (b <= 0x7f) {
+      v = b;
+      ++p;
       return true;
     }
-    case kind::uint: {
-      uint64_t v = 0;
-      if (!c.read_uint(v)) return false;
+    switch (b) {
+      case 0xcc: return field(1, v);
+      case 0xcd: return field(2, v);
+      case 0xce: return field(4, v);
+      case 0xcf: return field(8, v);
+      default: return false;
+    }
+  }
+
+  bool str(std::string_view& s) {
+    if (p >= end) return false;
+    const uint8_t b = *p;
+    uint64_t n = 0;
+    size_t hdr = 1;
+    if ((b & 0xe0) == 0xa0) {
+      n = b & 0x1f;
+    } else if (b == 0xd9 && left() >= 2) {
+      n = p[1], hdr = 2;
+    } else if (b == 0xda && left() >= 3) {
+      n = be(p + 1, 2), hdr = 3;
+    } else if (b == 0xdb && left() >= 5) {
+      n = be(p + 1, 4), hdr = 5;
+    } else {
+      return false;
+    }
+    if (left() - hdr < n) return false;
+    s = {reinterpret_cast<const char*>(p + hdr), static_cast<size_t>(n)};
+    p += hdr + n;
+    return true;
+  }
+
+  // Builds any value rill-core writes into `o` (strings reference the body).
+  bool value(msgpack::zone& zone, msgpack::object& o, int depth) {
+    if (p >= end) return false;
+    const uint8_t b = *p;
+    uint64_t v = 0;
+    if (b <= 0x7f || (b >= 0xcc && b <= 0xcf)) {
+      if (!uint(v)) return false;
       o.type = msgpack::type::POSITIVE_INTEGER;
       o.via.u64 = v;
       return true;
     }
-    case kind::nint: {
-      int64_t v = 0;
-      if (!c.read_int(v)) return false;
+    if (b >= 0xe0) {
       o.type = msgpack::type::NEGATIVE_INTEGER;
-      o.via.i64 = v;
+      o.via.i64 = static_cast<int8_t>(b);
+      ++p;
       return true;
     }
-    case kind::float32:
-    case kind::float64: {
-      const bool f32 = c.peek_kind() == kind::float32;
-      double v = 0;
-      if (!c.read_number(v)) return false;
-      o.type = f32 ? msgpack::type::FLOAT32 : msgpack::type::FLOAT64;
-      o.via.f64 = v;
-      return true;
-    }
-    case kind::str: {
+    if ((b & 0xe0) == 0xa0 || (b >= 0xd9 && b <= 0xdb)) {
       std::string_view s;
-      if (!c.read_str(s)) return false;
+      if (!str(s)) return false;
       o.type = msgpack::type::STR;
       o.via.str.size = static_cast<uint32_t>(s.size());
       o.via.str.ptr = s.data();
       return true;
     }
-    case kind::bin: {
-      std::string_view s;
-      if (!c.read_bin(s)) return false;
-      o.type = msgpack::type::BIN;
-      o.via.bin.size = static_cast<uint32_t>(s.size());
-      o.via.bin.ptr = s.data();
-      return true;
+    if ((b & 0xf0) == 0x80 || b == 0xde || b == 0xdf) return map(zone, o, depth);
+    if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) return array(zone, o, depth);
+    switch (b) {
+      case 0xc0:
+        o.type = msgpack::type::NIL;
+        ++p;
+        return true;
+      case 0xc2:
+      case 0xc3:
+        o.type = msgpack::type::BOOLEAN;
+        o.via.boolean = b == 0xc3;
+        ++p;
+        return true;
+      case 0xca: {
+        if (!field(4, v)) return false;
+        const auto bits = static_cast<uint32_t>(v);
+        float f;
+        std::memcpy(&f, &bits, 4);
+        o.type = msgpack::type::FLOAT32;
+        o.via.f64 = f;
+        return true;
+      }
+      case 0xcb: {
+        if (!field(8, v)) return false;
+        double d;
+        std::memcpy(&d, &v, 8);
+        o.type = msgpack::type::FLOAT64;
+        o.via.f64 = d;
+        return true;
+      }
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        const int n = 1 << (b - 0xd0);
+        if (!field(n, v)) return false;
+        const int shift = 64 - 8 * n;
+        const int64_t s = static_cast<int64_t>(v << shift) >> shift;  // sign-extend
+        if (s >= 0) {
+          o.type = msgpack::type::POSITIVE_INTEGER;
+          o.via.u64 = static_cast<uint64_t>(s);
+        } else {
+          o.type = msgpack::type::NEGATIVE_INTEGER;
+          o.via.i64 = s;
+        }
+        return true;
+      }
+      default:
+        return false;  // bin, ext, reserved: the slow path handles them
     }
-    case kind::ext: {
-      kind k;
-      uint64_t count = 0;
-      std::string_view payload;  // type byte, then the data
-      if (!c.read_header(k, count, payload)) return false;
-      o.type = msgpack::type::EXT;
-      o.via.ext.size = static_cast<uint32_t>(count);
-      o.via.ext.ptr = payload.data();
-      return true;
-    }
-    case kind::array: {
-      uint32_t n = 0;
-      if (depth >= kMaxDepth || !c.read_array_header(n) || n > c.remaining()) return false;
-      o.type = msgpack::type::ARRAY;
-      o.via.array.size = n;
-      o.via.array.ptr = nullptr;
-      if (n == 0) return true;
-      auto* items = static_cast<msgpack::object*>(
-          zone.allocate_align(sizeof(msgpack::object) * n, alignof(msgpack::object)));
-      o.via.array.ptr = items;
-      for (uint32_t i = 0; i < n; ++i)
-        if (!build(c, zone, items[i], depth + 1)) return false;
-      return true;
-    }
-    case kind::map: {
-      uint32_t n = 0;
-      if (depth >= kMaxDepth || !c.read_map_header(n) || n > c.remaining() / 2) return false;
-      o.type = msgpack::type::MAP;
-      o.via.map.size = n;
-      o.via.map.ptr = nullptr;
-      if (n == 0) return true;
-      auto* kvs = static_cast<msgpack::object_kv*>(
-          zone.allocate_align(sizeof(msgpack::object_kv) * n, alignof(msgpack::object_kv)));
-      o.via.map.ptr = kvs;
-      for (uint32_t i = 0; i < n; ++i)
-        if (!build(c, zone, kvs[i].key, depth + 1) || !build(c, zone, kvs[i].val, depth + 1))
-          return false;
-      return true;
-    }
-    default:
-      return false;
   }
-}
+
+  bool count(uint8_t b, uint8_t fix_mask, uint8_t c16, uint64_t& n) {
+    if ((b & 0xf0) == fix_mask) {
+      n = b & 0x0f;
+      ++p;
+      return true;
+    }
+    return b == c16 ? field(2, n) : field(4, n);
+  }
+
+  bool map(msgpack::zone& zone, msgpack::object& o, int depth) {
+    uint64_t n = 0;
+    if (depth >= kMaxDepth || !count(*p, 0x80, 0xde, n) || n > left() / 2) return false;
+    o.type = msgpack::type::MAP;
+    o.via.map.size = static_cast<uint32_t>(n);
+    o.via.map.ptr = nullptr;
+    if (n == 0) return true;
+    auto* kvs = static_cast<msgpack::object_kv*>(
+        zone.allocate_align(sizeof(msgpack::object_kv) * n, alignof(msgpack::object_kv)));
+    o.via.map.ptr = kvs;
+    for (uint64_t i = 0; i < n; ++i)
+      if (!value(zone, kvs[i].key, depth + 1) || !value(zone, kvs[i].val, depth + 1)) return false;
+    return true;
+  }
+
+  bool array(msgpack::zone& zone, msgpack::object& o, int depth) {
+    uint64_t n = 0;
+    if (depth >= kMaxDepth || !count(*p, 0x90, 0xdc, n) || n > left()) return false;
+    o.type = msgpack::type::ARRAY;
+    o.via.array.size = static_cast<uint32_t>(n);
+    o.via.array.ptr = nullptr;
+    if (n == 0) return true;
+    auto* items = static_cast<msgpack::object*>(
+        zone.allocate_align(sizeof(msgpack::object) * n, alignof(msgpack::object)));
+    o.via.array.ptr = items;
+    for (uint64_t i = 0; i < n; ++i)
+      if (!value(zone, items[i], depth + 1)) return false;
+    return true;
+  }
+};
 
 }  // namespace
 
 bool decode_canonical_event(std::span<const char> body, msgpack::zone& zone, event_view& out) {
-  msgpack_cursor c(body);
-  uint32_t n = 0;
-  if (!c.read_map_header(n) || n < 7 || n > 9) return false;
+  reader r{reinterpret_cast<const uint8_t*>(body.data()),
+           reinterpret_cast<const uint8_t*>(body.data()) + body.size()};
+  if (r.left() < 1 || *r.p < 0x87 || *r.p > 0x89) return false;  // a fixmap of 7..9 fields
+  const unsigned n = *r.p++ & 0x0f;
   out.key = {};
   out.corr = {};
-  if (!(key_is(c, "seq") && c.read_uint(out.seq) && key_is(c, "ts") && c.read_uint(out.ts) &&
-        key_is(c, "type") && c.read_str(out.type) && key_is(c, "agg") && c.read_str(out.agg) &&
-        key_is(c, "id") && c.read_str(out.id) && key_is(c, "ver") && c.read_uint(out.ver) &&
-        key_is(c, "data") && c.peek_kind() == kind::map))
+  if (!(r.literal("\xa3seq") && r.uint(out.seq) && r.literal("\xa2ts") && r.uint(out.ts) &&
+        r.literal("\xa4type") && r.str(out.type) && r.literal("\xa3" "agg") && r.str(out.agg) &&
+        r.literal("\xa2id") && r.str(out.id) && r.literal("\xa3ver") && r.uint(out.ver) &&
+        r.literal("\xa4" "data") && r.left() > 0 &&
+        ((*r.p & 0xf0) == 0x80 || *r.p == 0xde || *r.p == 0xdf)))
     return false;
-  msgpack::object* data = nullptr;
   try {
-    data = static_cast<msgpack::object*>(
+    auto* data = static_cast<msgpack::object*>(
         zone.allocate_align(sizeof(msgpack::object), alignof(msgpack::object)));
-    if (!build(c, zone, *data, 1)) return false;
+    if (!r.map(zone, *data, 1)) return false;
+    out.data = data;
   } catch (const std::bad_alloc&) {
     return false;
   }
-  out.data = data;
-  for (uint32_t i = 7; i < n; ++i) {
+  for (unsigned i = 7; i < n; ++i) {
     std::string_view name;
-    if (!c.read_str(name)) return false;
+    if (!r.str(name)) return false;
     std::string_view* dst = name == "key" ? &out.key : name == "corr" ? &out.corr : nullptr;
-    if (dst == nullptr || !dst->empty()) return false;  // unknown or duplicate: slow path
-    if (!c.read_nil() && !c.read_str(*dst)) return false;
+    if (dst == nullptr || !dst->empty()) return false;  // unknown or repeated: slow path
+    if (r.left() > 0 && *r.p == 0xc0) {
+      ++r.p;  // nil = absent
+    } else if (!r.str(*dst)) {
+      return false;
+    }
   }
-  return c.at_end();
+  return r.p == r.end;
 }
 
 }  // namespace rill::readmodels

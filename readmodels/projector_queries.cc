@@ -94,11 +94,13 @@ void projector::write_status(projector_slot& s, packer& pk) {
     const uint64_t rhead = std::max(s.job ? s.job->head() : 0, head);
     const double secs = std::chrono::duration<double>(now - s.rebuild_started).count();
     const uint64_t events = s.job ? s.job->events() : s.pending_applied;
-    pk.pack_map(4);
+    pk.pack_map(5);
     key(pk, "seq");
     pk.pack_uint64(seq);
     key(pk, "head");
     pk.pack_uint64(rhead);
+    key(pk, "fraction");
+    pk.pack_double(rhead > 0 ? std::min(1.0, static_cast<double>(seq) / static_cast<double>(rhead)) : 1.0);
     key(pk, "events_per_s");
     pk.pack_double(secs > 0 ? static_cast<double>(events) / secs : 0.0);
     key(pk, "handing_over");
