@@ -57,6 +57,19 @@ class test_journal {
     return head_;
   }
 
+  // Appends one event with a data map (given as JSON) and publishes it.
+  uint64_t append_data(std::string_view agg, std::string_view id, std::string_view type,
+                       uint64_t ver, const json& data) {
+    const auto bytes = json::to_msgpack(data);
+    msgpack::zone zone;
+    std::size_t off = 0;
+    msgpack::object d =
+        msgpack::unpack(zone, reinterpret_cast<const char*>(bytes.data()), bytes.size(), off);
+    add(agg, id, type, ver, &d);
+    writer_->publish();
+    return head_;
+  }
+
   // Appends n events over `aggregates` aggregates, publishing every `group`.
   uint64_t append_many(uint64_t n, uint64_t aggregates = 100, std::string_view agg = "thing",
                        uint64_t group = 256) {
@@ -83,7 +96,8 @@ class test_journal {
   void close() { writer_.reset(); }
 
  private:
-  void add(std::string_view agg, std::string_view id, std::string_view type, uint64_t ver) {
+  void add(std::string_view agg, std::string_view id, std::string_view type, uint64_t ver,
+           const msgpack::object* data = nullptr) {
     event_view e;
     e.seq = head_ + 1;
     e.ts = ts_base_ + e.seq * 1000;
@@ -91,6 +105,7 @@ class test_journal {
     e.agg = agg;
     e.id = id;
     e.ver = ver;
+    e.data = data;
     buf_.clear();
     encode_event(buf_, e);
     const auto s = writer_->append(e.seq, buf_.span());
