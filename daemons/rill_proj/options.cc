@@ -125,6 +125,7 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
       auto apply = [&](const json& obj, bool strict) {
         for (const auto& [k, v] : obj.items()) {
           try {
+            if (!k.empty() && k[0] == '_') continue;  // a comment
             if (k == "proj" && !strict) continue;  // the section, applied after the top level
             if (!strict && !kSharedKeys.contains(k)) continue;  // another daemon's
             if (k == "data") {
@@ -134,6 +135,7 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
                 file_models = v.get<std::vector<std::string>>();
               } else if (v.is_object()) {
                 for (const auto& [m, settings] : v.items()) {
+                  if (!m.empty() && m[0] == '_') continue;  // a comment
                   if (!settings.is_object())
                     throw std::runtime_error(config + ": models." + m + " must be an object");
                   o.model_settings[m] = settings;

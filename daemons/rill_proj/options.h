@@ -12,7 +12,8 @@
 //     (snapshot_every, model_endpoints: {name: EP}, models: [names], ...);
 //     an unknown key here is an error;
 //   - "models": {<name>: {settings...}}: each model's own settings, passed as
-//     model_config.settings (top level or inside "proj").
+//     model_config.settings (top level or inside "proj");
+//   - keys starting with '_' are comments, anywhere.
 #include <filesystem>
 #include <string>
 #include <vector>

@@ -95,10 +95,12 @@ TEST_F(ProjDaemon, ConfigFileSectionsAndModelSettings) {
   const auto cfg = dir_.path() / "rill.json";
   const auto other_ep = "ipc://" + (dir_.path() / "elsewhere").string();
   std::ofstream(cfg) << json{{"sync", "batch"},  // rill-core's: ignored here
+                             {"_doc", "comments are ignored"},
                              {"notify_in", "none"},
                              {"models", {{"journal_stats", {{"anything", 1}}}}},
                              {"proj",
-                              {{"models", {"journal_stats"}},
+                              {{"_doc", "here too"},
+                               {"models", {"journal_stats"}},
                                {"snapshot_every", 10},
                                {"model_endpoints", {{"journal_stats", other_ep}}}}}}
                             .dump();
@@ -113,6 +115,33 @@ TEST_F(ProjDaemon, ConfigFileSectionsAndModelSettings) {
   child_process bad(argv({"--config", cfg.string()}), log());
   EXPECT_EQ(exit_code(bad.wait(std::chrono::seconds(20))), 2);
   EXPECT_NE(read_file(log()).find("bogus_option"), std::string::npos);
+}
+
+TEST_F(ProjDaemon, HostsTheDomainModelsWithTheDefaultConfig) {
+  test_journal j(dir_.path() / "journal");
+  j.append_data("customer", "c1", "CUSTOMER_CREATED", 1,
+                {{"name", "Ada"}, {"email", "ada@example.com"}, {"country", "UK"}});
+  j.append_data("order", "o1", "ORDER_CREATED", 1,
+                {{"customer_id", "c1"}, {"amount", 250.0}, {"currency", "EUR"}});
+  child_process p({RILL_BIN_DIR "/rill-proj", "--data", dir_.path().string(), "--models",
+                   "customers,orders", "--config", RILL_SOURCE_DIR "/config/default.json",
+                   "--notify-in", "none"},
+                  log());
+  const auto customers = transport::default_model_endpoint(dir_.path(), "customers");
+  const auto orders = transport::default_model_endpoint(dir_.path(), "orders");
+  ASSERT_TRUE(wait_applied(ctx_, customers, 2)) << read_file(log());
+  auto r = query(ctx_, customers, {{"model", "customers"}, {"q", "get"}, {"args", {{"id", "c1"}}}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["ok"], true) << r->dump();
+  EXPECT_EQ((*r)["result"]["name"], "Ada");
+  ASSERT_TRUE(wait_applied(ctx_, orders, 2)) << read_file(log());
+  r = query(ctx_, orders, {{"q", "get"}, {"args", {{"id", "o1"}}}, {"after", 2}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["result"]["customer_name"], "Ada") << r->dump();
+  EXPECT_TRUE(fs::exists(dir_.path() / "run" / "rill-proj-customers+orders.pid"));
+  EXPECT_EQ(exit_code(p.kill(SIGTERM)), 0) << read_file(log());
+  EXPECT_TRUE(fs::exists(dir_.path() / "models" / "customers" / "snap-00000000000000000002.rsnap"));
+  EXPECT_TRUE(fs::exists(dir_.path() / "models" / "orders" / "snap-00000000000000000002.rsnap"));
 }
 
 TEST_F(ProjDaemon, SigkillMidStreamThenRestartConverges) {
