@@ -108,7 +108,8 @@ write_result write_once(const std::string& dir, const std::string& name, std::st
   }
   const std::string temp_path =
       dir + "/." + name + "." + std::to_string(static_cast<long>(::getpid())) + ".tmp";
-  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd =
+      ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     error = errno_text("cannot create", temp_path);
     return write_result::error;
