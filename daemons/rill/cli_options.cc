@@ -1,5 +1,6 @@
 #include "daemons/rill/cli_options.h"
 
+#include <cstdlib>
 #include <iostream>
 
 namespace rill::cli {
@@ -14,9 +15,15 @@ std::filesystem::path global_options::data_dir() const {
   return p;
 }
 
+void global_options::from_environment() {
+  const char* env = std::getenv("RILL_DATA");
+  if (env != nullptr && *env != '\0') data = env;
+}
+
 void add_global_flags(CLI::App& app, global_options& g) {
-  app.add_option("--data", g.data, "Data directory (default ./rill-data; env RILL_DATA)")
-      ->envname("RILL_DATA")
+  // $RILL_DATA is read once, into the default (global_options::from_environment):
+  // CLI11's envname would let it override a --data given before the subcommand.
+  app.add_option("--data", g.data, "Data directory (default ./rill-data, or $RILL_DATA)")
       ->type_name("DIR");
   app.add_flag("--json", g.json, "Machine output: JSON on stdout");
 }

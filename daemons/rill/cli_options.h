@@ -29,6 +29,8 @@ struct global_options {
   bool json = false;
   int exit = exit_ok;  // set by the subcommand that ran
 
+  // Takes the default data directory from $RILL_DATA when it is set.
+  void from_environment();
   // The data directory as an absolute, normalised path.
   std::filesystem::path data_dir() const;
 };

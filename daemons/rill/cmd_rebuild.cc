@@ -13,6 +13,7 @@
 #include "daemons/rill/commands.h"
 #include "daemons/rill/interrupt.h"
 #include "daemons/rill/model_list.h"
+#include "daemons/rill/model_status.h"
 #include "transport/endpoints.h"
 
 namespace rill::cli {
@@ -24,22 +25,15 @@ struct rebuild_flags {
   int64_t timeout_ms = 0;  // 0: no limit
 };
 
-// rebuild_progress as a fraction in [0, 1] (the daemon may report 0..1 or a percentage).
-double progress_of(const nlohmann::json& st) {
-  auto it = st.find("rebuild_progress");
-  if (it == st.end() || !it->is_number()) return 0.0;
-  double p = it->get<double>();
-  if (p > 1.0) p /= 100.0;
-  return std::clamp(p, 0.0, 1.0);
-}
-
 void draw_bar(double p, const nlohmann::json& st) {
   constexpr int kWidth = 40;
   int filled = static_cast<int>(p * kWidth);
   std::string bar(static_cast<size_t>(filled), '#');
   bar.append(static_cast<size_t>(kWidth - filled), '.');
   std::cerr << "\rrebuilding [" << bar << "] " << static_cast<int>(p * 100) << "%";
-  if (st.contains("head")) std::cerr << "  head " << st["head"].dump();
+  auto it = st.find("rebuild_progress");
+  if (it != st.end() && it->is_object() && it->contains("seq") && it->contains("head"))
+    std::cerr << "  seq " << (*it)["seq"].dump() << " of " << (*it)["head"].dump();
   std::cerr << "   " << std::flush;
 }
 
@@ -54,14 +48,28 @@ int run_rebuild(global_options& g, const rebuild_flags& f) {
       it != ep.models.end() ? it->second : transport::default_model_endpoint(data, f.model);
   zmq::context_t ctx;
   const auto call_timeout = std::chrono::milliseconds(5000);
-  auto r = call_endpoint(ctx, endpoint, {{"model", f.model}, {"q", "rebuild"}}, call_timeout);
-  if (r.status == call_status::not_running && !listed)
+  // Completed rebuilds before ours: the count goes up when ours has taken over.
+  auto before = call_endpoint(ctx, endpoint, {{"model", f.model}, {"q", "status"}}, call_timeout);
+  if (before.status == call_status::not_running && !listed)
     return report("unknown_model", "no read model named '" + f.model + "'", exit_refused);
+  if (before.status != call_status::replied)
+    return report_unreachable(g, "read model " + f.model, endpoint, before, call_timeout);
+  const auto& before_body = status_body(before.reply);
+  const bool counted = before_body.is_object() && before_body.contains("rebuilds");
+  const uint64_t rebuilds_before = counted ? before_body.value("rebuilds", uint64_t{0}) : 0;
+  auto r = call_endpoint(ctx, endpoint, {{"model", f.model}, {"q", "rebuild"}}, call_timeout);
   if (r.status != call_status::replied)
     return report_unreachable(g, "read model " + f.model, endpoint, r, call_timeout);
   if (!r.reply.value("ok", false)) {
     if (g.json) std::cout << r.reply.dump() << std::endl;
     return report_refusal(r.reply);
+  }
+  const auto& started = status_body(r.reply);
+  if (started.is_object() && !started.value("started", true)) {
+    if (g.json) std::cout << r.reply.dump() << std::endl;
+    return report("rebuild_refused",
+                  f.model + ": " + started.value("reason", std::string("the daemon did not start a rebuild")),
+                  exit_refused);
   }
 
   const bool tty = ::isatty(STDERR_FILENO) && !g.json;
@@ -82,10 +90,13 @@ int run_rebuild(global_options& g, const rebuild_flags& f) {
       if (tty) std::cerr << std::endl;
       return report_unreachable(g, "read model " + f.model, endpoint, s, call_timeout);
     }
-    st = s.reply;
-    st.erase("req");
+    if (!s.reply.value("ok", false)) {
+      if (tty) std::cerr << std::endl;
+      return report_refusal(s.reply);
+    }
+    st = status_body(s.reply);
     if (!st.value("rebuilding", false)) break;
-    if (tty) draw_bar(progress_of(st), st);
+    if (tty) draw_bar(rebuild_fraction(st), st);
     if (clock::now() >= deadline) {
       if (tty) std::cerr << std::endl;
       return report("timeout", "the rebuild of " + f.model + " is still running after " +
@@ -99,6 +110,14 @@ int run_rebuild(global_options& g, const rebuild_flags& f) {
     std::cerr << std::endl;
   }
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+  if (counted && st.value("rebuilds", uint64_t{0}) <= rebuilds_before) {
+    if (g.json) std::cout << nlohmann::json{{"ok", false}, {"model", f.model}, {"status", st}}.dump() << std::endl;
+    return report("rebuild_failed",
+                  f.model + ": " + (st.contains("rebuild_error") && st["rebuild_error"].is_string()
+                                        ? st["rebuild_error"].get<std::string>()
+                                        : std::string("the rebuild ended without taking over")),
+                  exit_refused);
+  }
   if (g.json) {
     std::cout << nlohmann::json{{"ok", true}, {"model", f.model}, {"ms", took.count()}, {"status", st}}.dump()
               << std::endl;

@@ -8,6 +8,7 @@
 #include "daemons/rill/client_call.h"
 #include "daemons/rill/commands.h"
 #include "daemons/rill/field_values.h"
+#include "daemons/rill/output.h"
 #include "transport/endpoints.h"
 
 namespace rill::cli {
@@ -96,7 +97,10 @@ int run_send(global_options& g, const send_flags& f) {
                     exit_refused);
     return exit_ok;
   }
-  if (!g.json) std::cout << result_line(reply) << std::endl;
+  if (!g.json) {
+    if (reply.contains("seq")) std::cout << result_line(reply) << std::endl;
+    else print_value(std::cout, reply);  // an admin op: {"op": "status"} and the like
+  }
   return all_ok ? exit_ok : exit_refused;
 }
 

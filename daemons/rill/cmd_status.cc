@@ -5,6 +5,7 @@
 #include <zmq.hpp>
 
 #include "daemons/rill/commands.h"
+#include "daemons/rill/model_status.h"
 #include "daemons/rill/output.h"
 #include "daemons/rill/probe.h"
 #include "daemons/rill/process_util.h"
@@ -47,24 +48,22 @@ int run_status(global_options& g, int64_t timeout_ms) {
   for (size_t i = 0; i < st->daemons.size(); ++i) {
     const auto& d = st->daemons[i];
     const auto& r = results[i];
-    const nlohmann::json& rep = r.reply;
+    // A model's status comes as a query reply: the fields are in "result".
+    const nlohmann::json& reply = r.reply;
+    const bool ok = r.answered && reply.value("ok", false);
+    const nlohmann::json& rep = status_body(reply);
     std::string state;
     if (d.state == "backoff") state = "restarting";
     else if (d.pid <= 0) state = "stopped";
     else if (!r.answered) state = "no reply";
-    else if (!rep.value("ok", false)) state = "error: " + rep.value("error", std::string("?"));
-    else if (rep.value("rebuilding", false)) {
-      state = "rebuilding";
-      if (rep.contains("rebuild_progress") && rep["rebuild_progress"].is_number()) {
-        double p = rep["rebuild_progress"].get<double>();
-        if (p <= 1.0) p *= 100.0;
-        state += " " + std::to_string(static_cast<int>(p)) + "%";
-      }
-    } else state = "up";
+    else if (!ok) state = "error: " + reply.value("error", std::string("?"));
+    else if (rep.value("rebuilding", false))
+      state = "rebuilding " + std::to_string(static_cast<int>(rebuild_fraction(rep) * 100)) + "%";
+    else state = "up";
     if (state != "up" && state.rfind("rebuilding", 0) != 0) all_up = false;
 
     nlohmann::json applied = nullptr, head = nullptr, lag = nullptr, lag_ms = nullptr;
-    if (r.answered && rep.value("ok", false)) {
+    if (ok) {
       if (d.kind == "core") {
         applied = rep.value("head", nlohmann::json(nullptr));
         head = applied;
@@ -88,7 +87,7 @@ int run_status(global_options& g, int64_t timeout_ms) {
                         {"lag", lag},           {"lag_ms", lag_ms},
                         {"last_exit", d.last_exit}};
     if (!d.model.empty()) j["model"] = d.model;
-    if (r.answered) j["reply"] = rep;
+    if (r.answered) j["reply"] = reply;
     rows.push_back({d.name, d.pid > 0 ? std::to_string(d.pid) : "-", format_local_time(d.started_ns),
                     text_or_dash(j, "applied"), text_or_dash(j, "head"), text_or_dash(j, "lag"),
                     text_or_dash(j, "lag_ms"), std::to_string(d.restarts), state});

@@ -34,20 +34,25 @@ int run_tail(global_options& g, const tail_flags& f) {
   const uint64_t head_at_start = st.reply.value("head", uint64_t{0});
   if (f.no_follow && f.from > head_at_start) return exit_ok;
 
-  transport::event_subscriber sub(ctx, ep.events, ep.replay, f.from, f.topic);
+  // Every event is delivered (and counted for --no-follow); --topic filters here.
+  transport::event_subscriber sub(ctx, ep.events, ep.replay, f.from);
   using clock = std::chrono::steady_clock;
   const auto deadline = f.timeout_ms > 0 ? clock::now() + std::chrono::milliseconds(f.timeout_ms)
                                          : clock::time_point::max();
   int64_t printed = 0;
   std::string body;
   uint64_t seq = 0;
+  uint64_t last = f.from > 0 ? f.from - 1 : 0;  // the last seq delivered
   while (!intr.fired()) {
-    if (f.no_follow && sub.next_seq() > head_at_start) break;
+    if (f.no_follow && last >= head_at_start) break;
     const auto now = clock::now();
     if (now >= deadline) break;
     auto wait = std::min<clock::duration>(deadline - now, std::chrono::milliseconds(200));
     if (!sub.next(body, seq, std::chrono::duration_cast<std::chrono::milliseconds>(wait))) continue;
+    last = seq;
     if (f.no_follow && seq > head_at_start) break;
+    if (!f.topic.empty() && transport::event_topic({body.data(), body.size()}).rfind(f.topic, 0) != 0)
+      continue;
     auto ev = event_json({body.data(), body.size()});
     if (ev.is_discarded()) {
       std::cerr << "rill: event " << seq << " is not a MessagePack map (" << body.size() << " bytes)"

@@ -8,6 +8,7 @@
 #include "daemons/rill/commands.h"
 #include "daemons/rill/client_call.h"
 #include "daemons/rill/interrupt.h"
+#include "daemons/rill/model_list.h"
 #include "daemons/rill/probe.h"
 #include "transport/endpoints.h"
 
@@ -59,6 +60,11 @@ int run_watch(global_options& g, const watch_flags& f) {
   interrupt_fd intr;  // before the zmq context (signal mask)
   const auto ep = transport::discover_endpoints(g.data_dir());
   if (ipc_endpoint_missing(ep.notify)) return not_running(g, "rill-notify: no socket at " + ep.notify);
+  // The notifier takes any name; catch a typo here (a model rill does not run).
+  if (!ep.models.empty() && !ep.models.count(f.model) && !is_known_model(f.model))
+    return report("unknown_model", "no read model named '" + f.model + "' in " +
+                                       (transport::run_dir(g.data_dir()) / "endpoints.json").string(),
+                  exit_refused);
   zmq::context_t ctx;
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 200);  // let the final unwatch out

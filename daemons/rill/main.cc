@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   using namespace rill::cli;
   global_options g;
+  g.from_environment();
   CLI::App app{"rill: a single-host CQRS / event-sourcing engine (docs/cli.md)", "rill"};
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 refused or failed check, 2 usage error, 3 rill not running.");

@@ -72,6 +72,9 @@ void print_value(std::ostream& out, const nlohmann::json& v) {
       for (auto it = row.begin(); it != row.end(); ++it)
         if (std::find(headers.begin(), headers.end(), it.key()) == headers.end())
           headers.push_back(it.key());
+    // JSON objects come with sorted keys; an "id" reads best first.
+    if (auto id = std::find(headers.begin(), headers.end(), "id"); id != headers.end())
+      std::rotate(headers.begin(), id, id + 1);
     std::vector<std::vector<std::string>> rows;
     for (const auto& row : v) {
       std::vector<std::string> cells;
@@ -92,10 +95,13 @@ void print_value(std::ostream& out, const nlohmann::json& v) {
   if (v.is_object() && !v.empty()) {
     size_t w = 0;
     for (auto it = v.begin(); it != v.end(); ++it) w = std::max(w, it.key().size());
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      out << it.key() << std::string(w - it.key().size() + 2, ' ')
-          << (it->is_structured() ? it->dump() : scalar_text(*it)) << '\n';
-    }
+    auto line = [&](const std::string& k, const nlohmann::json& x) {
+      out << k << std::string(w - k.size() + 2, ' ') << (x.is_structured() ? x.dump() : scalar_text(x))
+          << '\n';
+    };
+    if (v.contains("id")) line("id", v["id"]);
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (it.key() != "id") line(it.key(), *it);
     out.flush();
     return;
   }

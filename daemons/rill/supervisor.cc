@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,6 +200,23 @@ void supervisor::start_due() {
   if (changed) save_state("running");
 }
 
+void supervisor::remove_stale_sockets() {
+  // Every daemon is gone: its ipc socket files would only make clients wait
+  // for an answer that cannot come instead of saying "not running" at once.
+  if (std::any_of(children_.begin(), children_.end(), [](const child& c) { return c.pid > 0; })) return;
+  const auto ep = make_endpoints(o_.data);
+  std::vector<std::string> all = {ep.command, ep.events, ep.replay, ep.notify, ep.notify_in,
+                                  rates_endpoint(o_.data)};
+  for (const auto& [name, e] : ep.models) all.push_back(e);
+  const std::string prefix = "ipc://";
+  for (const auto& e : all) {
+    if (e.rfind(prefix, 0) != 0) continue;
+    const std::string path = e.substr(prefix.size());
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+  }
+}
+
 int supervisor::wait_timeout_ms() const {
   int best = -1;
   const auto now = steady::now();
@@ -308,6 +326,7 @@ int supervisor::run(bool foreground, int ready_fd) {
   bool killed = stop_group(false, sfd);
   killed = stop_group(true, sfd) || killed;
   save_state("stopped");
+  remove_stale_sockets();
   ::unlink(supervisor_pid_file(o_.data).c_str());
   log_.line(killed ? "stopped (some daemons had to be killed)" : "stopped");
   ::close(sfd);

@@ -5,7 +5,8 @@
 // D/run/supervisor.json, and on SIGINT/SIGTERM (and SIGHUP in the
 // foreground) stops them cleanly: SIGTERM to the read models, notifier and
 // rates service, then to rill-core, each group getting SIGKILL after
-// stop_timeout. A second SIGINT/SIGTERM while stopping kills at once.
+// stop_timeout. A second SIGINT/SIGTERM while stopping kills at once. Once
+// all are gone it removes their ipc socket files from D/run.
 //
 // Restart policy: the first restart waits kInitialBackoff, each further one
 // twice as long up to kMaxBackoff; a daemon that ran for kStableAfter
@@ -62,6 +63,7 @@ class supervisor {
   void start_due();
   bool stop_group(bool core, int signal_fd);
   void save_state(const char* sup_state);
+  void remove_stale_sockets();
   int wait_timeout_ms() const;
 
   up_options o_;
