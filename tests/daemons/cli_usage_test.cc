@@ -1,0 +1,155 @@
+// The rill CLI without a running rill: help, usage errors (exit 2), "not
+// running" (exit 3), data directory selection, keys.
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/daemons/cli_support.h"
+
+namespace rill::test {
+namespace {
+
+TEST(CliUsage, EverySubcommandHasHelp) {
+  const std::vector<std::vector<std::string>> subs = {
+      {"up"},    {"down"},    {"status"},  {"send"},           {"query"},         {"watch"},
+      {"tail"},  {"journal"}, {"journal", "verify"}, {"journal", "dump"}, {"rebuild"}, {"demo"},
+      {"keys"},  {"keys", "gen"}};
+  for (auto args : subs) {
+    const std::string name = args.back();
+    args.push_back("--help");
+    auto r = run_rill(args);
+    EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find("--data"), std::string::npos) << name << " help lacks --data:\n" << r.out;
+    EXPECT_NE(r.out.find("--json"), std::string::npos) << name << " help lacks --json:\n" << r.out;
+  }
+  auto top = run_rill({"--help"});
+  EXPECT_EQ(top.code, 0);
+  for (const char* s : {"up", "down", "status", "send", "query", "watch", "tail", "journal", "rebuild", "demo", "keys"})
+    EXPECT_NE(top.out.find(s), std::string::npos) << s;
+}
+
+TEST(CliUsage, UsageErrorsExitTwo) {
+  temp_dir d("rcli");
+  const std::string data = d.path().string();
+  const std::vector<std::vector<std::string>> bad = {
+      {},                                               // no subcommand
+      {"frobnicate"},                                   // unknown subcommand
+      {"status", "--bogus", "--data", data},            // unknown flag
+      {"send", "--data", data},                         // missing CMD AGG ID
+      {"send", "CREATE_CUSTOMER", "customer", "--data", data},
+      {"send", "CREATE_CUSTOMER", "customer", "c1", "name", "--data", data},  // not field=value
+      {"send", "--json", "{not json", "--data", data},
+      {"send", "--json", "{}", "CREATE_CUSTOMER", "customer", "c1", "--data", data},
+      {"send", "X", "y", "z", "--expect", "abc", "--data", data},
+      {"query", "customers", "--data", data},           // missing Q
+      {"watch", "--data", data},                        // missing MODEL
+      {"up", "--sync", "sometimes", "--data", data},
+      {"up", "--sync", "interval:", "--data", data},
+      {"up", "--schema", data + "/missing.json", "--data", data},
+      {"journal", "--data", data},                      // missing verify|dump
+      {"journal", "dump", "--from", "5", "--to", "2", "--data", data},
+      {"keys", "gen"},
+  };
+  for (const auto& args : bad) {
+    auto r = run_rill(args);
+    std::string line;
+    for (const auto& a : args) line += a + " ";
+    EXPECT_EQ(r.code, 2) << "rill " << line << "\nstdout: " << r.out << "\nstderr: " << r.err;
+    EXPECT_FALSE(r.err.empty()) << line;
+  }
+  // A usage error never starts anything.
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "run" / "rill.lock"));
+}
+
+TEST(CliUsage, NotRunningExitsThree) {
+  temp_dir d("rcli");
+  const std::string data = d.path().string();
+  const std::vector<std::vector<std::string>> cmds = {
+      {"status"},
+      {"send", "CREATE_CUSTOMER", "customer", "c1", "name=Ada", "email=a@x"},
+      {"send", "--json", R"({"op": "ping"})"},
+      {"query", "customers", "get", "id=c1"},
+      {"watch", "customers", "--timeout-ms", "1000"},
+      {"tail", "--count", "1"},
+      {"rebuild", "customers"},
+  };
+  for (auto args : cmds) {
+    args.insert(args.end(), {"--data", data});
+    auto r = run_rill(args, {.timeout = std::chrono::milliseconds(20000)});
+    EXPECT_EQ(r.code, 3) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("not_running"), std::string::npos) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(std::filesystem::absolute(d.path()).string()), std::string::npos) << r.err;
+  }
+}
+
+TEST(CliUsage, QueryOfAnUnknownModelIsRefused) {
+  temp_dir d("rcli");
+  auto r = run_rill({"query", "no_such_model", "get", "id=1", "--data", d.path().string()});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("unknown_model"), std::string::npos) << r.err;
+}
+
+TEST(CliUsage, DownWhenNothingRunsSaysSoAndSucceeds) {
+  temp_dir d("rcli");
+  auto r = run_rill({"down", "--data", d.path().string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("not running"), std::string::npos) << r.out;
+  auto j = run_rill({"down", "--json", "--data", d.path().string()});
+  EXPECT_EQ(j.code, 0);
+  auto v = parse_json(j.out);
+  ASSERT_TRUE(v.is_object()) << j.out;
+  EXPECT_EQ(v["was_running"], false);
+}
+
+TEST(CliUsage, DataDirectoryFromFlagEnvironmentOrDefault) {
+  temp_dir d("rcli");
+  const auto cwd = std::filesystem::canonical(d.path());
+  // Default: ./rill-data of the working directory.
+  auto def = run_rill({"down"}, {.cwd = cwd.string(), .env = {{"RILL_DATA", ""}}});
+  EXPECT_EQ(def.code, 0) << def.err;
+  EXPECT_NE(def.out.find((cwd / "rill-data").string()), std::string::npos) << def.out;
+  // $RILL_DATA.
+  auto env = run_rill({"down"}, {.cwd = cwd.string(), .env = {{"RILL_DATA", (cwd / "elsewhere").string()}}});
+  EXPECT_NE(env.out.find((cwd / "elsewhere").string()), std::string::npos) << env.out;
+  // --data wins over $RILL_DATA, before or after the subcommand, relative to the cwd.
+  auto flag = run_rill({"--data", "x1", "down"}, {.cwd = cwd.string(), .env = {{"RILL_DATA", "/nonexistent"}}});
+  EXPECT_NE(flag.out.find((cwd / "x1").string()), std::string::npos) << flag.out;
+  auto after = run_rill({"down", "--data", "x2/"}, {.cwd = cwd.string()});
+  EXPECT_NE(after.out.find((cwd / "x2").string() + ";"), std::string::npos) << after.out;
+}
+
+TEST(CliUsage, KeysGenWritesAPrivateSecretAndAPublicKey) {
+  temp_dir d("rcli");
+  const auto stem = (d.path() / "client").string();
+  auto r = run_rill({"keys", "gen", stem});
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(::stat((stem + ".key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((stem + ".pub").c_str(), &st), 0);
+  std::ifstream pub(stem + ".pub"), sec(stem + ".key");
+  std::string pub_text((std::istreambuf_iterator<char>(pub)), {}), sec_text((std::istreambuf_iterator<char>(sec)), {});
+  EXPECT_EQ(pub_text.find("secret"), std::string::npos);
+  EXPECT_NE(sec_text.find("secret = "), std::string::npos);
+  // The printed public key is the one in both files.
+  auto pos = r.out.find("public key: ");
+  ASSERT_NE(pos, std::string::npos) << r.out;
+  const std::string key = r.out.substr(pos + 12, 40);
+  EXPECT_NE(pub_text.find(key), std::string::npos);
+  EXPECT_NE(sec_text.find(key), std::string::npos);
+  // No silent overwrite; --force replaces.
+  auto again = run_rill({"keys", "gen", stem});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("already_exists"), std::string::npos) << again.err;
+  auto forced = run_rill({"keys", "gen", stem, "--force", "--json"});
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  auto j = parse_json(forced.out);
+  ASSERT_TRUE(j.is_object()) << forced.out;
+  EXPECT_NE(j.value("public", std::string()), key);
+  EXPECT_EQ(j.value("public", std::string()).size(), 40u);
+}
+
+}  // namespace
+}  // namespace rill::test
