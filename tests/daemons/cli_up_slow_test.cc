@@ -1,0 +1,150 @@
+// rill up / down as a supervisor: the foreground supervisor stopping on
+// SIGINT and SIGTERM, a SIGKILLed supervisor (daemons follow, the lock is
+// taken over), a daemon stuck in SIGSTOP killed after the stop timeout, a
+// start that fails (log tails, nothing left running), flags passed through.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/daemons/cli_support.h"
+
+namespace rill::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+std::vector<pid_t> daemon_pids(const std::filesystem::path& data) {
+  auto j = parse_json(read_text(data / "run" / "supervisor.json"));
+  std::vector<pid_t> out;
+  if (j.is_object())
+    for (const auto& d : j["daemons"]) out.push_back(d["pid"].get<pid_t>());
+  return out;
+}
+
+bool all_gone(const std::vector<pid_t>& pids) {
+  for (pid_t p : pids)
+    if (p > 0 && ::kill(p, 0) == 0) return false;
+  return true;
+}
+
+bool healthy(const std::filesystem::path& data) {
+  auto r = run_rill({"status", "--json", "--data", data.string()});
+  auto j = parse_json(r.out);
+  return r.code == 0 && j.is_object() && j["healthy"] == true;
+}
+
+class CliForeground : public ::testing::TestWithParam<int> {};
+
+TEST_P(CliForeground, StopsEveryDaemonCleanlyOnSignal) {
+  temp_dir d("rcli");
+  const auto log = d.path().parent_path() / (d.path().filename().string() + ".fg");
+  child_process up({rill_bin(), "up", "--data", (d.path() / "data").string()}, log.string());
+  const auto data = d.path() / "data";
+  ASSERT_TRUE(eventually([&] { return healthy(data); }, 60s)) << read_text(log);
+  const auto pids = daemon_pids(data);
+  ASSERT_EQ(pids.size(), 9u);
+  up.signal(GetParam());
+  const int status = up.wait(60s);
+  const std::string out = read_text(log);
+  std::filesystem::remove(log);
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << out;
+  EXPECT_TRUE(all_gone(pids));
+  // The foreground supervisor narrates on stderr what it logs.
+  EXPECT_NE(out.find("rill: started rill-core"), std::string::npos) << out;
+  EXPECT_NE(out.find("rill: stopping"), std::string::npos) << out;
+  EXPECT_NE(out.find("rill: stopped"), std::string::npos) << out;
+  // Read models stop before rill-core.
+  const auto stopping = out.find("rill: stopping");
+  EXPECT_LT(out.find("rill-proj-orders (pid", stopping), out.find("rill-core (pid", stopping)) << out;
+  EXPECT_EQ(run_rill({"status", "--data", data.string()}).code, 3);
+  EXPECT_FALSE(std::filesystem::exists(data / "run" / "command"));  // stale sockets removed
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, CliForeground, ::testing::Values(SIGINT, SIGTERM));
+
+TEST(CliSupervisor, AKilledSupervisorTakesItsDaemonsAlongAndItsLockIsTakenOver) {
+  live_rill rill;
+  ASSERT_TRUE(rill.ok()) << rill.up().err;
+  const auto pids = daemon_pids(rill.data());
+  ASSERT_EQ(::kill(rill.supervisor(), SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return all_gone(pids); }, 30s));  // PR_SET_PDEATHSIG
+  EXPECT_EQ(run_rill(rill.with_data({"status"})).code, 3);
+  // The stale pid file does not stop a new supervisor.
+  auto again = run_rill(rill.with_data({"up", "--detach"}), {.timeout = 90s});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(pid_in(rill.data() / "run" / "rill.pid"), rill.supervisor());
+  EXPECT_TRUE(healthy(rill.data()));
+  auto down = run_rill(rill.with_data({"down"}), {.timeout = 90s});
+  EXPECT_EQ(down.code, 0) << down.err;
+}
+
+TEST(CliSupervisor, ADaemonThatIgnoresSigtermIsKilledAfterTheStopTimeout) {
+  live_rill rill({"--stop-timeout-ms", "1000"});
+  ASSERT_TRUE(rill.ok()) << rill.up().err;
+  auto pid = pid_in(rill.data() / "run" / "rill-rates.pid");
+  ASSERT_TRUE(pid.has_value());
+  ASSERT_EQ(::kill(*pid, SIGSTOP), 0);  // a stopped process cannot act on SIGTERM
+  const auto pids = daemon_pids(rill.data());
+  auto down = run_rill(rill.with_data({"down"}), {.timeout = 60s});
+  EXPECT_EQ(down.code, 0) << down.err;
+  EXPECT_TRUE(all_gone(pids));
+  const auto log = read_text(rill.data() / "logs" / "rill.log");
+  EXPECT_NE(log.find("rill-rates (pid " + std::to_string(*pid) + ") did not stop within 1000 ms: SIGKILL"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("rill-rates (pid " + std::to_string(*pid) + ") killed by signal 9"), std::string::npos) << log;
+}
+
+TEST(CliSupervisor, AFailedDetachedStartShowsTheLogsAndLeavesNothingRunning) {
+  temp_dir d("rcli");
+  const auto config = d.path() / "bad.json";
+  std::ofstream(config) << R"({"no_such_option": 1})";
+  const auto data = d.path() / "data";
+  auto r = run_rill({"up", "--detach", "--data", data.string(), "--config", config.string(), "--timeout-ms",
+                     "3000"},
+                    {.timeout = 90s});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("start_failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not answering after 3000 ms: rill-core"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("last lines of " + (data / "logs" / "rill-core.log").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no_such_option"), std::string::npos) << r.err;  // rill-core's own complaint
+  EXPECT_NE(r.err.find("restarting in"), std::string::npos) << r.err;    // from rill.log
+  EXPECT_EQ(run_rill({"status", "--data", data.string()}).code, 3);
+  EXPECT_TRUE(all_gone(daemon_pids(data)));
+}
+
+TEST(CliSupervisor, MissingDaemonBinaryIsReportedBeforeAnythingStarts) {
+  temp_dir d("rcli");
+  // A copy of rill alone in a directory: its daemons are not next to it.
+  const auto lonely = d.path() / "rill";
+  std::filesystem::copy_file(rill_bin(), lonely);
+  auto r = run_program({"up", "--detach", "--data", (d.path() / "data").string()}, {.program = lonely.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("rill-core not found next to rill"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "rill.pid"));
+}
+
+TEST(CliSupervisor, SyncAndSchemaArePassedToRillCore) {
+  live_rill rill({"--sync", "batch", "--schema", std::string(RILL_SOURCE_DIR) + "/schemas/default.json"});
+  ASSERT_TRUE(rill.ok()) << rill.up().err;
+  auto r = run_rill(rill.with_data({"send", "--json", R"({"op": "status"})", "--json"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = parse_json(r.out);
+  EXPECT_EQ(j["sync"], "batch") << r.out;
+  auto args = read_text(rill.data() / "logs" / "rill-core.log");
+  EXPECT_NE(args.find("--schema " + std::string(RILL_SOURCE_DIR) + "/schemas/default.json"), std::string::npos)
+      << args;
+  EXPECT_EQ(run_rill(rill.with_data({"send", "CREATE_CUSTOMER", "customer", "s1", "name=S", "email=s@x"})).code, 0);
+}
+
+}  // namespace
+}  // namespace rill::test
