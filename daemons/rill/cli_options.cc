@@ -34,8 +34,8 @@ int report(std::string_view code, std::string_view message, int exit) {
 }
 
 int usage_error(std::string_view sub, std::string_view message) {
-  std::cerr << "rill " << sub << ": " << message << "\nRun 'rill " << sub
-            << " --help' for usage." << std::endl;
+  std::cerr << "rill " << sub << ": " << message << "\nRun 'rill " << sub << " --help' for usage."
+            << std::endl;
   return exit_usage;
 }
 

@@ -5,8 +5,8 @@
 
 namespace rill::cli {
 
-call_result call_endpoint(zmq::context_t& ctx, const std::string& endpoint,
-                          nlohmann::json request, std::chrono::milliseconds timeout) {
+call_result call_endpoint(zmq::context_t& ctx, const std::string& endpoint, nlohmann::json request,
+                          std::chrono::milliseconds timeout) {
   call_result r;
   if (ipc_endpoint_missing(endpoint)) {
     r.status = call_status::not_running;
@@ -29,10 +29,10 @@ int report_unreachable(const global_options& g, const std::string& what,
                        std::chrono::milliseconds timeout) {
   if (r.status == call_status::not_running)
     return not_running(g, what + ": no socket at " + endpoint);
-  return report("unreachable",
-                what + " did not answer within " + std::to_string(timeout.count()) + " ms (" +
-                    endpoint + ")",
-                exit_unreachable);
+  return report(
+      "unreachable",
+      what + " did not answer within " + std::to_string(timeout.count()) + " ms (" + endpoint + ")",
+      exit_unreachable);
 }
 
 int report_refusal(const nlohmann::json& reply) {

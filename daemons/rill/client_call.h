@@ -24,8 +24,8 @@ struct call_result {
 };
 
 // Sends `request` to the ROUTER `endpoint` and waits for the reply echoing it.
-call_result call_endpoint(zmq::context_t& ctx, const std::string& endpoint,
-                          nlohmann::json request, std::chrono::milliseconds timeout);
+call_result call_endpoint(zmq::context_t& ctx, const std::string& endpoint, nlohmann::json request,
+                          std::chrono::milliseconds timeout);
 
 // For a result that is not `replied`: prints why on stderr; returns 3.
 // `what` names the daemon ("rill-core", "read model orders").

@@ -85,8 +85,8 @@ int play(global_options& g, const demo_flags& f, interrupt_fd& intr, zmq::contex
   demo_progress p;
   p.last_seq = s.head_at_start();
   using step_fn = void (*)(demo_session&, const demo_cast&, demo_progress&);
-  const step_fn steps[] = {demo_create, demo_rates, demo_ratings, demo_notify, demo_campaign,
-                           demo_final_state};
+  const step_fn steps[] = {demo_create, demo_rates,    demo_ratings,
+                           demo_notify, demo_campaign, demo_final_state};
   bool interrupted = false;
   for (auto step : steps) {
     if (s.interrupted()) {
@@ -166,10 +166,12 @@ void add_demo_command(CLI::App& app, global_options& g) {
       "The example scenario (DOMAIN.md), step by step, against the running rill (or one started "
       "in a temporary directory)");
   add_global_flags(*sub, g);
-  sub->add_flag("--keep", f->keep, "Keep the temporary data directory of a rill started for the demo");
+  sub->add_flag("--keep", f->keep,
+                "Keep the temporary data directory of a rill started for the demo");
   sub->add_option("--step-timeout-ms", f->step_timeout_ms,
                   "How long each step may wait for what it expects (default 15000)");
-  sub->footer("Exit status: 0 when every step's expectation held, 1 otherwise, 3 if rill does not answer.");
+  sub->footer(
+      "Exit status: 0 when every step's expectation held, 1 otherwise, 3 if rill does not answer.");
   sub->callback([&g, f] { g.exit = run_demo(g, *f); });
 }
 

@@ -21,8 +21,11 @@ int run_down(global_options& g, int64_t timeout_ms) {
   const auto data = g.data_dir();
   auto say = [&](bool was_running, pid_t pid, const std::string& text) {
     if (g.json)
-      std::cout << nlohmann::json{{"ok", true}, {"data", data.string()},
-                                  {"was_running", was_running}, {"pid", pid}, {"message", text}}
+      std::cout << nlohmann::json{{"ok", true},
+                                  {"data", data.string()},
+                                  {"was_running", was_running},
+                                  {"pid", pid},
+                                  {"message", text}}
                        .dump()
                 << std::endl;
     else
@@ -50,8 +53,8 @@ int run_down(global_options& g, int64_t timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (stopped) {
-    say(true, *pid, "rill stopped for " + data.string() + " (supervisor pid " +
-                        std::to_string(*pid) + ")");
+    say(true, *pid,
+        "rill stopped for " + data.string() + " (supervisor pid " + std::to_string(*pid) + ")");
     return exit_ok;
   }
   // The supervisor did not finish in time: kill it and whatever it left.
@@ -77,7 +80,8 @@ int run_down(global_options& g, int64_t timeout_ms) {
 
 void add_down_command(CLI::App& app, global_options& g) {
   auto timeout_ms = std::make_shared<int64_t>(60000);
-  auto* sub = app.add_subcommand("down", "Stop rill for the data directory (every daemon, cleanly)");
+  auto* sub =
+      app.add_subcommand("down", "Stop rill for the data directory (every daemon, cleanly)");
   add_global_flags(*sub, g);
   sub->add_option("--timeout-ms", *timeout_ms,
                   "How long to wait for a clean stop before SIGKILL (default 60000)");

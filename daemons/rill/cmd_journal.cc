@@ -18,7 +18,9 @@ struct dump_flags {
   uint64_t to = 0;  // 0: to the end
 };
 
-std::filesystem::path journal_dir(const global_options& g) { return g.data_dir() / "journal"; }
+std::filesystem::path journal_dir(const global_options& g) {
+  return g.data_dir() / "journal";
+}
 
 int run_verify(global_options& g) {
   const auto dir = journal_dir(g);
@@ -40,8 +42,10 @@ int run_verify(global_options& g) {
                         {"torn_tail_bytes", r.torn_tail_bytes},
                         {"message", r.message}};
     if (r.status == store::io_status::corrupt)
-      j["corruption"] = {{"segment", r.corrupt_segment}, {"file", (dir / segment).string()},
-                         {"offset", r.corrupt_offset},   {"seq", r.corrupt_seq},
+      j["corruption"] = {{"segment", r.corrupt_segment},
+                         {"file", (dir / segment).string()},
+                         {"offset", r.corrupt_offset},
+                         {"seq", r.corrupt_seq},
                          {"reason", r.reason}};
     std::cout << j.dump() << std::endl;
   }
@@ -50,10 +54,11 @@ int run_verify(global_options& g) {
       if (!g.json) {
         std::cout << "journal " << dir.string() << ": OK, " << r.records << " events";
         if (r.records > 0) std::cout << " (seq " << r.first_seq << ".." << r.head << ")";
-        std::cout << " in " << r.segments << (r.segments == 1 ? " segment, " : " segments, ") << r.bytes
-                  << " bytes";
+        std::cout << " in " << r.segments << (r.segments == 1 ? " segment, " : " segments, ")
+                  << r.bytes << " bytes";
         if (r.torn_tail_bytes > 0)
-          std::cout << "; a torn tail of " << r.torn_tail_bytes << " bytes (dropped at the next start)";
+          std::cout << "; a torn tail of " << r.torn_tail_bytes
+                    << " bytes (dropped at the next start)";
         std::cout << std::endl;
       }
       return exit_ok;
@@ -77,8 +82,8 @@ int run_dump(global_options& g, const dump_flags& f) {
     return report("not_found", "no journal at " + dir.string(), exit_refused);
   store::journal_reader reader(dir);
   if (auto s = reader.seek(f.from); s != store::io_status::ok)
-    return report(std::string(store::to_string(s)), "cannot seek to seq " + std::to_string(f.from) +
-                                                        " in " + dir.string(),
+    return report(std::string(store::to_string(s)),
+                  "cannot seek to seq " + std::to_string(f.from) + " in " + dir.string(),
                   exit_refused);
   store::record_view rec;
   for (;;) {
@@ -110,7 +115,8 @@ void add_journal_command(CLI::App& app, global_options& g) {
   add_global_flags(*sub, g);
   sub->require_subcommand(1);
   auto* verify = sub->add_subcommand(
-      "verify", "Check every record; exit 1 with the position (file, offset, seq) of the first corruption");
+      "verify",
+      "Check every record; exit 1 with the position (file, offset, seq) of the first corruption");
   add_global_flags(*verify, g);
   verify->callback([&g] { g.exit = run_verify(g); });
   auto f = std::make_shared<dump_flags>();

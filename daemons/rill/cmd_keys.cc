@@ -45,13 +45,15 @@ int run_keys_gen(global_options& g, const keys_flags& f) {
     return report("keys_failed", e.what(), exit_refused);
   }
   if (g.json)
-    std::cout << nlohmann::json{{"ok", true}, {"secret_file", secret}, {"public_file", pub},
+    std::cout << nlohmann::json{{"ok", true},
+                                {"secret_file", secret},
+                                {"public_file", pub},
                                 {"public", kp.public_z85}}
                      .dump()
               << std::endl;
   else
-    std::cout << "wrote " << secret << " (secret, mode 0600) and " << pub << "\npublic key: "
-              << kp.public_z85 << std::endl;
+    std::cout << "wrote " << secret << " (secret, mode 0600) and " << pub
+              << "\npublic key: " << kp.public_z85 << std::endl;
   return exit_ok;
 }
 

@@ -28,7 +28,8 @@ int run_query(global_options& g, const query_flags& f) {
   const std::string model = f.args[0], q = f.args[1];
   nlohmann::json args = nlohmann::json::object();
   std::string error;
-  if (!parse_fields({f.args.begin() + 2, f.args.end()}, args, error)) return usage_error("query", error);
+  if (!parse_fields({f.args.begin() + 2, f.args.end()}, args, error))
+    return usage_error("query", error);
 
   const auto data = g.data_dir();
   const auto ep = transport::discover_endpoints(data);
@@ -44,7 +45,8 @@ int run_query(global_options& g, const query_flags& f) {
   const auto timeout = std::chrono::milliseconds(f.timeout_ms + 2000);
   auto r = call_endpoint(ctx, endpoint, req, timeout);
   if (r.status == call_status::not_running && !listed)
-    return report("unknown_model", "no read model named '" + model + "' (no socket at " + endpoint + ")",
+    return report("unknown_model",
+                  "no read model named '" + model + "' (no socket at " + endpoint + ")",
                   exit_refused);
   if (r.status != call_status::replied)
     return report_unreachable(g, "read model " + model, endpoint, r, timeout);
@@ -64,8 +66,8 @@ void add_query_command(CLI::App& app, global_options& g) {
   add_global_flags(*sub, g);
   sub->add_option("args", f->args, "MODEL Q [arg=value ...] (values as for send)")
       ->type_name("MODEL Q ARG=VALUE");
-  auto* after = sub->add_option("--after", f->after,
-                                "Answer only once the model has applied this seq (read-your-writes)");
+  auto* after = sub->add_option(
+      "--after", f->after, "Answer only once the model has applied this seq (read-your-writes)");
   sub->add_option("--timeout-ms", f->timeout_ms,
                   "How long the model may wait for --after (default 1000)");
   sub->footer(

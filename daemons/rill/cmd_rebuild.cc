@@ -67,17 +67,18 @@ int run_rebuild(global_options& g, const rebuild_flags& f) {
   const auto& started = status_body(r.reply);
   if (started.is_object() && !started.value("started", true)) {
     if (g.json) std::cout << r.reply.dump() << std::endl;
-    return report("rebuild_refused",
-                  f.model + ": " + started.value("reason", std::string("the daemon did not start a rebuild")),
-                  exit_refused);
+    return report(
+        "rebuild_refused",
+        f.model + ": " + started.value("reason", std::string("the daemon did not start a rebuild")),
+        exit_refused);
   }
 
   const bool tty = ::isatty(STDERR_FILENO) && !g.json;
   if (!tty && !g.json) std::cout << "rebuilding " << f.model << " from seq 1 ..." << std::endl;
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
-  const auto deadline = f.timeout_ms > 0 ? start + std::chrono::milliseconds(f.timeout_ms)
-                                         : clock::time_point::max();
+  const auto deadline =
+      f.timeout_ms > 0 ? start + std::chrono::milliseconds(f.timeout_ms) : clock::time_point::max();
   nlohmann::json st;
   for (;;) {
     if (intr.fired()) {
@@ -99,8 +100,9 @@ int run_rebuild(global_options& g, const rebuild_flags& f) {
     if (tty) draw_bar(rebuild_fraction(st), st);
     if (clock::now() >= deadline) {
       if (tty) std::cerr << std::endl;
-      return report("timeout", "the rebuild of " + f.model + " is still running after " +
-                                   std::to_string(f.timeout_ms) + " ms",
+      return report("timeout",
+                    "the rebuild of " + f.model + " is still running after " +
+                        std::to_string(f.timeout_ms) + " ms",
                     exit_refused);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -111,15 +113,22 @@ int run_rebuild(global_options& g, const rebuild_flags& f) {
   }
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
   if (counted && st.value("rebuilds", uint64_t{0}) <= rebuilds_before) {
-    if (g.json) std::cout << nlohmann::json{{"ok", false}, {"model", f.model}, {"status", st}}.dump() << std::endl;
+    if (g.json)
+      std::cout << nlohmann::json{{"ok", false}, {"model", f.model}, {"status", st}}.dump()
+                << std::endl;
     return report("rebuild_failed",
-                  f.model + ": " + (st.contains("rebuild_error") && st["rebuild_error"].is_string()
-                                        ? st["rebuild_error"].get<std::string>()
-                                        : std::string("the rebuild ended without taking over")),
+                  f.model + ": " +
+                      (st.contains("rebuild_error") && st["rebuild_error"].is_string()
+                           ? st["rebuild_error"].get<std::string>()
+                           : std::string("the rebuild ended without taking over")),
                   exit_refused);
   }
   if (g.json) {
-    std::cout << nlohmann::json{{"ok", true}, {"model", f.model}, {"ms", took.count()}, {"status", st}}.dump()
+    std::cout << nlohmann::json{{"ok", true},
+                                {"model", f.model},
+                                {"ms", took.count()},
+                                {"status", st}}
+                     .dump()
               << std::endl;
   } else {
     std::cout << f.model << " rebuilt in " << took.count() << " ms: applied seq "
@@ -134,10 +143,12 @@ int run_rebuild(global_options& g, const rebuild_flags& f) {
 void add_rebuild_command(CLI::App& app, global_options& g) {
   auto f = std::make_shared<rebuild_flags>();
   auto* sub = app.add_subcommand(
-      "rebuild", "Rebuild a read model from seq 1 (the old state answers until the new one takes over)");
+      "rebuild",
+      "Rebuild a read model from seq 1 (the old state answers until the new one takes over)");
   add_global_flags(*sub, g);
   sub->add_option("model", f->model, "Read model name")->required();
-  sub->add_option("--timeout-ms", f->timeout_ms, "Give up waiting after this long (default: no limit)");
+  sub->add_option("--timeout-ms", f->timeout_ms,
+                  "Give up waiting after this long (default: no limit)");
   sub->callback([&g, f] { g.exit = run_rebuild(g, *f); });
 }
 

@@ -32,7 +32,8 @@ std::string result_line(const nlohmann::json& r) {
     return s;
   }
   std::string s = "error  " + r.value("error", std::string("?"));
-  if (r.contains("message") && r["message"].is_string()) s += ": " + r["message"].get<std::string>();
+  if (r.contains("message") && r["message"].is_string())
+    s += ": " + r["message"].get<std::string>();
   if (r.contains("ver") && r.value("error", std::string()) == "version_conflict")
     s += " (current version " + r["ver"].dump() + ")";
   return s;
@@ -41,13 +42,15 @@ std::string result_line(const nlohmann::json& r) {
 int build_request(const send_flags& f, nlohmann::json& req) {
   if (!f.request.empty()) {
     if (!f.args.empty())
-      return usage_error("send", "give either CMD AGG ID [field=value ...] or --json '{...}', not both");
+      return usage_error("send",
+                         "give either CMD AGG ID [field=value ...] or --json '{...}', not both");
     std::string text = f.request;
     if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), {});
     req = nlohmann::json::parse(text, nullptr, false);
     if (req.is_discarded()) return usage_error("send", "--json: not valid JSON");
     if (req.is_array()) req = {{"batch", req}};
-    if (!req.is_object()) return usage_error("send", "--json: expected a JSON object (or an array: a batch)");
+    if (!req.is_object())
+      return usage_error("send", "--json: expected a JSON object (or an array: a batch)");
     if (f.atomic && req.contains("batch")) req["atomic"] = true;
     return exit_ok;
   }
@@ -55,7 +58,8 @@ int build_request(const send_flags& f, nlohmann::json& req) {
     return usage_error("send", "expected CMD AGG ID [field=value ...] (or --json '{...}')");
   nlohmann::json data = nlohmann::json::object();
   std::string error;
-  if (!parse_fields({f.args.begin() + 3, f.args.end()}, data, error)) return usage_error("send", error);
+  if (!parse_fields({f.args.begin() + 3, f.args.end()}, data, error))
+    return usage_error("send", error);
   req = {{"cmd", f.args[0]}, {"agg", f.args[1]}, {"id", f.args[2]}, {"data", data}};
   if (!f.key.empty()) req["key"] = f.key;
   if (!f.corr.empty()) req["corr"] = f.corr;
@@ -72,7 +76,8 @@ int run_send(global_options& g, const send_flags& f) {
   zmq::context_t ctx;
   const auto timeout = std::chrono::milliseconds(f.timeout_ms);
   auto r = call_endpoint(ctx, ep.command, req, timeout);
-  if (r.status != call_status::replied) return report_unreachable(g, "rill-core", ep.command, r, timeout);
+  if (r.status != call_status::replied)
+    return report_unreachable(g, "rill-core", ep.command, r, timeout);
   auto& reply = r.reply;
   if (own_req) reply.erase("req");
 
@@ -92,14 +97,17 @@ int run_send(global_options& g, const send_flags& f) {
     }
     std::cout.flush();
     if (failed > 0)
-      return report("batch", std::to_string(failed) + " of " + std::to_string(reply["results"].size()) +
-                                 " commands failed",
+      return report("batch",
+                    std::to_string(failed) + " of " + std::to_string(reply["results"].size()) +
+                        " commands failed",
                     exit_refused);
     return exit_ok;
   }
   if (!g.json) {
-    if (reply.contains("seq")) std::cout << result_line(reply) << std::endl;
-    else print_value(std::cout, reply);  // an admin op: {"op": "status"} and the like
+    if (reply.contains("seq"))
+      std::cout << result_line(reply) << std::endl;
+    else
+      print_value(std::cout, reply);  // an admin op: {"op": "status"} and the like
   }
   return all_ok ? exit_ok : exit_refused;
 }
@@ -115,8 +123,8 @@ void add_send_command(CLI::App& app, global_options& g) {
                   "else a string; field:=JSON for any JSON value")
       ->type_name("CMD AGG ID FIELD=VALUE");
   sub->add_option("--key", f->key, "Idempotency key");
-  auto* expect = sub->add_option("--expect", f->expect,
-                                 "Expected current version (0 = must not exist)");
+  auto* expect =
+      sub->add_option("--expect", f->expect, "Expected current version (0 = must not exist)");
   sub->add_option("--corr", f->corr, "Correlation id, copied into the event");
   sub->add_option("--request", f->request,
                   "The request as JSON (what --json '{...}' becomes): a command map or a "
@@ -128,7 +136,8 @@ void add_send_command(CLI::App& app, global_options& g) {
       "Examples:\n"
       "  rill send CREATE_CUSTOMER customer c1 name=Ada email=ada@example.com\n"
       "  rill send CREATE_ORDER order o1 customer_id=c1 amount=120.5 currency=USD --key o1\n"
-      "  rill send --json '{\"batch\": [{\"cmd\": ..., \"agg\": ..., \"id\": ...}], \"atomic\": true}'");
+      "  rill send --json '{\"batch\": [{\"cmd\": ..., \"agg\": ..., \"id\": ...}], \"atomic\": "
+      "true}'");
   sub->callback([&g, f, expect] {
     f->has_expect = expect->count() > 0;
     g.exit = run_send(g, *f);

@@ -32,7 +32,8 @@ std::string text_or_dash(const nlohmann::json& j, const char* key) {
 int run_status(global_options& g, int64_t timeout_ms) {
   if (timeout_ms <= 0) return usage_error("status", "--timeout-ms must be positive");
   const auto data = g.data_dir();
-  if (!run_lock_busy(lock_file(data))) return not_running(g, "no supervisor; start it with 'rill up'");
+  if (!run_lock_busy(lock_file(data)))
+    return not_running(g, "no supervisor; start it with 'rill up'");
   auto st = read_supervisor_state(supervisor_state_file(data));
   if (!st) return not_running(g, "no readable " + supervisor_state_file(data).string());
 
@@ -53,13 +54,18 @@ int run_status(global_options& g, int64_t timeout_ms) {
     const bool ok = r.answered && reply.value("ok", false);
     const nlohmann::json& rep = status_body(reply);
     std::string state;
-    if (d.state == "backoff") state = "restarting";
-    else if (d.pid <= 0) state = "stopped";
-    else if (!r.answered) state = "no reply";
-    else if (!ok) state = "error: " + reply.value("error", std::string("?"));
+    if (d.state == "backoff")
+      state = "restarting";
+    else if (d.pid <= 0)
+      state = "stopped";
+    else if (!r.answered)
+      state = "no reply";
+    else if (!ok)
+      state = "error: " + reply.value("error", std::string("?"));
     else if (rep.value("rebuilding", false))
       state = "rebuilding " + std::to_string(static_cast<int>(rebuild_fraction(rep) * 100)) + "%";
-    else state = "up";
+    else
+      state = "up";
     if (state != "up" && state.rfind("rebuilding", 0) != 0) all_up = false;
 
     nlohmann::json applied = nullptr, head = nullptr, lag = nullptr, lag_ms = nullptr;
@@ -79,28 +85,35 @@ int run_status(global_options& g, int64_t timeout_ms) {
         lag_ms = rep.value("lag_ms", nlohmann::json(nullptr));
       }
     }
-    nlohmann::json j = {{"name", d.name},       {"kind", d.kind},
-                        {"pid", d.pid},         {"started_ns", d.started_ns},
+    nlohmann::json j = {{"name", d.name},
+                        {"kind", d.kind},
+                        {"pid", d.pid},
+                        {"started_ns", d.started_ns},
                         {"since", d.started_ns ? format_local_time(d.started_ns) : ""},
-                        {"restarts", d.restarts}, {"state", state},
-                        {"applied", applied},   {"head", head},
-                        {"lag", lag},           {"lag_ms", lag_ms},
+                        {"restarts", d.restarts},
+                        {"state", state},
+                        {"applied", applied},
+                        {"head", head},
+                        {"lag", lag},
+                        {"lag_ms", lag_ms},
                         {"last_exit", d.last_exit}};
     if (!d.model.empty()) j["model"] = d.model;
     if (r.answered) j["reply"] = reply;
-    rows.push_back({d.name, d.pid > 0 ? std::to_string(d.pid) : "-", format_local_time(d.started_ns),
-                    text_or_dash(j, "applied"), text_or_dash(j, "head"), text_or_dash(j, "lag"),
-                    text_or_dash(j, "lag_ms"), std::to_string(d.restarts), state});
+    rows.push_back({d.name, d.pid > 0 ? std::to_string(d.pid) : "-",
+                    format_local_time(d.started_ns), text_or_dash(j, "applied"),
+                    text_or_dash(j, "head"), text_or_dash(j, "lag"), text_or_dash(j, "lag_ms"),
+                    std::to_string(d.restarts), state});
     daemons.push_back(std::move(j));
   }
 
   if (g.json) {
     std::cout << nlohmann::json{{"ok", true},
                                 {"data", data.string()},
-                                {"supervisor", {{"pid", st->pid},
-                                                {"started_ns", st->started_ns},
-                                                {"since", format_local_time(st->started_ns)},
-                                                {"state", st->state}}},
+                                {"supervisor",
+                                 {{"pid", st->pid},
+                                  {"started_ns", st->started_ns},
+                                  {"since", format_local_time(st->started_ns)},
+                                  {"state", st->state}}},
                                 {"healthy", all_up},
                                 {"daemons", daemons}}
                      .dump()
@@ -110,9 +123,10 @@ int run_status(global_options& g, int64_t timeout_ms) {
               << format_local_time(st->started_ns) << " ("
               << format_duration(std::chrono::nanoseconds(now_ns() - st->started_ns)) << ")"
               << (st->state == "running" ? "" : ", " + st->state) << "\n";
-    print_table(std::cout,
-                {"DAEMON", "PID", "UP SINCE", "APPLIED", "HEAD", "LAG", "LAG MS", "RESTARTS", "STATE"},
-                rows);
+    print_table(
+        std::cout,
+        {"DAEMON", "PID", "UP SINCE", "APPLIED", "HEAD", "LAG", "LAG MS", "RESTARTS", "STATE"},
+        rows);
   }
   return all_up ? exit_ok : exit_refused;
 }
@@ -124,8 +138,10 @@ void add_status_command(CLI::App& app, global_options& g) {
   auto* sub = app.add_subcommand(
       "status", "Each daemon: pid, up since, applied seq, head, lag (events, ms), restarts");
   add_global_flags(*sub, g);
-  sub->add_option("--timeout-ms", *timeout_ms, "How long to wait for the daemons' answers (default 1000)");
-  sub->footer("Exit status: 0 every daemon answers, 1 some daemon does not, 3 rill is not running.");
+  sub->add_option("--timeout-ms", *timeout_ms,
+                  "How long to wait for the daemons' answers (default 1000)");
+  sub->footer(
+      "Exit status: 0 every daemon answers, 1 some daemon does not, 3 rill is not running.");
   sub->callback([&g, timeout_ms] { g.exit = run_status(g, *timeout_ms); });
 }
 

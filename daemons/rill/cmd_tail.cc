@@ -24,13 +24,15 @@ struct tail_flags {
 };
 
 int run_tail(global_options& g, const tail_flags& f) {
-  if (f.count < 0 || f.timeout_ms < 0) return usage_error("tail", "--count and --timeout-ms must be >= 0");
+  if (f.count < 0 || f.timeout_ms < 0)
+    return usage_error("tail", "--count and --timeout-ms must be >= 0");
   interrupt_fd intr;  // before the zmq context (signal mask)
   const auto ep = transport::discover_endpoints(g.data_dir());
   zmq::context_t ctx;
   const auto probe_timeout = std::chrono::milliseconds(3000);
   auto st = call_endpoint(ctx, ep.command, {{"op", "status"}}, probe_timeout);
-  if (st.status != call_status::replied) return report_unreachable(g, "rill-core", ep.command, st, probe_timeout);
+  if (st.status != call_status::replied)
+    return report_unreachable(g, "rill-core", ep.command, st, probe_timeout);
   const uint64_t head_at_start = st.reply.value("head", uint64_t{0});
   if (f.no_follow && f.from > head_at_start) return exit_ok;
 
@@ -51,12 +53,13 @@ int run_tail(global_options& g, const tail_flags& f) {
     if (!sub.next(body, seq, std::chrono::duration_cast<std::chrono::milliseconds>(wait))) continue;
     last = seq;
     if (f.no_follow && seq > head_at_start) break;
-    if (!f.topic.empty() && transport::event_topic({body.data(), body.size()}).rfind(f.topic, 0) != 0)
+    if (!f.topic.empty() &&
+        transport::event_topic({body.data(), body.size()}).rfind(f.topic, 0) != 0)
       continue;
     auto ev = event_json({body.data(), body.size()});
     if (ev.is_discarded()) {
-      std::cerr << "rill: event " << seq << " is not a MessagePack map (" << body.size() << " bytes)"
-                << std::endl;
+      std::cerr << "rill: event " << seq << " is not a MessagePack map (" << body.size()
+                << " bytes)" << std::endl;
       continue;
     }
     std::cout << (g.json ? ev.dump() : event_line(ev)) << '\n';
@@ -70,7 +73,8 @@ int run_tail(global_options& g, const tail_flags& f) {
 
 void add_tail_command(CLI::App& app, global_options& g) {
   auto f = std::make_shared<tail_flags>();
-  auto* sub = app.add_subcommand("tail", "Print events, catching up from the journal, then following live");
+  auto* sub =
+      app.add_subcommand("tail", "Print events, catching up from the journal, then following live");
   add_global_flags(*sub, g);
   sub->add_option("--from", f->from, "First seq to print (default 1: the whole journal)");
   sub->add_option("--count", f->count, "Stop after N events");

@@ -47,8 +47,7 @@ int run_up(global_options& g, const up_flags& f) {
   std::string error;
   const bool fresh = !std::filesystem::exists(o.data, ec);
   if ((fresh && !make_dir(o.data, true, error)) ||
-      !make_dir(transport::run_dir(o.data), true, error) ||
-      !make_dir(o.data / "logs", true, error))
+      !make_dir(transport::run_dir(o.data), true, error) || !make_dir(o.data / "logs", true, error))
     return report("start_failed", error, exit_refused);
 
   run_lock lock;
@@ -86,7 +85,8 @@ int run_up(global_options& g, const up_flags& f) {
 
 void add_up_command(CLI::App& app, global_options& g) {
   auto f = std::make_shared<up_flags>();
-  auto* sub = app.add_subcommand("up", "Start every daemon for the data directory and supervise them");
+  auto* sub =
+      app.add_subcommand("up", "Start every daemon for the data directory and supervise them");
   add_global_flags(*sub, g);
   sub->add_option("--schema", f->schema, "Domain schema (JSON); default: the built-in domain")
       ->type_name("FILE");

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
-#include "daemons/rill/commands.h"
 #include "daemons/rill/client_call.h"
+#include "daemons/rill/commands.h"
 #include "daemons/rill/interrupt.h"
 #include "daemons/rill/model_list.h"
 #include "daemons/rill/probe.h"
@@ -56,14 +56,17 @@ nlohmann::json receive_json(zmq::socket_t& s) {
 }
 
 int run_watch(global_options& g, const watch_flags& f) {
-  if (f.count < 0 || f.timeout_ms < 0) return usage_error("watch", "--count and --timeout-ms must be >= 0");
+  if (f.count < 0 || f.timeout_ms < 0)
+    return usage_error("watch", "--count and --timeout-ms must be >= 0");
   interrupt_fd intr;  // before the zmq context (signal mask)
   const auto ep = transport::discover_endpoints(g.data_dir());
-  if (ipc_endpoint_missing(ep.notify)) return not_running(g, "rill-notify: no socket at " + ep.notify);
+  if (ipc_endpoint_missing(ep.notify))
+    return not_running(g, "rill-notify: no socket at " + ep.notify);
   // The notifier takes any name; catch a typo here (a model rill does not run).
   if (!ep.models.empty() && !ep.models.count(f.model) && !is_known_model(f.model))
-    return report("unknown_model", "no read model named '" + f.model + "' in " +
-                                       (transport::run_dir(g.data_dir()) / "endpoints.json").string(),
+    return report("unknown_model",
+                  "no read model named '" + f.model + "' in " +
+                      (transport::run_dir(g.data_dir()) / "endpoints.json").string(),
                   exit_refused);
   zmq::context_t ctx;
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
@@ -74,8 +77,8 @@ int run_watch(global_options& g, const watch_flags& f) {
   if (!f.key.empty()) watch["key"] = f.key;
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
-  const auto deadline = f.timeout_ms > 0 ? start + std::chrono::milliseconds(f.timeout_ms)
-                                         : clock::time_point::max();
+  const auto deadline =
+      f.timeout_ms > 0 ? start + std::chrono::milliseconds(f.timeout_ms) : clock::time_point::max();
   send_json(s, watch);
   bool acked = false, lost = false;
   auto next_ping = start + kPingEvery;
@@ -88,22 +91,27 @@ int run_watch(global_options& g, const watch_flags& f) {
     if (intr.fired()) break;
     const auto now = clock::now();
     if (now >= deadline) {
-      if (!acked) rc = report("unreachable", "rill-notify did not answer the watch request", exit_unreachable);
+      if (!acked)
+        rc =
+            report("unreachable", "rill-notify did not answer the watch request", exit_unreachable);
       else if (f.count > 0 && seen < f.count)
-        rc = report("timeout", "saw " + std::to_string(seen) + " of " + std::to_string(f.count) +
-                                   " notifications within " + std::to_string(f.timeout_ms) + " ms",
+        rc = report("timeout",
+                    "saw " + std::to_string(seen) + " of " + std::to_string(f.count) +
+                        " notifications within " + std::to_string(f.timeout_ms) + " ms",
                     exit_refused);
       break;
     }
     if (!acked && now - start >= kReplyWithin && f.timeout_ms == 0) {
-      rc = report("unreachable", "rill-notify did not answer the watch request within " +
-                                     std::to_string(kReplyWithin.count()) + " ms (" + ep.notify + ")",
+      rc = report("unreachable",
+                  "rill-notify did not answer the watch request within " +
+                      std::to_string(kReplyWithin.count()) + " ms (" + ep.notify + ")",
                   exit_unreachable);
       break;
     }
     if (awaiting && now - awaiting_since >= kReplyWithin && !lost && acked) {
       lost = true;
-      std::cerr << "rill: rill-notify is not answering; will watch again when it is back" << std::endl;
+      std::cerr << "rill: rill-notify is not answering; will watch again when it is back"
+                << std::endl;
     }
     if (now >= next_ping) {
       if (!awaiting) awaiting_since = now;
@@ -113,7 +121,8 @@ int run_watch(global_options& g, const watch_flags& f) {
     }
     auto wait_ms = std::clamp<long long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::min(next_ping, deadline) - now)
-                .count() + 1,
+                .count() +
+            1,
         1, 200);
     zmq::pollitem_t items[] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, intr.fd(), ZMQ_POLLIN, 0}};
     try {
@@ -133,8 +142,8 @@ int run_watch(global_options& g, const watch_flags& f) {
           std::cout << m.dump() << std::endl;
         } else {
           std::cout << m.value("note", std::string()) << "  " << m.value("model", std::string())
-                    << "  " << (m.contains("key") ? m["key"].dump() : std::string("*"))
-                    << "  seq " << m.value("seq", nlohmann::json(nullptr)).dump() << std::endl;
+                    << "  " << (m.contains("key") ? m["key"].dump() : std::string("*")) << "  seq "
+                    << m.value("seq", nlohmann::json(nullptr)).dump() << std::endl;
         }
         if (f.count > 0 && seen >= f.count) break;
         continue;
@@ -174,7 +183,8 @@ void add_watch_command(CLI::App& app, global_options& g) {
   add_global_flags(*sub, g);
   sub->add_option("model", f->model, "Read model name")->required();
   sub->add_option("key", f->key, "Only changes of this key (default: the whole model)");
-  sub->add_option("--count", f->count, "Stop after N notifications (exit 1 if --timeout-ms passes first)");
+  sub->add_option("--count", f->count,
+                  "Stop after N notifications (exit 1 if --timeout-ms passes first)");
   sub->add_option("--timeout-ms", f->timeout_ms, "Stop after this long (default: until Ctrl-C)");
   sub->callback([&g, f] { g.exit = run_watch(g, *f); });
 }

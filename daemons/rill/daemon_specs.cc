@@ -37,8 +37,8 @@ std::vector<daemon_spec> make_daemon_specs(const up_options& o) {
     return &out.back();
   };
 
-  std::vector<std::string> core_args = {"--command", ep.command, "--events", ep.events,
-                                        "--replay", ep.replay};
+  std::vector<std::string> core_args = {"--command", ep.command, "--events",
+                                        ep.events,   "--replay", ep.replay};
   if (!o.schema.empty()) core_args.insert(core_args.end(), {"--schema", o.schema});
   if (!o.sync.empty()) core_args.insert(core_args.end(), {"--sync", o.sync});
   if (!o.config.empty()) core_args.insert(core_args.end(), {"--config", o.config});
@@ -72,10 +72,14 @@ bool valid_sync_mode(const std::string& s) {
 
 const char* kind_name(daemon_kind k) {
   switch (k) {
-    case daemon_kind::core: return "core";
-    case daemon_kind::proj: return "proj";
-    case daemon_kind::notify: return "notify";
-    case daemon_kind::rates: return "rates";
+    case daemon_kind::core:
+      return "core";
+    case daemon_kind::proj:
+      return "proj";
+    case daemon_kind::notify:
+      return "notify";
+    case daemon_kind::rates:
+      return "rates";
   }
   return "?";
 }

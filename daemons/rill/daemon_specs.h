@@ -17,7 +17,7 @@ namespace rill::cli {
 enum class daemon_kind { core, proj, notify, rates };
 
 struct daemon_spec {
-  std::string name;                // "rill-core", "rill-proj-orders", ...
+  std::string name;  // "rill-core", "rill-proj-orders", ...
   daemon_kind kind = daemon_kind::core;
   std::string model;               // the hosted model (proj only)
   std::filesystem::path binary;    // absolute path of the executable
@@ -27,11 +27,11 @@ struct daemon_spec {
 };
 
 struct up_options {
-  std::filesystem::path data;      // absolute
-  std::string schema;              // empty: the default domain
-  std::string sync;                // empty: rill-core's default
-  std::string config;              // empty: none; passed to rill-core and rill-proj
-  std::filesystem::path bin_dir;   // where rill-core & co. live
+  std::filesystem::path data;     // absolute
+  std::string schema;             // empty: the default domain
+  std::string sync;               // empty: rill-core's default
+  std::string config;             // empty: none; passed to rill-core and rill-proj
+  std::filesystem::path bin_dir;  // where rill-core & co. live
   bool detach = false;
   std::chrono::milliseconds ready_timeout{30000};  // --detach: wait for every daemon
   std::chrono::milliseconds stop_timeout{10000};   // SIGTERM -> SIGKILL

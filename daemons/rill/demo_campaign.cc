@@ -35,14 +35,16 @@ std::vector<std::string> headers_of(const std::filesystem::path& file) {
 
 void demo_campaign(demo_session& s, const demo_cast& c, demo_progress& p) {
   s.step("An email campaign to the B customers");
-  auto r = s.send({{"cmd", "RUN_EMAIL_CAMPAIGN"},
-                   {"agg", "campaign"},
-                   {"id", c.campaign},
-                   {"data",
-                    {{"segment", "B"},
-                     {"subject", "Spring offer for our B customers"},
-                     {"body", "Dear customer,\n\nthank you for your orders. This spring, B customers get 10% off.\n"}}},
-                   {"key", "demo:campaign:" + c.campaign}});
+  auto r = s.send(
+      {{"cmd", "RUN_EMAIL_CAMPAIGN"},
+       {"agg", "campaign"},
+       {"id", c.campaign},
+       {"data",
+        {{"segment", "B"},
+         {"subject", "Spring offer for our B customers"},
+         {"body",
+          "Dear customer,\n\nthank you for your orders. This spring, B customers get 10% off.\n"}}},
+       {"key", "demo:campaign:" + c.campaign}});
   p.campaign_seq = r.is_object() && r.value("ok", false) ? seq_of(r) : 0;
   if (!s.check(p.campaign_seq > 0, "RUN_EMAIL_CAMPAIGN accepted")) return;
   p.last_seq = std::max(p.last_seq, p.campaign_seq);
@@ -50,7 +52,8 @@ void demo_campaign(demo_session& s, const demo_cast& c, demo_progress& p) {
   // The saga writes the files in the background: wait until every recipient is done.
   nlohmann::json st;
   using clock = std::chrono::steady_clock;
-  for (auto deadline = clock::now() + s.step_timeout(); clock::now() < deadline && !s.interrupted();) {
+  for (auto deadline = clock::now() + s.step_timeout();
+       clock::now() < deadline && !s.interrupted();) {
     auto q = s.query("email_campaigns", "get", {{"id", c.campaign}}, p.campaign_seq, false);
     st = q.is_object() ? q.value("result", nlohmann::json(nullptr)) : nlohmann::json(nullptr);
     if (st.is_object() && st.value("recipients", 0) > 0 &&
@@ -58,15 +61,18 @@ void demo_campaign(demo_session& s, const demo_cast& c, demo_progress& p) {
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  s.say("> query email_campaigns get id=" + c.campaign + " --after " + std::to_string(p.campaign_seq));
+  s.say("> query email_campaigns get id=" + c.campaign + " --after " +
+        std::to_string(p.campaign_seq));
   s.show(st);
-  const auto recipients = string_list(st.is_object() ? st.value("recipient_ids", nlohmann::json()) : nlohmann::json());
+  const auto recipients =
+      string_list(st.is_object() ? st.value("recipient_ids", nlohmann::json()) : nlohmann::json());
   std::set<std::string> rset(recipients.begin(), recipients.end());
   bool right = true;
   for (const auto& cu : c.customers)
     if ((cu.expected == 'B') != (rset.count(cu.id) > 0)) right = false;
   s.check(right, "the recipients are the B customers (and only they)");
-  s.check(st.is_object() && st.value("failed", -1) == 0 && st.value("sent", -1) == static_cast<int>(recipients.size()),
+  s.check(st.is_object() && st.value("failed", -1) == 0 &&
+              st.value("sent", -1) == static_cast<int>(recipients.size()),
           "every email was sent", st.is_object() ? st.dump() : "no answer");
 
   const auto dir = s.data() / "outbox" / readmodels::safe_file_name(c.campaign);

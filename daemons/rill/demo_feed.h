@@ -29,9 +29,9 @@ class demo_feed {
   // The first event (seen before or arriving before `timeout`) for which
   // `match` is true; nullopt on timeout. `on_new` sees every newly received
   // event first. Searches from seen index `start` (0: all).
-  std::optional<nlohmann::json> wait_for(const predicate& match, std::chrono::milliseconds timeout,
-                                         size_t start = 0,
-                                         const std::function<void(const nlohmann::json&)>& on_new = {});
+  std::optional<nlohmann::json> wait_for(
+      const predicate& match, std::chrono::milliseconds timeout, size_t start = 0,
+      const std::function<void(const nlohmann::json&)>& on_new = {});
   // Reads whatever has arrived, waiting at most `timeout` for the first one.
   void poll(std::chrono::milliseconds timeout);
   const std::vector<nlohmann::json>& seen() const { return seen_; }

@@ -9,8 +9,9 @@ namespace rill::cli {
 namespace {
 
 nlohmann::json result_of(const nlohmann::json& reply) {
-  return reply.is_object() && reply.value("ok", false) ? reply.value("result", nlohmann::json(nullptr))
-                                                      : nlohmann::json(nullptr);
+  return reply.is_object() && reply.value("ok", false)
+             ? reply.value("result", nlohmann::json(nullptr))
+             : nlohmann::json(nullptr);
 }
 
 }  // namespace
@@ -33,7 +34,8 @@ void demo_final_state(demo_session& s, const demo_cast& c, demo_progress& p) {
   bool classes = customers.size() == c.customers.size();
   for (const auto& cu : c.customers)
     for (const auto& x : customers)
-      if (str_of(x, "id") == cu.id && str_of(x, "classification") != std::string(1, cu.expected)) classes = false;
+      if (str_of(x, "id") == cu.id && str_of(x, "classification") != std::string(1, cu.expected))
+        classes = false;
   s.check(classes, "customers: every customer with its classification");
 
   // top_customers
@@ -54,7 +56,8 @@ void demo_final_state(demo_session& s, const demo_cast& c, demo_progress& p) {
   nlohmann::json orders = nlohmann::json::array();
   bool priced = true;
   for (const auto& cu : c.customers) {
-    auto rows = result_of(s.query("orders", "by_customer", {{"customer_id", cu.id}}, p.last_seq, false));
+    auto rows =
+        result_of(s.query("orders", "by_customer", {{"customer_id", cu.id}}, p.last_seq, false));
     if (!rows.is_array()) {
       priced = false;
       continue;
@@ -72,14 +75,16 @@ void demo_final_state(demo_session& s, const demo_cast& c, demo_progress& p) {
   // customer_analysis
   nlohmann::json segments = nlohmann::json::object();
   for (const char* cls : {"A", "B", "C"}) {
-    auto ids = result_of(s.query("customer_analysis", "segment", {{"classification", cls}}, p.last_seq, false));
+    auto ids = result_of(
+        s.query("customer_analysis", "segment", {{"classification", cls}}, p.last_seq, false));
     nlohmann::json mine = nlohmann::json::array();
     if (ids.is_array())
       for (const auto& id : ids)
         if (id.is_string() && ours.count(id.get<std::string>())) mine.push_back(id);
     segments[cls] = mine;
   }
-  s.say("> query customer_analysis segment classification=A|B|C --after " + std::to_string(p.last_seq));
+  s.say("> query customer_analysis segment classification=A|B|C --after " +
+        std::to_string(p.last_seq));
   s.show(segments);
   final_state["customer_analysis"] = segments;
   bool seg_ok = true;
@@ -93,7 +98,8 @@ void demo_final_state(demo_session& s, const demo_cast& c, demo_progress& p) {
   auto camp = result_of(s.query("email_campaigns", "get", {{"id", c.campaign}}, p.last_seq));
   s.show(camp);
   final_state["email_campaigns"] = camp;
-  s.check(camp.is_object() && camp.value("sent", 0) >= 2, "email_campaigns: the campaign and its emails");
+  s.check(camp.is_object() && camp.value("sent", 0) >= 2,
+          "email_campaigns: the campaign and its emails");
 
   // exchange_rates
   nlohmann::json fx = nlohmann::json::array();
@@ -104,14 +110,16 @@ void demo_final_state(demo_session& s, const demo_cast& c, demo_progress& p) {
     if (!r.is_object() || str_of(r, "state") != "done") done = false;
     fx.push_back(r);
   }
-  auto pending = result_of(s.query("exchange_rates", "pending", nlohmann::json::object(), p.last_seq, false));
+  auto pending =
+      result_of(s.query("exchange_rates", "pending", nlohmann::json::object(), p.last_seq, false));
   s.say("> query exchange_rates get id=... --after " + std::to_string(p.last_seq));
   s.show(fx);
   final_state["exchange_rates"] = fx;
   bool none_pending = pending.is_array();
   if (pending.is_array())
     for (const auto& o : c.orders)
-      if (std::find(pending.begin(), pending.end(), nlohmann::json(o.id)) != pending.end()) none_pending = false;
+      if (std::find(pending.begin(), pending.end(), nlohmann::json(o.id)) != pending.end())
+        none_pending = false;
   s.check(done && none_pending, "exchange_rates: every foreign-currency order done, none pending");
 }
 

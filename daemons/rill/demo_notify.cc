@@ -26,8 +26,9 @@ nlohmann::json receive_msg(zmq::socket_t& s, std::chrono::milliseconds timeout) 
       if (!s.recv(next, zmq::recv_flags::none)) break;
       m = std::move(next);
     }
-    auto j = nlohmann::json::from_msgpack(static_cast<const uint8_t*>(m.data()),
-                                          static_cast<const uint8_t*>(m.data()) + m.size(), true, false);
+    auto j =
+        nlohmann::json::from_msgpack(static_cast<const uint8_t*>(m.data()),
+                                     static_cast<const uint8_t*>(m.data()) + m.size(), true, false);
     return j.is_discarded() ? nlohmann::json(nullptr) : j;
   } catch (const zmq::error_t&) {
     return nullptr;
@@ -71,14 +72,16 @@ void demo_notify(demo_session& s, const demo_cast& c, demo_progress& p) {
     }
   }
   if (note.is_object()) s.say("note  " + note.dump());
-  s.check(note.is_object(), "the watcher got {\"note\": \"changed\", \"model\": \"customers\", \"key\": \"" +
-                                who.id + "\"} for seq " + std::to_string(seq));
+  s.check(note.is_object(),
+          "the watcher got {\"note\": \"changed\", \"model\": \"customers\", \"key\": \"" + who.id +
+              "\"} for seq " + std::to_string(seq));
   send_msg(sock, {{"op", "unwatch"}, {"model", "customers"}, {"key", who.id}});
 
   auto q = s.query("customers", "get", {{"id", who.id}}, seq);
   auto res = q.is_object() ? q.value("result", nlohmann::json(nullptr)) : nlohmann::json(nullptr);
   s.show(res);
-  s.check(str_of(res, "email") == c.updated_email, "read-your-writes: the customers model shows the new email");
+  s.check(str_of(res, "email") == c.updated_email,
+          "read-your-writes: the customers model shows the new email");
 }
 
 }  // namespace rill::cli

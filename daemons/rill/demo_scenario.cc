@@ -65,11 +65,12 @@ void demo_create(demo_session& s, const demo_cast& c, demo_progress& p) {
   s.step("Create orders in EUR, USD and GBP (one batch, validated in order)");
   nlohmann::json batch = nlohmann::json::array();
   for (const auto& o : c.orders)
-    batch.push_back({{"cmd", "CREATE_ORDER"},
-                     {"agg", "order"},
-                     {"id", o.id},
-                     {"data", {{"customer_id", o.customer_id}, {"amount", o.amount}, {"currency", o.currency}}},
-                     {"key", "demo:order:" + o.id}});
+    batch.push_back(
+        {{"cmd", "CREATE_ORDER"},
+         {"agg", "order"},
+         {"id", o.id},
+         {"data", {{"customer_id", o.customer_id}, {"amount", o.amount}, {"currency", o.currency}}},
+         {"key", "demo:order:" + o.id}});
   auto r = s.send({{"batch", batch}, {"atomic", false}});
   size_t ok = 0;
   if (r.is_object() && r.value("ok", false) && r.contains("results") && r["results"].is_array()) {
@@ -81,12 +82,14 @@ void demo_create(demo_session& s, const demo_cast& c, demo_progress& p) {
       p.last_seq = std::max(p.last_seq, seq_of(x));
     }
   }
-  s.check(ok == c.orders.size(), std::to_string(c.orders.size()) + " orders created with consecutive seqs",
+  s.check(ok == c.orders.size(),
+          std::to_string(c.orders.size()) + " orders created with consecutive seqs",
           std::to_string(ok) + " succeeded");
-  auto wrong = s.send({{"cmd", "CREATE_ORDER"},
-                       {"agg", "order"},
-                       {"id", c.orders[0].id + "-x"},
-                       {"data", {{"customer_id", "nobody-" + c.campaign}, {"amount", 10}, {"currency", "EUR"}}}});
+  auto wrong = s.send(
+      {{"cmd", "CREATE_ORDER"},
+       {"agg", "order"},
+       {"id", c.orders[0].id + "-x"},
+       {"data", {{"customer_id", "nobody-" + c.campaign}, {"amount", 10}, {"currency", "EUR"}}}});
   s.check(wrong.is_object() && str_of(wrong, "error") == "not_found",
           "an order for a customer that does not exist is refused (not_found) and not journaled");
 }
@@ -100,15 +103,18 @@ void demo_rates(demo_session& s, const demo_cast& c, demo_progress& p) {
   };
   for (const auto& o : c.orders) {
     if (o.currency == "EUR") continue;
-    auto ev = s.feed().wait_for([&](const nlohmann::json& e) { return is_event(e, "EXCHANGE_RATE_SET", o.id); },
-                                s.step_timeout(), 0, print);
-    if (!s.check(ev.has_value(), "SET_EXCHANGE_RATE for " + o.id + " (" + o.currency + ") arrived on the feed",
+    auto ev = s.feed().wait_for(
+        [&](const nlohmann::json& e) { return is_event(e, "EXCHANGE_RATE_SET", o.id); },
+        s.step_timeout(), 0, print);
+    if (!s.check(ev.has_value(),
+                 "SET_EXCHANGE_RATE for " + o.id + " (" + o.currency + ") arrived on the feed",
                  "none within " + std::to_string(s.step_timeout().count()) + " ms"))
       continue;
     const uint64_t seq = seq_of(*ev);
     p.last_seq = std::max(p.last_seq, seq);
     auto q = s.query("orders", "get", {{"id", o.id}}, seq);
-    const auto res = q.is_object() ? q.value("result", nlohmann::json(nullptr)) : nlohmann::json(nullptr);
+    const auto res =
+        q.is_object() ? q.value("result", nlohmann::json(nullptr)) : nlohmann::json(nullptr);
     s.show(res);
     const bool priced = res.is_object() && res.contains("rate") && res["rate"].is_number() &&
                         res.contains("amount_base") && res["amount_base"].is_number();
@@ -120,7 +126,8 @@ void demo_rates(demo_session& s, const demo_cast& c, demo_progress& p) {
   // An order in the base currency needs no rate: it is priced at once.
   const auto& eur = c.orders.front();
   auto q = s.query("orders", "get", {{"id", eur.id}}, p.order_seq[eur.id]);
-  const auto res = q.is_object() ? q.value("result", nlohmann::json(nullptr)) : nlohmann::json(nullptr);
+  const auto res =
+      q.is_object() ? q.value("result", nlohmann::json(nullptr)) : nlohmann::json(nullptr);
   s.show(res);
   s.check(res.is_object() && res.value("amount_base", 0.0) == eur.amount,
           "the EUR order " + eur.id + " counts at its own amount");
@@ -128,14 +135,17 @@ void demo_rates(demo_session& s, const demo_cast& c, demo_progress& p) {
 
 void demo_ratings(demo_session& s, const demo_cast& c, demo_progress& p) {
   s.step("Ratings change; the classification saga updates the customers");
-  s.say("customer_analysis rates customers A/B/C by revenue in EUR (A >= 10000, B >= 1000 by default)");
+  s.say(
+      "customer_analysis rates customers A/B/C by revenue in EUR (A >= 10000, B >= 1000 by "
+      "default)");
   s.say("and sends UPDATE_CUSTOMER_CLASSIFICATION when a rating changes; on the feed:");
   std::map<std::string, std::string> latest;
   std::map<std::string, char> expected;
   for (const auto& cu : c.customers) expected[cu.id] = cu.expected;
   auto settled = [&](const nlohmann::json& ev) {
     if (is_event(ev, "CUSTOMER_CLASSIFICATION_UPDATED", "") && expected.count(str_of(ev, "id"))) {
-      latest[str_of(ev, "id")] = str_of(ev.value("data", nlohmann::json::object()), "classification");
+      latest[str_of(ev, "id")] =
+          str_of(ev.value("data", nlohmann::json::object()), "classification");
       p.last_seq = std::max(p.last_seq, seq_of(ev));
       s.say("feed  " + event_line(ev));
     }
@@ -150,7 +160,8 @@ void demo_ratings(demo_session& s, const demo_cast& c, demo_progress& p) {
     auto it = latest.find(cu.id);
     const std::string got = it == latest.end() ? "none" : it->second;
     s.check(got == std::string(1, cu.expected),
-            cu.id + " is classified " + std::string(1, cu.expected), "latest classification: " + got);
+            cu.id + " is classified " + std::string(1, cu.expected),
+            "latest classification: " + got);
   }
   (void)done;
   nlohmann::json rows = nlohmann::json::array();

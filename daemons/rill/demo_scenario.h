@@ -50,12 +50,12 @@ struct demo_progress {
   uint64_t campaign_seq = 0;
 };
 
-void demo_create(demo_session& s, const demo_cast& c, demo_progress& p);        // steps 1-2
-void demo_rates(demo_session& s, const demo_cast& c, demo_progress& p);         // step 3
-void demo_ratings(demo_session& s, const demo_cast& c, demo_progress& p);       // step 4
-void demo_notify(demo_session& s, const demo_cast& c, demo_progress& p);        // step 5
-void demo_campaign(demo_session& s, const demo_cast& c, demo_progress& p);      // step 6
-void demo_final_state(demo_session& s, const demo_cast& c, demo_progress& p);   // step 7
+void demo_create(demo_session& s, const demo_cast& c, demo_progress& p);       // steps 1-2
+void demo_rates(demo_session& s, const demo_cast& c, demo_progress& p);        // step 3
+void demo_ratings(demo_session& s, const demo_cast& c, demo_progress& p);      // step 4
+void demo_notify(demo_session& s, const demo_cast& c, demo_progress& p);       // step 5
+void demo_campaign(demo_session& s, const demo_cast& c, demo_progress& p);     // step 6
+void demo_final_state(demo_session& s, const demo_cast& c, demo_progress& p);  // step 7
 
 // Helpers shared by the steps.
 uint64_t seq_of(const nlohmann::json& v);

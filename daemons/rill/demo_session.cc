@@ -33,7 +33,8 @@ bool demo_session::connect(std::string& error) {
 
 void demo_session::step(const std::string& title) {
   ++step_no_;
-  report_["steps"].push_back({{"step", step_no_}, {"title", title}, {"checks", nlohmann::json::array()}});
+  report_["steps"].push_back(
+      {{"step", step_no_}, {"title", title}, {"checks", nlohmann::json::array()}});
   if (!quiet_) std::cout << "\nStep " << step_no_ << ". " << title << std::endl;
 }
 
@@ -68,13 +69,13 @@ nlohmann::json demo_session::send(const nlohmann::json& request) {
       std::cout << "  > send a batch of " << request["batch"].size() << " commands"
                 << (request.value("atomic", false) ? " (atomic)" : "") << std::endl;
       for (const auto& c : request["batch"])
-        std::cout << "      " << c.value("cmd", std::string()) << " " << c.value("agg", std::string())
-                  << " " << c.value("id", std::string()) << " " << c.value("data", nlohmann::json::object()).dump()
-                  << std::endl;
+        std::cout << "      " << c.value("cmd", std::string()) << " "
+                  << c.value("agg", std::string()) << " " << c.value("id", std::string()) << " "
+                  << c.value("data", nlohmann::json::object()).dump() << std::endl;
     } else {
       std::cout << "  > send " << request.value("cmd", std::string()) << " "
-                << request.value("agg", std::string()) << " " << request.value("id", std::string()) << " "
-                << request.value("data", nlohmann::json::object()).dump() << std::endl;
+                << request.value("agg", std::string()) << " " << request.value("id", std::string())
+                << " " << request.value("data", nlohmann::json::object()).dump() << std::endl;
     }
   }
   auto reply = core_->call(request, step_timeout_);
@@ -87,8 +88,10 @@ nlohmann::json demo_session::send(const nlohmann::json& request) {
     auto line = [](const nlohmann::json& r) {
       if (r.value("ok", false))
         return "ok  seq " + r.value("seq", nlohmann::json(nullptr)).dump() + "  ver " +
-               r.value("ver", nlohmann::json(nullptr)).dump() + (r.value("dup", false) ? "  (dup)" : "");
-      return "error " + r.value("error", std::string("?")) + ": " + r.value("message", std::string());
+               r.value("ver", nlohmann::json(nullptr)).dump() +
+               (r.value("dup", false) ? "  (dup)" : "");
+      return "error " + r.value("error", std::string("?")) + ": " +
+             r.value("message", std::string());
     };
     if (reply->contains("results") && (*reply)["results"].is_array())
       for (const auto& r : (*reply)["results"]) std::cout << "      " << line(r) << '\n';

@@ -10,8 +10,10 @@ bool is_json_number(const std::string& s) {
   auto digit = [&](size_t k) { return k < n && s[k] >= '0' && s[k] <= '9'; };
   if (i < n && s[i] == '-') ++i;
   if (!digit(i)) return false;
-  if (s[i] == '0') ++i;
-  else while (digit(i)) ++i;
+  if (s[i] == '0')
+    ++i;
+  else
+    while (digit(i)) ++i;
   if (i < n && s[i] == '.') {
     ++i;
     if (!digit(i)) return false;

@@ -19,7 +19,8 @@ bool looks_numeric(const std::string& s) {
 
 bool is_flat_object(const nlohmann::json& v) {
   if (!v.is_object()) return false;
-  return std::all_of(v.begin(), v.end(), [](const nlohmann::json& x) { return !x.is_structured(); });
+  return std::all_of(v.begin(), v.end(),
+                     [](const nlohmann::json& x) { return !x.is_structured(); });
 }
 
 }  // namespace
@@ -85,8 +86,8 @@ void print_value(std::ostream& out, const nlohmann::json& v) {
     out << "(" << v.size() << (v.size() == 1 ? " row)" : " rows)") << std::endl;
     return;
   }
-  if (v.is_array() && std::none_of(v.begin(), v.end(),
-                                   [](const nlohmann::json& x) { return x.is_structured(); })) {
+  if (v.is_array() &&
+      std::none_of(v.begin(), v.end(), [](const nlohmann::json& x) { return x.is_structured(); })) {
     for (const auto& x : v) out << scalar_text(x) << '\n';
     if (v.empty()) out << "(empty)\n";
     out.flush();
@@ -96,8 +97,8 @@ void print_value(std::ostream& out, const nlohmann::json& v) {
     size_t w = 0;
     for (auto it = v.begin(); it != v.end(); ++it) w = std::max(w, it.key().size());
     auto line = [&](const std::string& k, const nlohmann::json& x) {
-      out << k << std::string(w - k.size() + 2, ' ') << (x.is_structured() ? x.dump() : scalar_text(x))
-          << '\n';
+      out << k << std::string(w - k.size() + 2, ' ')
+          << (x.is_structured() ? x.dump() : scalar_text(x)) << '\n';
     };
     if (v.contains("id")) line("id", v["id"]);
     for (auto it = v.begin(); it != v.end(); ++it)

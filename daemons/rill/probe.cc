@@ -25,7 +25,8 @@ probe_target status_target(const std::filesystem::path& data, const std::string&
       break;
     case daemon_kind::proj: {
       auto it = ep.models.find(model);
-      t.endpoint = it != ep.models.end() ? it->second : transport::default_model_endpoint(data, model);
+      t.endpoint =
+          it != ep.models.end() ? it->second : transport::default_model_endpoint(data, model);
       t.request = {{"model", model}, {"q", "status"}};
       break;
     }
@@ -94,9 +95,9 @@ std::vector<probe_result> probe_all(zmq::context_t& ctx, const std::vector<probe
       } catch (const zmq::error_t&) {
         continue;
       }
-      auto reply = nlohmann::json::from_msgpack(static_cast<const uint8_t*>(last.data()),
-                                                static_cast<const uint8_t*>(last.data()) + last.size(),
-                                                true, false);
+      auto reply = nlohmann::json::from_msgpack(
+          static_cast<const uint8_t*>(last.data()),
+          static_cast<const uint8_t*>(last.data()) + last.size(), true, false);
       auto& r = results[index[k]];
       r.answered = true;
       r.reply = reply.is_discarded() ? nlohmann::json::object() : reply;

@@ -18,10 +18,10 @@
 namespace rill::cli {
 
 struct probe_target {
-  std::string name;       // e.g. "rill-proj-orders"
-  std::string endpoint;   // ROUTER endpoint, or REP when `rep`
-  nlohmann::json request; // sent as MessagePack
-  bool rep = false;       // REP server: send the empty delimiter frame first
+  std::string name;        // e.g. "rill-proj-orders"
+  std::string endpoint;    // ROUTER endpoint, or REP when `rep`
+  nlohmann::json request;  // sent as MessagePack
+  bool rep = false;        // REP server: send the empty delimiter frame first
 };
 
 struct probe_result {

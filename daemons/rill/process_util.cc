@@ -184,8 +184,7 @@ std::string format_utc_ms(uint64_t ns) {
   ::gmtime_r(&t, &tm);
   char buf[40];
   size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03uZ",
-                static_cast<unsigned>((ns / 1'000'000) % 1000));
+  std::snprintf(buf + n, sizeof buf - n, ".%03uZ", static_cast<unsigned>((ns / 1'000'000) % 1000));
   return buf;
 }
 

@@ -11,7 +11,9 @@
 
 namespace rill::cli {
 
-run_lock::~run_lock() { close(); }
+run_lock::~run_lock() {
+  close();
+}
 
 run_lock& run_lock::operator=(run_lock&& o) noexcept {
   if (this != &o) {

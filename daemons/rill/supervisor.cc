@@ -24,7 +24,9 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string ms_text(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+std::string ms_text(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
 
 // Reads every pending signal from the signalfd. Sets `stop` for a stop
 // request; returns true if one arrived.
@@ -38,8 +40,10 @@ bool drain_signals(int sfd, bool foreground, bool& stop, supervisor_log& log) {
         stop_request = true;
         break;
       case SIGHUP:
-        if (foreground) stop_request = true;
-        else log.line("ignoring SIGHUP");
+        if (foreground)
+          stop_request = true;
+        else
+          log.line("ignoring SIGHUP");
         break;
       default:
         break;  // SIGCHLD: the caller reaps
@@ -99,7 +103,8 @@ void supervisor::stop_leftovers() {
   }
   const auto deadline = steady::now() + o_.stop_timeout;
   for (const auto& [pid, name] : left) {
-    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
     if (!wait_gone(pid, std::max(remaining, std::chrono::milliseconds(0)))) {
       log_.line("leftover " + name + " (pid " + std::to_string(pid) + ") ignored SIGTERM: SIGKILL");
       signal_daemon(pid, SIGKILL);
@@ -182,8 +187,8 @@ void supervisor::reap(bool stopping) {
     c.st = state::backoff;
     c.next_start = now + c.backoff;
     log_.line(c.spec.name + " (pid " + std::to_string(pid) + ") " + c.last_exit + " after " +
-              format_duration(ran) + "; restarting in " + ms_text(c.backoff) +
-              " (see " + c.spec.log.string() + ")");
+              format_duration(ran) + "; restarting in " + ms_text(c.backoff) + " (see " +
+              c.spec.log.string() + ")");
     save_state("running");
   }
 }
@@ -203,10 +208,11 @@ void supervisor::start_due() {
 void supervisor::remove_stale_sockets() {
   // Every daemon is gone: its ipc socket files would only make clients wait
   // for an answer that cannot come instead of saying "not running" at once.
-  if (std::any_of(children_.begin(), children_.end(), [](const child& c) { return c.pid > 0; })) return;
+  if (std::any_of(children_.begin(), children_.end(), [](const child& c) { return c.pid > 0; }))
+    return;
   const auto ep = make_endpoints(o_.data);
-  std::vector<std::string> all = {ep.command, ep.events, ep.replay, ep.notify, ep.notify_in,
-                                  rates_endpoint(o_.data)};
+  std::vector<std::string> all = {ep.command, ep.events,    ep.replay,
+                                  ep.notify,  ep.notify_in, rates_endpoint(o_.data)};
   for (const auto& [name, e] : ep.models) all.push_back(e);
   const std::string prefix = "ipc://";
   for (const auto& e : all) {
@@ -250,9 +256,10 @@ bool supervisor::stop_group(bool core, int sfd) {
     if (!killed && (force || steady::now() >= deadline)) {
       for (auto& c : children_) {
         if (!in_group(c) || c.pid <= 0) continue;
-        log_.line(c.spec.name + " (pid " + std::to_string(c.pid) + ") " +
-                  (force ? "killed on request" : "did not stop within " + ms_text(o_.stop_timeout)) +
-                  ": SIGKILL");
+        log_.line(
+            c.spec.name + " (pid " + std::to_string(c.pid) + ") " +
+            (force ? "killed on request" : "did not stop within " + ms_text(o_.stop_timeout)) +
+            ": SIGKILL");
         signal_daemon(c.pid, SIGKILL);
       }
       killed = true;

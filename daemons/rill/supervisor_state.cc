@@ -19,8 +19,11 @@ bool write_supervisor_state(const std::filesystem::path& file, const supervisor_
                        {"last_exit", d.last_exit},
                        {"log", d.log},
                        {"binary", d.binary}});
-  nlohmann::json j = {{"pid", r.pid},     {"started_ns", r.started_ns}, {"data", r.data},
-                      {"state", r.state}, {"daemons", daemons}};
+  nlohmann::json j = {{"pid", r.pid},
+                      {"started_ns", r.started_ns},
+                      {"data", r.data},
+                      {"state", r.state},
+                      {"daemons", daemons}};
   return write_file_atomic(file, j.dump(2) + "\n");
 }
 

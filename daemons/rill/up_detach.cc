@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <iostream>
 #include <thread>
 
@@ -92,7 +92,8 @@ bool wait_until_ready(const std::filesystem::path& data, const std::vector<daemo
 int run_detached(const global_options& g, const up_options& o, std::vector<daemon_spec> specs,
                  run_lock& lock) {
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return report("internal", std::string("pipe: ") + ::strerror(errno), exit_refused);
+  if (::pipe2(p, O_CLOEXEC) != 0)
+    return report("internal", std::string("pipe: ") + ::strerror(errno), exit_refused);
   std::cout.flush();
   std::cerr.flush();
   pid_t pid = ::fork();
@@ -105,7 +106,8 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
     // The detached supervisor: no terminal, output into D/logs/rill.log.
     if (::chdir("/") != 0) ::_exit(1);
     int null_fd = ::open("/dev/null", O_RDWR);
-    int log_fd = ::open((o.data / "logs" / "rill.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int log_fd =
+        ::open((o.data / "logs" / "rill.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
     if (log_fd >= 0) {
       ::dup2(log_fd, STDOUT_FILENO);
@@ -142,8 +144,10 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
     if (g.json) {
       nlohmann::json names = nlohmann::json::array();
       for (const auto& s : specs) names.push_back(s.name);
-      std::cout << nlohmann::json{{"ok", true},       {"data", o.data.string()},
-                                  {"pid", sup_pid},   {"daemons", names},
+      std::cout << nlohmann::json{{"ok", true},
+                                  {"data", o.data.string()},
+                                  {"pid", sup_pid},
+                                  {"daemons", names},
                                   {"logs", (o.data / "logs").string()}}
                        .dump()
                 << std::endl;

@@ -64,7 +64,8 @@ TEST(CliDemo, RunsAgainstARunningRillTwice) {
   // People's output first: every step and the verdict.
   auto r = run_rill(rill.with_data({"demo"}), {.timeout = 240s});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  for (int i = 1; i <= 7; ++i) EXPECT_NE(r.out.find("Step " + std::to_string(i) + ". "), std::string::npos) << i;
+  for (int i = 1; i <= 7; ++i)
+    EXPECT_NE(r.out.find("Step " + std::to_string(i) + ". "), std::string::npos) << i;
   EXPECT_NE(r.out.find("checks passed"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("[FAILED]"), std::string::npos) << r.out;
   // The outbox holds one message per B customer.

@@ -23,16 +23,18 @@ class CliJournal : public ::testing::Test {
     auto w = store::journal_writer::open(o, rep);
     ASSERT_TRUE(w) << rep.message;
     for (uint64_t seq = 1; seq <= kEvents; ++seq) {
-      nlohmann::json ev = {{"seq", seq},
-                           {"ts", 1'700'000'000'000'000'000ull + seq},
-                           {"type", "CUSTOMER_CREATED"},
-                           {"agg", "customer"},
-                           {"id", "c" + std::to_string(seq)},
-                           {"ver", 1},
-                           {"data", {{"name", "Customer " + std::to_string(seq)}, {"email", "c@example.com"}}}};
+      nlohmann::json ev = {
+          {"seq", seq},
+          {"ts", 1'700'000'000'000'000'000ull + seq},
+          {"type", "CUSTOMER_CREATED"},
+          {"agg", "customer"},
+          {"id", "c" + std::to_string(seq)},
+          {"ver", 1},
+          {"data", {{"name", "Customer " + std::to_string(seq)}, {"email", "c@example.com"}}}};
       auto bytes = nlohmann::json::to_msgpack(ev);
       sizes_.push_back(bytes.size());
-      ASSERT_EQ(w->append(seq, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}), store::io_status::ok);
+      ASSERT_EQ(w->append(seq, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}),
+                store::io_status::ok);
       w->publish();
     }
     ASSERT_EQ(w->flush(), store::io_status::ok);

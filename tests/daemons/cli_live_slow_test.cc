@@ -56,10 +56,14 @@ TEST_F(CliLive, UpWroteItsFilesPrivately) {
   auto ep = nlohmann::json::parse(in, nullptr, false);
   ASSERT_TRUE(ep.is_object());
   for (const char* k : {"command", "events", "replay", "notify", "notify_in"})
-    EXPECT_EQ(ep[k], "ipc://" + (d / "run" / (std::string(k) == "notify_in" ? "notify-in" : k)).string()) << k;
-  for (const char* m : {"customers", "top_customers", "orders", "customer_analysis", "email_campaigns", "exchange_rates"}) {
+    EXPECT_EQ(ep[k],
+              "ipc://" + (d / "run" / (std::string(k) == "notify_in" ? "notify-in" : k)).string())
+        << k;
+  for (const char* m : {"customers", "top_customers", "orders", "customer_analysis",
+                        "email_campaigns", "exchange_rates"}) {
     EXPECT_EQ(ep["models"][m], "ipc://" + (d / "run" / (std::string("model.") + m)).string()) << m;
-    EXPECT_TRUE(std::filesystem::exists(d / "logs" / (std::string("rill-proj-") + m + ".log"))) << m;
+    EXPECT_TRUE(std::filesystem::exists(d / "logs" / (std::string("rill-proj-") + m + ".log")))
+        << m;
   }
   for (const char* log : {"rill.log", "rill-core.log", "rill-notify.log", "rill-rates.log"})
     EXPECT_TRUE(std::filesystem::exists(d / "logs" / log)) << log;
@@ -69,7 +73,8 @@ TEST_F(CliLive, UpWroteItsFilesPrivately) {
 TEST_F(CliLive, StatusShowsEveryDaemon) {
   auto r = rill({"status"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  for (const char* h : {"DAEMON", "PID", "UP SINCE", "APPLIED", "HEAD", "LAG", "LAG MS", "RESTARTS"})
+  for (const char* h :
+       {"DAEMON", "PID", "UP SINCE", "APPLIED", "HEAD", "LAG", "LAG MS", "RESTARTS"})
     EXPECT_NE(r.out.find(h), std::string::npos) << h;
   auto j = status();
   ASSERT_TRUE(j.is_object());
@@ -87,9 +92,14 @@ TEST_F(CliLive, StatusShowsEveryDaemon) {
       EXPECT_TRUE(d["lag"].is_number()) << d.dump();
     }
   }
-  const std::vector<std::string> want = {"rill-core", "rill-notify", "rill-rates", "rill-proj-customers",
-                                         "rill-proj-top_customers", "rill-proj-orders",
-                                         "rill-proj-customer_analysis", "rill-proj-email_campaigns",
+  const std::vector<std::string> want = {"rill-core",
+                                         "rill-notify",
+                                         "rill-rates",
+                                         "rill-proj-customers",
+                                         "rill-proj-top_customers",
+                                         "rill-proj-orders",
+                                         "rill-proj-customer_analysis",
+                                         "rill-proj-email_campaigns",
                                          "rill-proj-exchange_rates"};
   EXPECT_EQ(names, want);
 }
@@ -105,12 +115,13 @@ TEST_F(CliLive, SecondUpIsRefused) {
 }
 
 TEST_F(CliLive, SendAndQueryRoundTrip) {
-  auto r = rill({"send", "CREATE_CUSTOMER", "customer", "rt-1", "name=Ada Lovelace", "email=ada@example.com",
-                 "country=GB", "--key", "rt-1"});
+  auto r = rill({"send", "CREATE_CUSTOMER", "customer", "rt-1", "name=Ada Lovelace",
+                 "email=ada@example.com", "country=GB", "--key", "rt-1"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("ok  seq "), std::string::npos) << r.out;
   // The same key again: a duplicate, nothing appended.
-  auto dup = send({"CREATE_CUSTOMER", "customer", "rt-1", "name=Ada Lovelace", "email=ada@example.com", "--key", "rt-1"});
+  auto dup = send({"CREATE_CUSTOMER", "customer", "rt-1", "name=Ada Lovelace",
+                   "email=ada@example.com", "--key", "rt-1"});
   ASSERT_EQ(dup["ok"], true) << dup.dump();
   EXPECT_EQ(dup["dup"], true);
   const uint64_t seq = dup["seq"];
@@ -118,7 +129,8 @@ TEST_F(CliLive, SendAndQueryRoundTrip) {
   auto q = rill({"query", "customers", "get", "id=rt-1", "--after", std::to_string(seq)});
   ASSERT_EQ(q.code, 0) << q.err;
   EXPECT_NE(q.out.find("Ada Lovelace"), std::string::npos) << q.out;
-  auto qj = parse_json(rill({"query", "customers", "get", "id=rt-1", "--after", std::to_string(seq), "--json"}).out);
+  auto qj = parse_json(
+      rill({"query", "customers", "get", "id=rt-1", "--after", std::to_string(seq), "--json"}).out);
   ASSERT_TRUE(qj.is_object());
   EXPECT_EQ(qj["ok"], true);
   EXPECT_GE(qj["seq"].get<uint64_t>(), seq);
@@ -126,9 +138,11 @@ TEST_F(CliLive, SendAndQueryRoundTrip) {
   EXPECT_EQ(qj["result"]["country"], "GB");
 
   // Numbers are sent as numbers: the order validates (amount > 0) and shows it.
-  auto o = send({"CREATE_ORDER", "order", "rt-o1", "customer_id=rt-1", "amount=1500", "currency=EUR"});
+  auto o =
+      send({"CREATE_ORDER", "order", "rt-o1", "customer_id=rt-1", "amount=1500", "currency=EUR"});
   ASSERT_EQ(o["ok"], true) << o.dump();
-  auto oq = parse_json(rill({"query", "orders", "get", "id=rt-o1", "--after", o["seq"].dump(), "--json"}).out);
+  auto oq = parse_json(
+      rill({"query", "orders", "get", "id=rt-o1", "--after", o["seq"].dump(), "--json"}).out);
   EXPECT_EQ(oq["result"]["amount"], 1500);
   EXPECT_EQ(oq["result"]["customer_name"], "Ada Lovelace");
 }
@@ -159,14 +173,16 @@ TEST_F(CliLive, RefusedCommandsAndQueriesExitOne) {
   auto uq = rill({"query", "customers", "explode"});
   EXPECT_EQ(uq.code, 1);
   EXPECT_NE(uq.err.find("unknown_query"), std::string::npos) << uq.err;
-  auto late = rill({"query", "customers", "get", "id=ref-1", "--after", "999999999", "--timeout-ms", "200"});
+  auto late = rill(
+      {"query", "customers", "get", "id=ref-1", "--after", "999999999", "--timeout-ms", "200"});
   EXPECT_EQ(late.code, 1);
   EXPECT_NE(late.err.find("timeout"), std::string::npos) << late.err;
 }
 
 TEST_F(CliLive, SendJsonBatches) {
-  auto r = send({"--json",
-                 R"({"batch": [{"cmd": "CREATE_CUSTOMER", "agg": "customer", "id": "b-1", "data": {"name": "B", "email": "b@x"}},
+  auto r = send(
+      {"--json",
+       R"({"batch": [{"cmd": "CREATE_CUSTOMER", "agg": "customer", "id": "b-1", "data": {"name": "B", "email": "b@x"}},
                                {"cmd": "CREATE_ORDER", "agg": "order", "id": "b-o1", "data": {"customer_id": "b-1", "amount": 5, "currency": "EUR"}}],
                      "atomic": true})"});
   ASSERT_EQ(r["ok"], true) << r.dump();
@@ -174,8 +190,9 @@ TEST_F(CliLive, SendJsonBatches) {
   EXPECT_EQ(r["results"][1]["seq"].get<uint64_t>(), r["results"][0]["seq"].get<uint64_t>() + 1);
 
   // An atomic batch with a bad command appends nothing; exit 1.
-  auto bad = rill({"send", "--atomic", "--json",
-                   R"([{"cmd": "CREATE_CUSTOMER", "agg": "customer", "id": "b-2", "data": {"name": "B", "email": "b@x"}},
+  auto bad = rill(
+      {"send", "--atomic", "--json",
+       R"([{"cmd": "CREATE_CUSTOMER", "agg": "customer", "id": "b-2", "data": {"name": "B", "email": "b@x"}},
                        {"cmd": "CREATE_ORDER", "agg": "order", "id": "b-o2", "data": {"customer_id": "nobody", "amount": 5, "currency": "EUR"}}])"});
   EXPECT_EQ(bad.code, 1) << bad.out << bad.err;
   EXPECT_NE(bad.out.find("aborted"), std::string::npos) << bad.out;
@@ -183,8 +200,10 @@ TEST_F(CliLive, SendJsonBatches) {
   EXPECT_EQ(rill({"query", "customers", "get", "id=b-2"}).code, 1);
 
   // From stdin.
-  auto in = run_rill(rill_->with_data({"send", "--json", "-"}),
-                     {.input = R"({"cmd": "CREATE_CUSTOMER", "agg": "customer", "id": "b-3", "data": {"name": "C", "email": "c@x"}})"});
+  auto in = run_rill(
+      rill_->with_data({"send", "--json", "-"}),
+      {.input =
+           R"({"cmd": "CREATE_CUSTOMER", "agg": "customer", "id": "b-3", "data": {"name": "C", "email": "c@x"}})"});
   EXPECT_EQ(in.code, 0) << in.err;
 }
 
@@ -192,14 +211,16 @@ TEST_F(CliLive, WatchPrintsNotifications) {
   ASSERT_EQ(send({"CREATE_CUSTOMER", "customer", "w-1", "name=W", "email=w@x"})["ok"], true);
   // The watcher runs in the background until its first notification.
   const auto out = rill_->data().parent_path() / ("watch-" + std::to_string(::getpid()) + ".out");
-  child_process watcher({rill_bin(), "watch", "customers", "w-1", "--count", "1", "--timeout-ms", "30000",
-                         "--data", rill_->data().string()},
+  child_process watcher({rill_bin(), "watch", "customers", "w-1", "--count", "1", "--timeout-ms",
+                         "30000", "--data", rill_->data().string()},
                         out.string());
-  ASSERT_TRUE(eventually([&] {
-    std::ifstream f(out);
-    std::string text((std::istreambuf_iterator<char>(f)), {});
-    return text.find("watching customers") != std::string::npos;
-  }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::ifstream f(out);
+        std::string text((std::istreambuf_iterator<char>(f)), {});
+        return text.find("watching customers") != std::string::npos;
+      },
+      20s));
   auto upd = send({"UPDATE_CUSTOMER", "customer", "w-1", "name=W2"});
   ASSERT_EQ(upd["ok"], true);
   const int status = watcher.wait(40s);
@@ -208,10 +229,12 @@ TEST_F(CliLive, WatchPrintsNotifications) {
   std::ifstream f(out);
   std::string text((std::istreambuf_iterator<char>(f)), {});
   std::filesystem::remove(out);
-  EXPECT_NE(text.find("changed  customers  \"w-1\"  seq " + upd["seq"].dump()), std::string::npos) << text;
+  EXPECT_NE(text.find("changed  customers  \"w-1\"  seq " + upd["seq"].dump()), std::string::npos)
+      << text;
 
   // Nothing changes: --count with a timeout exits 1 (timeout).
-  auto quiet = rill({"watch", "customers", "nobody-at-all", "--count", "1", "--timeout-ms", "1500"});
+  auto quiet =
+      rill({"watch", "customers", "nobody-at-all", "--count", "1", "--timeout-ms", "1500"});
   EXPECT_EQ(quiet.code, 1) << quiet.err;
   EXPECT_NE(quiet.err.find("timeout"), std::string::npos) << quiet.err;
 }
@@ -236,12 +259,13 @@ TEST_F(CliLive, TailCatchesUpInOrder) {
   EXPECT_EQ(tl[0].rfind("#2  ", 0), 0u) << tl[0];
   EXPECT_EQ(tl[1].rfind("#3  ", 0), 0u) << tl[1];
   auto topic = rill({"tail", "--no-follow", "--topic", "customer/CUSTOMER_CREATED", "--json"});
-  for (const auto& l : lines_of(topic.out)) EXPECT_EQ(parse_json(l)["type"], "CUSTOMER_CREATED") << l;
+  for (const auto& l : lines_of(topic.out))
+    EXPECT_EQ(parse_json(l)["type"], "CUSTOMER_CREATED") << l;
   // Following: an event sent while tail waits is printed.
   const auto head = status()["daemons"][0]["head"].get<uint64_t>();
   const auto out = rill_->data().parent_path() / ("tail-" + std::to_string(::getpid()) + ".out");
-  child_process tail({rill_bin(), "tail", "--from", std::to_string(head + 1), "--count", "1", "--timeout-ms",
-                      "30000", "--data", rill_->data().string()},
+  child_process tail({rill_bin(), "tail", "--from", std::to_string(head + 1), "--count", "1",
+                      "--timeout-ms", "30000", "--data", rill_->data().string()},
                      out.string());
   std::this_thread::sleep_for(500ms);
   auto sent = send({"CREATE_CUSTOMER", "customer", "t-2", "name=T2", "email=t2@x"});
@@ -292,18 +316,22 @@ TEST_F(CliLive, SupervisorRestartsAKilledDaemon) {
   ASSERT_GT(victim, 0);
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
   nlohmann::json after;
-  ASSERT_TRUE(eventually([&] {
-    after = status();
-    if (!after.is_object()) return false;
-    for (const auto& d : after["daemons"])
-      if (d["name"] == "rill-proj-orders")
-        return d["restarts"].get<uint32_t>() == restarts + 1 && d["pid"].get<pid_t>() != victim &&
-               d["state"] == "up";
-    return false;
-  }, 60s)) << after.dump();
+  ASSERT_TRUE(eventually(
+      [&] {
+        after = status();
+        if (!after.is_object()) return false;
+        for (const auto& d : after["daemons"])
+          if (d["name"] == "rill-proj-orders")
+            return d["restarts"].get<uint32_t>() == restarts + 1 &&
+                   d["pid"].get<pid_t>() != victim && d["state"] == "up";
+        return false;
+      },
+      60s))
+      << after.dump();
   std::ifstream log(rill_->data() / "logs" / "rill.log");
   std::string text((std::istreambuf_iterator<char>(log)), {});
-  EXPECT_NE(text.find("rill-proj-orders (pid " + std::to_string(victim) + ") killed by signal 9 (SIGKILL)"),
+  EXPECT_NE(text.find("rill-proj-orders (pid " + std::to_string(victim) +
+                      ") killed by signal 9 (SIGKILL)"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("restarted rill-proj-orders"), std::string::npos) << text;
@@ -313,7 +341,8 @@ TEST_F(CliLive, SupervisorRestartsAKilledDaemon) {
 }
 
 TEST_F(CliLive, PythonExampleClient) {
-  auto r = run_program({std::string(RILL_SOURCE_DIR) + "/examples/python/client.py", "--data", rill_->data().string()},
+  auto r = run_program({std::string(RILL_SOURCE_DIR) + "/examples/python/client.py", "--data",
+                        rill_->data().string()},
                        {.timeout = 90s, .program = "/usr/bin/python3"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("all expectations held"), std::string::npos) << r.out;

@@ -24,7 +24,9 @@
 
 namespace rill::test {
 
-inline std::string rill_bin() { return std::string(RILL_BIN_DIR) + "/rill"; }
+inline std::string rill_bin() {
+  return std::string(RILL_BIN_DIR) + "/rill";
+}
 
 struct run_result {
   int code = -1;  // exit status; 128 + signal if killed
@@ -34,10 +36,10 @@ struct run_result {
 
 struct run_options {
   std::chrono::milliseconds timeout{60000};
-  std::string cwd;                              // empty: inherit
-  std::map<std::string, std::string> env;       // extra variables ("" value: unset)
-  std::string input;                            // stdin
-  std::string program;                          // default: rill
+  std::string cwd;                         // empty: inherit
+  std::map<std::string, std::string> env;  // extra variables ("" value: unset)
+  std::string input;                       // stdin
+  std::string program;                     // default: rill
 };
 
 // Runs `program args...` to completion. Output is collected through pipes
@@ -59,8 +61,10 @@ inline run_result run_program(const std::vector<std::string>& args, const run_op
     ::dup2(err_p[1], 2);
     if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
     for (const auto& [k, v] : o.env) {
-      if (v.empty()) ::unsetenv(k.c_str());
-      else ::setenv(k.c_str(), v.c_str(), 1);
+      if (v.empty())
+        ::unsetenv(k.c_str());
+      else
+        ::setenv(k.c_str(), v.c_str(), 1);
     }
     ::execv(argv[0], argv.data());
     ::_exit(127);
@@ -76,7 +80,8 @@ inline run_result run_program(const std::vector<std::string>& args, const run_op
   const auto deadline = std::chrono::steady_clock::now() + o.timeout;
   bool out_open = true, err_open = true;
   while (out_open || err_open) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       r.timed_out = true;
       ::kill(pid, SIGKILL);
@@ -88,8 +93,10 @@ inline run_result run_program(const std::vector<std::string>& args, const run_op
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
       ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
-      else (i == 0 ? out_open : err_open) = false;
+      if (n > 0)
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      else
+        (i == 0 ? out_open : err_open) = false;
     }
   }
   ::close(out_p[0]);
@@ -136,7 +143,8 @@ inline std::optional<pid_t> pid_in(const std::filesystem::path& file) {
 class live_rill {
  public:
   explicit live_rill(const std::vector<std::string>& extra = {}) : dir_("rcli") {
-    std::vector<std::string> args = {"up", "--detach", "--data", data().string(), "--timeout-ms", "60000"};
+    std::vector<std::string> args = {"up",           "--detach", "--data", data().string(),
+                                     "--timeout-ms", "60000"};
     args.insert(args.end(), extra.begin(), extra.end());
     up_ = run_rill(args, {.timeout = std::chrono::milliseconds(90000)});
     supervisor_ = pid_in(data() / "run" / "rill.pid").value_or(0);
@@ -148,8 +156,10 @@ class live_rill {
   void stop() {
     if (stopped_) return;
     stopped_ = true;
-    auto r = run_rill({"down", "--data", data().string()}, {.timeout = std::chrono::milliseconds(90000)});
-    if (r.code != 0 && supervisor_ > 0) ::kill(supervisor_, SIGKILL);  // the daemons follow (PDEATHSIG)
+    auto r = run_rill({"down", "--data", data().string()},
+                      {.timeout = std::chrono::milliseconds(90000)});
+    if (r.code != 0 && supervisor_ > 0)
+      ::kill(supervisor_, SIGKILL);  // the daemons follow (PDEATHSIG)
   }
   const std::filesystem::path& data() const { return dir_.path(); }
   const run_result& up() const { return up_; }

@@ -64,7 +64,8 @@ TEST_P(CliForeground, StopsEveryDaemonCleanlyOnSignal) {
   EXPECT_NE(out.find("rill: stopped"), std::string::npos) << out;
   // Read models stop before rill-core.
   const auto stopping = out.find("rill: stopping");
-  EXPECT_LT(out.find("rill-proj-orders (pid", stopping), out.find("rill-core (pid", stopping)) << out;
+  EXPECT_LT(out.find("rill-proj-orders (pid", stopping), out.find("rill-core (pid", stopping))
+      << out;
   EXPECT_EQ(run_rill({"status", "--data", data.string()}).code, 3);
   EXPECT_FALSE(std::filesystem::exists(data / "run" / "command"));  // stale sockets removed
 }
@@ -98,10 +99,13 @@ TEST(CliSupervisor, ADaemonThatIgnoresSigtermIsKilledAfterTheStopTimeout) {
   EXPECT_EQ(down.code, 0) << down.err;
   EXPECT_TRUE(all_gone(pids));
   const auto log = read_text(rill.data() / "logs" / "rill.log");
-  EXPECT_NE(log.find("rill-rates (pid " + std::to_string(*pid) + ") did not stop within 1000 ms: SIGKILL"),
+  EXPECT_NE(log.find("rill-rates (pid " + std::to_string(*pid) +
+                     ") did not stop within 1000 ms: SIGKILL"),
             std::string::npos)
       << log;
-  EXPECT_NE(log.find("rill-rates (pid " + std::to_string(*pid) + ") killed by signal 9"), std::string::npos) << log;
+  EXPECT_NE(log.find("rill-rates (pid " + std::to_string(*pid) + ") killed by signal 9"),
+            std::string::npos)
+      << log;
 }
 
 TEST(CliSupervisor, AFailedDetachedStartShowsTheLogsAndLeavesNothingRunning) {
@@ -109,15 +113,17 @@ TEST(CliSupervisor, AFailedDetachedStartShowsTheLogsAndLeavesNothingRunning) {
   const auto config = d.path() / "bad.json";
   std::ofstream(config) << R"({"no_such_option": 1})";
   const auto data = d.path() / "data";
-  auto r = run_rill({"up", "--detach", "--data", data.string(), "--config", config.string(), "--timeout-ms",
-                     "3000"},
+  auto r = run_rill({"up", "--detach", "--data", data.string(), "--config", config.string(),
+                     "--timeout-ms", "3000"},
                     {.timeout = 90s});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("start_failed"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not answering after 3000 ms: rill-core"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("last lines of " + (data / "logs" / "rill-core.log").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("last lines of " + (data / "logs" / "rill-core.log").string()),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("no_such_option"), std::string::npos) << r.err;  // rill-core's own complaint
-  EXPECT_NE(r.err.find("restarting in"), std::string::npos) << r.err;    // from rill.log
+  EXPECT_NE(r.err.find("restarting in"), std::string::npos) << r.err;   // from rill.log
   EXPECT_EQ(run_rill({"status", "--data", data.string()}).code, 3);
   EXPECT_TRUE(all_gone(daemon_pids(data)));
 }
@@ -127,23 +133,29 @@ TEST(CliSupervisor, MissingDaemonBinaryIsReportedBeforeAnythingStarts) {
   // A copy of rill alone in a directory: its daemons are not next to it.
   const auto lonely = d.path() / "rill";
   std::filesystem::copy_file(rill_bin(), lonely);
-  auto r = run_program({"up", "--detach", "--data", (d.path() / "data").string()}, {.program = lonely.string()});
+  auto r = run_program({"up", "--detach", "--data", (d.path() / "data").string()},
+                       {.program = lonely.string()});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("rill-core not found next to rill"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "rill.pid"));
 }
 
 TEST(CliSupervisor, SyncAndSchemaArePassedToRillCore) {
-  live_rill rill({"--sync", "batch", "--schema", std::string(RILL_SOURCE_DIR) + "/schemas/default.json"});
+  live_rill rill(
+      {"--sync", "batch", "--schema", std::string(RILL_SOURCE_DIR) + "/schemas/default.json"});
   ASSERT_TRUE(rill.ok()) << rill.up().err;
   auto r = run_rill(rill.with_data({"send", "--json", R"({"op": "status"})", "--json"}));
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = parse_json(r.out);
   EXPECT_EQ(j["sync"], "batch") << r.out;
   auto args = read_text(rill.data() / "logs" / "rill-core.log");
-  EXPECT_NE(args.find("--schema " + std::string(RILL_SOURCE_DIR) + "/schemas/default.json"), std::string::npos)
+  EXPECT_NE(args.find("--schema " + std::string(RILL_SOURCE_DIR) + "/schemas/default.json"),
+            std::string::npos)
       << args;
-  EXPECT_EQ(run_rill(rill.with_data({"send", "CREATE_CUSTOMER", "customer", "s1", "name=S", "email=s@x"})).code, 0);
+  EXPECT_EQ(
+      run_rill(rill.with_data({"send", "CREATE_CUSTOMER", "customer", "s1", "name=S", "email=s@x"}))
+          .code,
+      0);
 }
 
 }  // namespace

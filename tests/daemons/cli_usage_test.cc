@@ -12,10 +12,20 @@ namespace rill::test {
 namespace {
 
 TEST(CliUsage, EverySubcommandHasHelp) {
-  const std::vector<std::vector<std::string>> subs = {
-      {"up"},    {"down"},    {"status"},  {"send"},           {"query"},         {"watch"},
-      {"tail"},  {"journal"}, {"journal", "verify"}, {"journal", "dump"}, {"rebuild"}, {"demo"},
-      {"keys"},  {"keys", "gen"}};
+  const std::vector<std::vector<std::string>> subs = {{"up"},
+                                                      {"down"},
+                                                      {"status"},
+                                                      {"send"},
+                                                      {"query"},
+                                                      {"watch"},
+                                                      {"tail"},
+                                                      {"journal"},
+                                                      {"journal", "verify"},
+                                                      {"journal", "dump"},
+                                                      {"rebuild"},
+                                                      {"demo"},
+                                                      {"keys"},
+                                                      {"keys", "gen"}};
   for (auto args : subs) {
     const std::string name = args.back();
     args.push_back("--help");
@@ -26,7 +36,8 @@ TEST(CliUsage, EverySubcommandHasHelp) {
   }
   auto top = run_rill({"--help"});
   EXPECT_EQ(top.code, 0);
-  for (const char* s : {"up", "down", "status", "send", "query", "watch", "tail", "journal", "rebuild", "demo", "keys"})
+  for (const char* s : {"up", "down", "status", "send", "query", "watch", "tail", "journal",
+                        "rebuild", "demo", "keys"})
     EXPECT_NE(top.out.find(s), std::string::npos) << s;
 }
 
@@ -34,21 +45,21 @@ TEST(CliUsage, UsageErrorsExitTwo) {
   temp_dir d("rcli");
   const std::string data = d.path().string();
   const std::vector<std::vector<std::string>> bad = {
-      {},                                               // no subcommand
-      {"frobnicate"},                                   // unknown subcommand
-      {"status", "--bogus", "--data", data},            // unknown flag
-      {"send", "--data", data},                         // missing CMD AGG ID
+      {},                                     // no subcommand
+      {"frobnicate"},                         // unknown subcommand
+      {"status", "--bogus", "--data", data},  // unknown flag
+      {"send", "--data", data},               // missing CMD AGG ID
       {"send", "CREATE_CUSTOMER", "customer", "--data", data},
       {"send", "CREATE_CUSTOMER", "customer", "c1", "name", "--data", data},  // not field=value
       {"send", "--json", "{not json", "--data", data},
       {"send", "--json", "{}", "CREATE_CUSTOMER", "customer", "c1", "--data", data},
       {"send", "X", "y", "z", "--expect", "abc", "--data", data},
-      {"query", "customers", "--data", data},           // missing Q
-      {"watch", "--data", data},                        // missing MODEL
+      {"query", "customers", "--data", data},  // missing Q
+      {"watch", "--data", data},               // missing MODEL
       {"up", "--sync", "sometimes", "--data", data},
       {"up", "--sync", "interval:", "--data", data},
       {"up", "--schema", data + "/missing.json", "--data", data},
-      {"journal", "--data", data},                      // missing verify|dump
+      {"journal", "--data", data},  // missing verify|dump
       {"journal", "dump", "--from", "5", "--to", "2", "--data", data},
       {"keys", "gen"},
   };
@@ -111,10 +122,12 @@ TEST(CliUsage, DataDirectoryFromFlagEnvironmentOrDefault) {
   EXPECT_EQ(def.code, 0) << def.err;
   EXPECT_NE(def.out.find((cwd / "rill-data").string()), std::string::npos) << def.out;
   // $RILL_DATA.
-  auto env = run_rill({"down"}, {.cwd = cwd.string(), .env = {{"RILL_DATA", (cwd / "elsewhere").string()}}});
+  auto env = run_rill({"down"},
+                      {.cwd = cwd.string(), .env = {{"RILL_DATA", (cwd / "elsewhere").string()}}});
   EXPECT_NE(env.out.find((cwd / "elsewhere").string()), std::string::npos) << env.out;
   // --data wins over $RILL_DATA, before or after the subcommand, relative to the cwd.
-  auto flag = run_rill({"--data", "x1", "down"}, {.cwd = cwd.string(), .env = {{"RILL_DATA", "/nonexistent"}}});
+  auto flag = run_rill({"--data", "x1", "down"},
+                       {.cwd = cwd.string(), .env = {{"RILL_DATA", "/nonexistent"}}});
   EXPECT_NE(flag.out.find((cwd / "x1").string()), std::string::npos) << flag.out;
   auto after = run_rill({"down", "--data", "x2/"}, {.cwd = cwd.string()});
   EXPECT_NE(after.out.find((cwd / "x2").string() + ";"), std::string::npos) << after.out;
@@ -130,7 +143,8 @@ TEST(CliUsage, KeysGenWritesAPrivateSecretAndAPublicKey) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((stem + ".pub").c_str(), &st), 0);
   std::ifstream pub(stem + ".pub"), sec(stem + ".key");
-  std::string pub_text((std::istreambuf_iterator<char>(pub)), {}), sec_text((std::istreambuf_iterator<char>(sec)), {});
+  std::string pub_text((std::istreambuf_iterator<char>(pub)), {}),
+      sec_text((std::istreambuf_iterator<char>(sec)), {});
   EXPECT_EQ(pub_text.find("secret"), std::string::npos);
   EXPECT_NE(sec_text.find("secret = "), std::string::npos);
   // The printed public key is the one in both files.
