@@ -54,9 +54,12 @@ struct runtime_options {
   // source; cheap). The replay source is asked at replay_check_interval.
   std::chrono::milliseconds tail_check_interval{5};
   std::chrono::milliseconds replay_check_interval{200};
-  // After the last event, the projector polls the journal this long before
-  // it sleeps (catches bursts without a wake-up; costs CPU while idle).
-  std::chrono::microseconds idle_spin{50};
+  // After the last activity, the projector polls the journal this long
+  // before it sleeps (catches bursts without a wake-up, costs CPU). Off by
+  // default: on 2 vCPUs a 50 us spin doubled the query round trip (p50 ~95 us
+  // vs ~48 us, bench_projection) by taking the CPU from libzmq's I/O thread;
+  // the feed's doorbell wakes the projector in ~0.2 ms anyway.
+  std::chrono::microseconds idle_spin{0};
   // Sagas: tick() at least this often (every loop turn while busy()).
   std::chrono::milliseconds saga_tick_interval{10};
 
