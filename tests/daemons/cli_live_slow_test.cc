@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <future>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -237,6 +238,36 @@ TEST_F(CliLive, WatchPrintsNotifications) {
       rill({"watch", "customers", "nobody-at-all", "--count", "1", "--timeout-ms", "1500"});
   EXPECT_EQ(quiet.code, 1) << quiet.err;
   EXPECT_NE(quiet.err.find("timeout"), std::string::npos) << quiet.err;
+}
+
+TEST_F(CliLive, WatchSurvivesANotifierRestart) {
+  ASSERT_EQ(send({"CREATE_CUSTOMER", "customer", "wr-1", "name=W", "email=w@x"})["ok"], true);
+  auto watcher = std::async(std::launch::async, [] {
+    return rill({"watch", "customers", "wr-1", "--count", "1", "--timeout-ms", "90000", "--json"},
+                120s);
+  });
+  auto notifier = pid_in(rill_->data() / "run" / "rill-notify.pid");
+  ASSERT_TRUE(notifier.has_value());
+  ASSERT_TRUE(eventually(
+      [] {                         // the watch is registered
+        const auto st = status();  // (a temporary would not outlive the range-for's init)
+        for (const auto& d : st["daemons"])
+          if (d["name"] == "rill-notify") return d["reply"].value("watches", 0) >= 1;
+        return false;
+      },
+      30s))
+      << status().dump();
+  ASSERT_EQ(::kill(*notifier, SIGKILL), 0);
+  // The supervisor restarts rill-notify; the watcher notices, watches again,
+  // and sees a later change. Keep changing until it has.
+  for (int i = 0; i < 90; ++i) {
+    send({"UPDATE_CUSTOMER", "customer", "wr-1", "name=W" + std::to_string(i)});
+    if (watcher.wait_for(1s) == std::future_status::ready) break;
+  }
+  auto r = watcher.get();
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("key":"wr-1","model":"customers","note":"changed")"), std::string::npos)
+      << r.out;
 }
 
 TEST_F(CliLive, TailCatchesUpInOrder) {
