@@ -54,12 +54,14 @@ struct runtime_options {
   // source; cheap). The replay source is asked at replay_check_interval.
   std::chrono::milliseconds tail_check_interval{5};
   std::chrono::milliseconds replay_check_interval{200};
-  // After the last activity, the projector polls the journal this long
-  // before it sleeps (catches bursts without a wake-up, costs CPU). Off by
-  // default: on 2 vCPUs a 50 us spin doubled the query round trip (p50 ~95 us
-  // vs ~48 us, bench_projection) by taking the CPU from libzmq's I/O thread;
-  // the feed's doorbell wakes the projector in ~0.2 ms anyway.
-  std::chrono::microseconds idle_spin{0};
+  // After the last activity, the projector polls its inputs this long
+  // before it sleeps in zmq_poll (catches the next query or burst without a
+  // wake-up; costs up to this much CPU per quiet spell). Measured with
+  // bench_projection on 2 vCPUs: a quiet host serves back-to-back queries at
+  // p50 ~55 us with 50 us of spin vs ~100 us without; a host whose CPUs are
+  // oversubscribed does better without (~48 vs ~95 us: the spin takes the
+  // CPU from libzmq's I/O thread). Set 0 on busy, shared hosts.
+  std::chrono::microseconds idle_spin{50};
   // Sagas: tick() at least this often (every loop turn while busy()).
   std::chrono::milliseconds saga_tick_interval{10};
 

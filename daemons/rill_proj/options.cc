@@ -98,7 +98,7 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   add("apply_batch", rt.apply_batch, "events applied per loop turn between queries (default 8192)");
   add("tail_check_ms", tail_ms, "journal tail check when the feed is quiet, ms (default 5)");
   add("replay_check_ms", replay_check_ms, "replay tail check when the feed is quiet, ms (default 200)");
-  add("idle_spin_us", idle_spin_us, "poll the journal this long before sleeping, us (default 0)");
+  add("idle_spin_us", idle_spin_us, "poll for work this long before sleeping, us (default 50; 0 on oversubscribed hosts)");
   add("saga_tick_ms", saga_tick_ms, "saga tick interval, ms (default 10)");
   add("max_request_bytes", max_request_bytes, "largest query (too_large past it; default 1048576)");
   add("default_query_timeout_ms", rt.default_query_timeout_ms, "wait for `after` when timeout_ms is absent (default 1000)");
