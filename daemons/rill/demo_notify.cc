@@ -25,11 +25,17 @@ void demo_notify(demo_session& s, const demo_cast& c, demo_progress& p) {
   std::optional<transport::note> got;
   for (auto deadline = clock::now() + s.step_timeout(); clock::now() < deadline && !got;) {
     auto n = nc.next_note(std::chrono::milliseconds(200));
-    if (n && !n->resync && n->model == "customers" && n->key == who.id && n->seq >= seq) got = n;
+    if (!n) continue;
+    // A note without a key says "the whole model changed": that covers our key too.
+    if (!n->resync && n->model == "customers" && (!n->key || *n->key == who.id) && n->seq >= seq)
+      got = n;
+    else
+      s.say("note  (skipped)  " + n->model + " " + n->key.value_or("*") + " seq " +
+            std::to_string(n->seq) + (n->resync ? " resync" : ""));
   }
   if (got)
-    s.say("note  {\"note\": \"changed\", \"model\": \"customers\", \"key\": \"" + who.id +
-          "\", \"seq\": " + std::to_string(got->seq) + "}");
+    s.say("note  changed  customers  " + (got->key ? "key " + *got->key : "(the whole model)") +
+          "  seq " + std::to_string(got->seq));
   s.check(got.has_value(),
           "the watcher was notified of " + who.id + "'s change at seq " + std::to_string(seq));
   (void)nc.unwatch("customers", who.id, std::chrono::milliseconds(1000));

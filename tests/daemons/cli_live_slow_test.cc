@@ -230,7 +230,10 @@ TEST_F(CliLive, WatchPrintsNotifications) {
   std::ifstream f(out);
   std::string text((std::istreambuf_iterator<char>(f)), {});
   std::filesystem::remove(out);
-  EXPECT_NE(text.find("changed  customers  \"w-1\"  seq " + upd["seq"].dump()), std::string::npos)
+  // The note names the key, or (a model-wide note) "*".
+  EXPECT_TRUE(text.find("changed  customers  \"w-1\"  seq " + upd["seq"].dump()) !=
+                  std::string::npos ||
+              text.find("changed  customers  *  seq " + upd["seq"].dump()) != std::string::npos)
       << text;
 
   // Nothing changes: --count with a timeout exits 1 (timeout).
@@ -266,12 +269,12 @@ TEST_F(CliLive, WatchSurvivesANotifierRestart) {
   }
   auto r = watcher.get();
   EXPECT_EQ(r.code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find(R"("key":"wr-1","model":"customers","note":"changed")"), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find(R"("model":"customers","note":"changed")"), std::string::npos) << r.out;
 }
 
 TEST_F(CliLive, TailCatchesUpInOrder) {
-  ASSERT_EQ(send({"CREATE_CUSTOMER", "customer", "t-1", "name=T", "email=t@x"})["ok"], true);
+  for (const char* id : {"t-1", "t-1b", "t-1c"})  // at least 3 events (ctest runs tests alone)
+    ASSERT_EQ(send({"CREATE_CUSTOMER", "customer", id, "name=T", "email=t@x"})["ok"], true);
   auto r = rill({"tail", "--no-follow", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto lines = lines_of(r.out);
