@@ -5,8 +5,8 @@
 namespace rill::cli {
 
 demo_feed::demo_feed(zmq::context_t& ctx, const std::string& events_ep,
-                     const std::string& replay_ep, uint64_t from)
-    : sub_(ctx, events_ep, replay_ep, from) {}
+                     const std::string& replay_ep, uint64_t from, std::function<bool()> cancelled)
+    : sub_(ctx, events_ep, replay_ep, from), cancelled_(std::move(cancelled)) {}
 
 bool demo_feed::pull(std::chrono::milliseconds timeout) {
   std::string body;
@@ -40,7 +40,7 @@ std::optional<nlohmann::json> demo_feed::wait_for(
       }
     if (found) break;
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) break;
+    if (now >= deadline || (cancelled_ && cancelled_())) break;
     pull(std::min(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
                   std::chrono::milliseconds(200)));
   }

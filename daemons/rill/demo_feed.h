@@ -23,8 +23,9 @@ class demo_feed {
  public:
   using predicate = std::function<bool(const nlohmann::json&)>;
 
+  // `cancelled` (may be empty) is asked while waiting; true ends the wait.
   demo_feed(zmq::context_t& ctx, const std::string& events_ep, const std::string& replay_ep,
-            uint64_t from);
+            uint64_t from, std::function<bool()> cancelled = {});
 
   // The first event (seen before or arriving before `timeout`) for which
   // `match` is true; nullopt on timeout. `on_new` sees every newly received
@@ -41,6 +42,7 @@ class demo_feed {
   transport::event_subscriber sub_;
   std::vector<nlohmann::json> seen_;
   std::function<void(const nlohmann::json&)> on_new_;
+  std::function<bool()> cancelled_;
 };
 
 }  // namespace rill::cli

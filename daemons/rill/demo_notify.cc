@@ -23,7 +23,8 @@ void demo_notify(demo_session& s, const demo_cast& c, demo_progress& p) {
 
   using clock = std::chrono::steady_clock;
   std::optional<transport::note> got;
-  for (auto deadline = clock::now() + s.step_timeout(); clock::now() < deadline && !got;) {
+  for (auto deadline = clock::now() + s.step_timeout();
+       clock::now() < deadline && !got && !s.interrupted();) {
     auto n = nc.next_note(std::chrono::milliseconds(200));
     if (!n) continue;
     // A note without a key says "the whole model changed": that covers our key too.

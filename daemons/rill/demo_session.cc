@@ -27,7 +27,8 @@ bool demo_session::connect(std::string& error) {
     return false;
   }
   head_at_start_ = st->value("head", uint64_t{0});
-  feed_ = std::make_unique<demo_feed>(ctx_, ep_.events, ep_.replay, head_at_start_ + 1);
+  feed_ = std::make_unique<demo_feed>(ctx_, ep_.events, ep_.replay, head_at_start_ + 1,
+                                      [this] { return intr_.fired(); });
   return true;
 }
 
