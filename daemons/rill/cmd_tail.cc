@@ -1,4 +1,9 @@
 // rill tail: print events, catching up from the journal, then following live.
+//
+// Catch-up reads the replay endpoint page by page and prints as it goes
+// (memory stays bounded however long the journal is); then an
+// event_subscriber takes over from the next seq: the live feed, with any gap
+// filled from replay, in seq order.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -23,48 +28,81 @@ struct tail_flags {
   std::string topic;
 };
 
+constexpr uint64_t kReplayPage = 4096;  // events per replay request while catching up
+constexpr std::chrono::milliseconds kCallTimeout{5000};
+
+class tail_printer {
+ public:
+  tail_printer(const global_options& g, const tail_flags& f) : g_(g), f_(f) {}
+  // Prints `ev` unless --topic filters it out; false once --count is reached.
+  bool print(const nlohmann::json& ev) {
+    const std::string topic =
+        ev.value("agg", std::string()) + "/" + ev.value("type", std::string());
+    if (!f_.topic.empty() && topic.rfind(f_.topic, 0) != 0) return true;
+    std::cout << (g_.json ? ev.dump() : event_line(ev)) << '\n';
+    std::cout.flush();
+    return !(f_.count > 0 && ++printed_ >= f_.count);
+  }
+
+ private:
+  const global_options& g_;
+  const tail_flags& f_;
+  int64_t printed_ = 0;
+};
+
 int run_tail(global_options& g, const tail_flags& f) {
   if (f.count < 0 || f.timeout_ms < 0)
     return usage_error("tail", "--count and --timeout-ms must be >= 0");
   interrupt_fd intr;  // before the zmq context (signal mask)
   const auto ep = transport::discover_endpoints(g.data_dir());
   zmq::context_t ctx;
-  const auto probe_timeout = std::chrono::milliseconds(3000);
-  auto st = call_endpoint(ctx, ep.command, {{"op", "status"}}, probe_timeout);
+  auto st = call_endpoint(ctx, ep.command, {{"op", "status"}}, kCallTimeout);
   if (st.status != call_status::replied)
-    return report_unreachable(g, "rill-core", ep.command, st, probe_timeout);
+    return report_unreachable(g, "rill-core", ep.command, st, kCallTimeout);
   const uint64_t head_at_start = st.reply.value("head", uint64_t{0});
-  if (f.no_follow && f.from > head_at_start) return exit_ok;
-
-  // Every event is delivered (and counted for --no-follow); --topic filters here.
-  transport::event_subscriber sub(ctx, ep.events, ep.replay, f.from);
   using clock = std::chrono::steady_clock;
   const auto deadline = f.timeout_ms > 0 ? clock::now() + std::chrono::milliseconds(f.timeout_ms)
                                          : clock::time_point::max();
-  int64_t printed = 0;
+  tail_printer out(g, f);
+
+  // 1. Catch up from the replay endpoint, a page at a time.
+  uint64_t next = f.from == 0 ? 1 : f.from;
+  transport::rpc_client replay(ctx, ep.replay);
+  while (next <= head_at_start) {
+    if (intr.fired() || clock::now() >= deadline) return exit_ok;
+    auto page = replay.call({{"from", next}, {"max", kReplayPage}}, kCallTimeout);
+    if (!page)
+      return report("unreachable", "the replay endpoint did not answer (" + ep.replay + ")",
+                    exit_unreachable);
+    if (!page->value("ok", false)) return report_refusal(*page);
+    const auto& events = (*page)["events"];
+    if (!events.is_array() || events.empty()) break;  // the journal starts later, or ends here
+    for (const auto& ev : events) {
+      const uint64_t seq = ev.is_object() ? ev.value("seq", uint64_t{0}) : 0;
+      if (seq < next) continue;
+      next = seq + 1;
+      if (f.no_follow && seq > head_at_start) return exit_ok;
+      if (!out.print(ev)) return exit_ok;
+    }
+  }
+  if (f.no_follow) return exit_ok;
+
+  // 2. Follow the live feed from there (gaps filled from replay, in order).
+  transport::event_subscriber sub(ctx, ep.events, ep.replay, next);
   std::string body;
   uint64_t seq = 0;
-  uint64_t last = f.from > 0 ? f.from - 1 : 0;  // the last seq delivered
   while (!intr.fired()) {
-    if (f.no_follow && last >= head_at_start) break;
     const auto now = clock::now();
     if (now >= deadline) break;
     auto wait = std::min<clock::duration>(deadline - now, std::chrono::milliseconds(200));
     if (!sub.next(body, seq, std::chrono::duration_cast<std::chrono::milliseconds>(wait))) continue;
-    last = seq;
-    if (f.no_follow && seq > head_at_start) break;
-    if (!f.topic.empty() &&
-        transport::event_topic({body.data(), body.size()}).rfind(f.topic, 0) != 0)
-      continue;
     auto ev = event_json({body.data(), body.size()});
     if (ev.is_discarded()) {
       std::cerr << "rill: event " << seq << " is not a MessagePack map (" << body.size()
                 << " bytes)" << std::endl;
       continue;
     }
-    std::cout << (g.json ? ev.dump() : event_line(ev)) << '\n';
-    std::cout.flush();
-    if (f.count > 0 && ++printed >= f.count) break;
+    if (!out.print(ev)) break;
   }
   return exit_ok;
 }
