@@ -14,6 +14,8 @@
 //              send -> received by a subscriber on another connection
 //   catchup    store --events events (untimed), then read them all back in
 //              pages of --page, --passes times; the last pass is reported
+// --host is 127.0.0.1 by default; a path is a unix socket (Redis: the socket
+// file; PostgreSQL: the socket directory, with --port naming the socket).
 // Prints one JSON object on stdout; exit 1 if the run failed.
 #include <cmath>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // peer_postgres: the peer-load rows against PostgreSQL through libpq, on a
-// TCP connection. Events go to a fresh table per row,
+// TCP connection, or a unix socket when --host is a directory (libpq's rule). Events go to a fresh table per row,
 //   peer_<row> (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload bytea)
 // as binary bytea parameters of prepared statements, autocommit (one
 // transaction per statement).
@@ -272,7 +272,7 @@ peer_result run_postgres(const peer_options& o) {
   r.notes["synchronous_commit"] = show(c, "synchronous_commit");
   r.notes["fsync"] = show(c, "fsync");
   r.notes["wal_sync_method"] = show(c, "wal_sync_method");
-  r.notes["transport"] = "tcp " + o.host;
+  r.notes["transport"] = (o.host.starts_with('/') ? "unix " : "tcp ") + o.host;
   if (o.row == "one") row_insert(c, o, table, 1, r);
   else if (o.row == "pipelined" || o.row == "durable") row_insert(c, o, table, o.batch, r);
   else if (o.row == "latency") row_latency(c, o, table, r);

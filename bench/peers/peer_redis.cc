@@ -1,5 +1,6 @@
 // peer_redis: the peer-load rows against Redis Streams, through hiredis'
-// synchronous API on TCP connections (TCP_NODELAY, set by hiredis).
+// synchronous API on TCP connections (TCP_NODELAY, set by hiredis), or on a
+// unix socket when --host is a path.
 //
 // Every row appends with XADD <key> * e <payload> to a fresh stream (DEL
 // first, DEL again at the end). one: each XADD waits for its reply.
@@ -36,7 +37,8 @@ struct context_free {
 using context_ptr = std::unique_ptr<redisContext, context_free>;
 
 context_ptr connect(const peer_options& o) {
-  context_ptr c(redisConnect(o.host.c_str(), o.port));
+  context_ptr c(o.host.starts_with('/') ? redisConnectUnix(o.host.c_str())
+                                        : redisConnect(o.host.c_str(), o.port));
   if (!c || c->err)
     throw std::runtime_error("redis connect: " + std::string(c ? c->errstr : "out of memory"));
   return c;
@@ -276,7 +278,7 @@ peer_result run_redis(const peer_options& o) {
   else if (o.row == "latency") row_latency(c.get(), o, key, r);
   else row_catchup(c.get(), o, key, r);
   command(c.get(), "DEL %s", key);
-  r.notes["transport"] = "tcp " + o.host;
+  r.notes["transport"] = (o.host.starts_with('/') ? "unix " : "tcp ") + o.host;
   return r;
 }
 

@@ -6,10 +6,12 @@
 # ratio, target, met?). Stops every server it started (by pid) and removes
 # its temp dirs on exit, Ctrl-C included.
 #
-#   bench/peers/run.sh [--quick] [--out DIR] [BIN_DIR]      (default build/bin)
+#   bench/peers/run.sh [--quick] [--unix] [--out DIR] [BIN_DIR]   (default build/bin)
 #
 #   --quick    2 s per throughput row, 3 s of latency, 200k events to read
 #              back (< 2 min); default 5 s, 10 s, 1M events (< 10 min)
+#   --unix     peer-load reaches Redis and PostgreSQL over unix sockets (as
+#              rill's clients use ipc) instead of TCP on 127.0.0.1
 #   --out DIR  keep every raw JSON result (all percentiles) in DIR
 #
 # Needs bench/peers/setup.sh (Redis, PostgreSQL, hiredis, libpq) and a build
@@ -18,13 +20,15 @@
 # run initdb/pg_ctl itself.
 set -euo pipefail
 QUICK=0
+UNIX=0
 OUT=""
 BIN=build/bin
 while (($#)); do
   case $1 in
     --quick) QUICK=1 ;;
+    --unix) UNIX=1 ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) BIN=$1 ;;
   esac
   shift
@@ -74,7 +78,7 @@ REDIS_PORT=$(free_port)
 mkdir -p "$WORK/redis"
 # No RDB snapshots (save ""): rill has no background snapshot of its journal either.
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$WORK/redis" --save "" \
-  --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+  --unixsocket "$WORK/redis/redis.sock" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
 PG_PORT=$(free_port)
 mkdir -p "$WORK/pg"
@@ -123,10 +127,11 @@ RILL_BENCH_EVENTS=$EVENTS TMPDIR=$WORK timeout 400 "$BIN/bench_projection" \
 # ---------------------------------------------------------------- peers
 peer_row() {  # system, row, extra args...
   local sys=$1 row=$2; shift 2
-  local port=$REDIS_PORT
+  local port=$REDIS_PORT host=127.0.0.1
   [[ $sys == postgres ]] && port=$PG_PORT
+  if ((UNIX)); then host=$WORK/redis/redis.sock; [[ $sys == postgres ]] && host=$WORK/pg; fi
   log "$sys $row"
-  timeout 300 "$BIN/peer-load" --system "$sys" --port "$port" --row "$row" "$@" \
+  timeout 300 "$BIN/peer-load" --system "$sys" --host "$host" --port "$port" --row "$row" "$@" \
     >"$WORK/$sys-$row.json" 2>"$WORK/$sys-$row.err" || true
 }
 for sys in redis postgres; do
@@ -142,7 +147,7 @@ if [[ -n $OUT ]]; then mkdir -p "$OUT"; cp "$WORK"/*.json "$OUT"/; fi
 # ---------------------------------------------------------------- table
 echo "rill vs peers: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT, $(nproc) CPUs"
 echo "load before: ${START_UPTIME#*load average: }; after: ${END_UPTIME#*load average: }"
-echo "command: bench/peers/run.sh $( ((QUICK)) && echo --quick) $BIN"
+echo "command: bench/peers/run.sh $( ((QUICK)) && echo '--quick ')$( ((UNIX)) && echo '--unix ')$BIN; peers over $( ((UNIX)) && echo 'unix sockets' || echo 'tcp 127.0.0.1'), rill over ipc"
 python3 - "$WORK" "$BATCH" "$RATE" "$EVENTS" <<'PY'
 import json, sys, os
 work, batch, rate, events = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
