@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -146,11 +147,18 @@ void subscriber(const peer_options& o, const std::string& key, std::atomic<uint6
     reply_ptr rep(raw);
     const int64_t now = mono_ns();
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) continue;  // timeout: nil
-    const redisReply* entries = rep->element[0]->element[1];
+    const redisReply* stream = rep->element[0];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2 ||
+        stream->element[1]->type != REDIS_REPLY_ARRAY)
+      throw std::runtime_error("redis: unexpected XREAD reply");
+    const redisReply* entries = stream->element[1];
     for (size_t i = 0; i < entries->elements; ++i) {
       const redisReply* e = entries->element[i];
+      if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
+          e->element[1]->type != REDIS_REPLY_ARRAY)
+        throw std::runtime_error("redis: unexpected XREAD entry");
       const redisReply* fields = e->element[1];
-      if (fields->elements >= 2) {
+      if (fields->elements >= 2 && fields->element[1]->type == REDIS_REPLY_STRING) {
         const uint64_t ts = event_payload::read_ts(fields->element[1]->str, fields->element[1]->len);
         r.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, now - static_cast<int64_t>(ts))));
       }
@@ -249,7 +257,11 @@ void row_catchup(redisContext* c, const peer_options& o, const std::string& key,
       if (rep->type != REDIS_REPLY_ARRAY) throw std::runtime_error("redis: XRANGE did not answer an array");
       r.latency.record(static_cast<uint64_t>(mono_ns() - t0));
       for (size_t i = 0; i < rep->elements; ++i) {
-        const redisReply* fields = rep->element[i]->element[1];
+        const redisReply* e = rep->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[1]->type != REDIS_REPLY_ARRAY)
+          throw std::runtime_error("redis: unexpected XRANGE entry");
+        const redisReply* fields = e->element[1];
         if (fields->elements >= 2) bytes += fields->element[1]->len;
       }
       seen += rep->elements;

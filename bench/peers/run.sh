@@ -36,7 +36,7 @@ done
 if ((QUICK)); then SECS=2; LAT_SECS=3; EVENTS=200000; else SECS=5; LAT_SECS=10; EVENTS=1000000; fi
 BATCH=64
 RATE=20000
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+PGBIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)  # the newest installed
 for b in rill-core rill bench_projection peer-load; do
   [[ -x $BIN/$b ]] || { echo "run.sh: no $BIN/$b (build it; peer-load needs bench/peers/setup.sh)" >&2; exit 2; }
 done
