@@ -5,7 +5,7 @@
 #include "core/buffer.h"
 #include "core/event.h"
 #include "core/msgpack.h"
-#include "core/msgpack_cursor.h"
+#include "readmodels/replay_reply.h"
 
 namespace rill::readmodels {
 
@@ -105,85 +105,17 @@ source_status event_source_replay::fetch() {
   }
 }
 
-// Walks the reply map with a cursor: {"ok": true, "events": [...], "head": n,
-// "req": id}. Returns end for a reply to another request, ok with page_
-// filled, or unavailable/corrupt.
+// Returns end for a reply to another request, ok with page_ filled, or
+// unavailable/corrupt (readmodels/replay_reply.h).
 source_status event_source_replay::parse(std::span<const char> reply) {
-  msgpack_cursor c(reply);
-  uint32_t n = 0;
-  if (!c.read_map_header(n)) {
-    error_ = "replay " + opt_.endpoint + ": reply is not a map";
-    return source_status::corrupt;
+  std::string why;
+  const auto s = parse_replay_reply(reply, pos_, next_req_ - 1, head_, page_, why);
+  if (s == source_status::ok) {
+    page_at_ = 0;
+  } else if (s != source_status::end) {
+    error_ = "replay " + opt_.endpoint + ": " + why;
   }
-  bool ok = false, have_ok = false, have_head = false;
-  uint64_t req = 0, head = 0;
-  bool have_req = false;
-  std::string_view err;
-  std::vector<source_event> events;
-  for (uint32_t i = 0; i < n; ++i) {
-    std::string_view key;
-    if (!c.read_str(key)) {
-      if (!c.skip() || !c.skip()) break;
-      continue;
-    }
-    if (key == "ok") {
-      have_ok = c.read_bool(ok);
-      if (!have_ok && !c.skip()) break;
-    } else if (key == "head") {
-      have_head = c.read_uint(head);
-      if (!have_head && !c.skip()) break;
-    } else if (key == "req") {
-      have_req = c.read_uint(req);
-      if (!have_req && !c.skip()) break;
-    } else if (key == "error") {
-      if (!c.read_str(err) && !c.skip()) break;
-    } else if (key == "events") {
-      uint32_t count = 0;
-      if (!c.read_array_header(count)) {
-        error_ = "replay " + opt_.endpoint + ": events is not an array";
-        return source_status::corrupt;
-      }
-      events.reserve(count);
-      for (uint32_t k = 0; k < count; ++k) {
-        const size_t from = c.offset();
-        if (!c.skip()) {
-          error_ = "replay " + opt_.endpoint + ": truncated event";
-          return source_status::corrupt;
-        }
-        const auto body = c.bytes_since(from);
-        event_head h;
-        if (!peek_event(body, h)) {
-          error_ = "replay " + opt_.endpoint + ": malformed event in reply";
-          return source_status::corrupt;
-        }
-        events.push_back({h.seq, body});
-      }
-    } else if (!c.skip()) {
-      break;
-    }
-  }
-  if (have_req && req != next_req_ - 1) return source_status::end;  // a stale reply
-  if (!have_ok) {
-    error_ = "replay " + opt_.endpoint + ": malformed reply";
-    return source_status::corrupt;
-  }
-  if (!ok) {
-    error_ = "replay " + opt_.endpoint + ": server says " + std::string(err);
-    return source_status::unavailable;
-  }
-  // The events must start at pos_ and be dense.
-  for (size_t k = 0; k < events.size(); ++k) {
-    if (events[k].seq != pos_ + k) {
-      error_ = "replay " + opt_.endpoint + ": expected seq " + std::to_string(pos_ + k) +
-               ", got " + std::to_string(events[k].seq);
-      return source_status::corrupt;
-    }
-  }
-  if (have_head) head_ = head;
-  if (!events.empty() && events.back().seq > head_) head_ = events.back().seq;
-  page_ = std::move(events);
-  page_at_ = 0;
-  return source_status::ok;
+  return s;
 }
 
 }  // namespace rill::readmodels

@@ -9,6 +9,7 @@
 #include "core/msgpack.h"
 #include "core/reply.h"
 #include "store/journal_reader.h"
+#include "transport/replay_request.h"
 
 namespace rill::transport {
 
@@ -37,81 +38,31 @@ class replay_server::impl {
   }
 
  private:
-  static const msgpack::object* get(const msgpack::object& m, std::string_view key) {
-    for (uint32_t i = 0; i < m.via.map.size; ++i) {
-      const auto& kv = m.via.map.ptr[i];
-      if (kv.key.type == msgpack::type::STR &&
-          std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == key)
-        return &kv.val;
-    }
-    return nullptr;
-  }
-  static bool get_uint(const msgpack::object& m, std::string_view key, uint64_t& v, bool& bad) {
-    const auto* o = get(m, key);
-    if (o == nullptr || o->type == msgpack::type::NIL) return false;
-    if (o->type != msgpack::type::POSITIVE_INTEGER) {
-      bad = true;
-      return false;
-    }
-    v = o->via.u64;
-    return true;
-  }
-
   void handle(const inbound& in) {
     if (in.empty || in.extra_frames) {
       encode_error(out_, errc::bad_request, in.empty ? "empty request" : "a request is one frame",
                    nullptr);
       return;
     }
-    if (in.body.size() > opt_.max_request_bytes) {
-      encode_error(out_, errc::too_large, "replay requests are small maps", nullptr);
-      return;
-    }
     msgpack::object_handle oh;
-    try {
-      oh = msgpack::unpack(static_cast<const char*>(in.body.data()), in.body.size(), nullptr,
-                           nullptr, msgpack::unpack_limit(64, 64, 4096, 4096, 64, 8));
-    } catch (const std::exception&) {
-      encode_error(out_, errc::bad_request, "not MessagePack", nullptr);
+    replay_request r;
+    const errc e = decode_replay_request(in.bytes(), opt_.max_request_bytes, opt_.max_events, oh, r,
+                                         message_);
+    if (e != errc::ok) {
+      encode_error(out_, e, message_, r.req);
       return;
     }
-    const auto& root = oh.get();
-    if (root.type != msgpack::type::MAP) {
-      encode_error(out_, errc::bad_request, "a replay request is a map", nullptr);
-      return;
-    }
-    const msgpack::object* req = get(root, "req");
-    if (const auto* op = get(root, "op")) {
-      if (op->type == msgpack::type::STR && std::string_view(op->via.str.ptr, op->via.str.size) == "ping")
-        encode_ack(out_, req);
-      else
-        encode_error(out_, errc::bad_request, "unknown op (replay knows ping)", req);
-      return;
-    }
-    bool bad = false;
-    uint64_t max = opt_.max_events;
-    if (get_uint(root, "max", max, bad) && max == 0) max = opt_.max_events;
-    max = std::min<uint64_t>(max, opt_.max_events);
-    if (get(root, "agg") != nullptr || get(root, "id") != nullptr) {
-      const auto* agg = get(root, "agg");
-      const auto* id = get(root, "id");
-      uint64_t from_ver = 1;
-      get_uint(root, "from_ver", from_ver, bad);
-      if (bad || !agg || !id || agg->type != msgpack::type::STR || id->type != msgpack::type::STR) {
-        encode_error(out_, errc::bad_request,
-                     "aggregate history needs agg (string), id (string), from_ver (uint, optional)", req);
+    switch (r.k) {
+      case replay_request::kind::ping:
+        encode_ack(out_, r.req);
         return;
-      }
-      aggregate(std::string_view(agg->via.str.ptr, agg->via.str.size),
-                std::string_view(id->via.str.ptr, id->via.str.size), from_ver, max, req);
-      return;
+      case replay_request::kind::aggregate:
+        aggregate(r.agg, r.id, r.from_ver, r.max, r.req);
+        return;
+      case replay_request::kind::range:
+        range(r.from, r.max, r.req);
+        return;
     }
-    uint64_t from = 0;
-    if (!get_uint(root, "from", from, bad) || bad) {
-      encode_error(out_, errc::bad_request, "replay needs from (uint) and max (uint, optional)", req);
-      return;
-    }
-    range(from == 0 ? 1 : from, max, req);
   }
 
   void write_reply(size_t count, uint64_t head, const msgpack::object* req) {
@@ -199,6 +150,7 @@ class replay_server::impl {
   store::journal_reader index_reader_;
   absl::flat_hash_map<std::string, std::vector<uint64_t>> history_;
   std::string key_;
+  std::string message_;
   out_buffer out_, bodies_;
 };
 

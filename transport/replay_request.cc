@@ -1,0 +1,89 @@
+#include "transport/replay_request.h"
+
+#include <algorithm>
+#include <exception>
+
+namespace rill::transport {
+
+namespace {
+
+const msgpack::object* get(const msgpack::object& m, std::string_view key) {
+  for (uint32_t i = 0; i < m.via.map.size; ++i) {
+    const auto& kv = m.via.map.ptr[i];
+    if (kv.key.type == msgpack::type::STR &&
+        std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == key)
+      return &kv.val;
+  }
+  return nullptr;
+}
+
+bool get_uint(const msgpack::object& m, std::string_view key, uint64_t& v, bool& bad) {
+  const auto* o = get(m, key);
+  if (o == nullptr || o->type == msgpack::type::NIL) return false;
+  if (o->type != msgpack::type::POSITIVE_INTEGER) {
+    bad = true;
+    return false;
+  }
+  v = o->via.u64;
+  return true;
+}
+
+errc fail(std::string& message, errc code, std::string text) {
+  message = std::move(text);
+  return code;
+}
+
+}  // namespace
+
+errc decode_replay_request(std::span<const char> body, size_t max_request_bytes,
+                           uint64_t max_events, msgpack::object_handle& oh, replay_request& out,
+                           std::string& message) {
+  out = replay_request{};
+  message.clear();
+  if (body.size() > max_request_bytes)
+    return fail(message, errc::too_large, "replay requests are small maps");
+  try {
+    oh = msgpack::unpack(body.data(), body.size(), nullptr, nullptr,
+                         msgpack::unpack_limit(64, 64, 4096, 4096, 64, 8));
+  } catch (const std::exception&) {
+    return fail(message, errc::bad_request, "not MessagePack");
+  }
+  const auto& root = oh.get();
+  if (root.type != msgpack::type::MAP)
+    return fail(message, errc::bad_request, "a replay request is a map");
+  out.req = get(root, "req");
+  if (const auto* op = get(root, "op")) {
+    if (op->type == msgpack::type::STR &&
+        std::string_view(op->via.str.ptr, op->via.str.size) == "ping") {
+      out.k = replay_request::kind::ping;
+      return errc::ok;
+    }
+    return fail(message, errc::bad_request, "unknown op (replay knows ping)");
+  }
+  bool bad = false;
+  uint64_t max = max_events;
+  if (get_uint(root, "max", max, bad) && max == 0) max = max_events;
+  out.max = std::min<uint64_t>(max, max_events);
+  if (get(root, "agg") != nullptr || get(root, "id") != nullptr) {
+    const auto* agg = get(root, "agg");
+    const auto* id = get(root, "id");
+    uint64_t from_ver = 1;
+    get_uint(root, "from_ver", from_ver, bad);
+    if (bad || !agg || !id || agg->type != msgpack::type::STR || id->type != msgpack::type::STR)
+      return fail(message, errc::bad_request,
+                  "aggregate history needs agg (string), id (string), from_ver (uint, optional)");
+    out.k = replay_request::kind::aggregate;
+    out.agg = std::string_view(agg->via.str.ptr, agg->via.str.size);
+    out.id = std::string_view(id->via.str.ptr, id->via.str.size);
+    out.from_ver = from_ver;
+    return errc::ok;
+  }
+  uint64_t from = 0;
+  if (!get_uint(root, "from", from, bad) || bad)
+    return fail(message, errc::bad_request, "replay needs from (uint) and max (uint, optional)");
+  out.k = replay_request::kind::range;
+  out.from = from == 0 ? 1 : from;
+  return errc::ok;
+}
+
+}  // namespace rill::transport

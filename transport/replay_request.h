@@ -1,0 +1,41 @@
+#pragma once
+// Decoding of requests on the replay endpoint (PROTOCOL.md "Replay"),
+// factored out of replay_server so that it can be tested and fuzzed alone:
+//
+//   {"from": seq, "max": n, "req"?}              range: from (0 means 1)
+//   {"agg": t, "id": i, "from_ver": v, "req"?}   one aggregate's history
+//   {"op": "ping", "req"?}                       ping
+//
+// `max` absent, nil or 0 means max_events; larger values are clamped to it.
+//
+// Ownership: out.agg / out.id / out.req point into `oh` (which references
+// the request bytes' copy it owns); keep `oh` alive while they are used.
+// Thread-safety: pure function. Never throws.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/msgpack.h"
+
+namespace rill::transport {
+
+struct replay_request {
+  enum class kind : uint8_t { ping, range, aggregate };
+  kind k = kind::range;
+  uint64_t from = 1;      // range: the first seq wanted (at least 1)
+  uint64_t max = 0;       // events per reply: 1..max_events (0 only if max_events is 0)
+  std::string_view agg;   // aggregate
+  std::string_view id;    // aggregate
+  uint64_t from_ver = 1;  // aggregate: the first version wanted (0 counts as 1)
+  const msgpack::object* req = nullptr;  // echoed in the reply; also set on most errors
+};
+
+// ok, or bad_request / too_large with `message` (the reply's error text).
+errc decode_replay_request(std::span<const char> body, size_t max_request_bytes,
+                           uint64_t max_events, msgpack::object_handle& oh, replay_request& out,
+                           std::string& message);
+
+}  // namespace rill::transport
