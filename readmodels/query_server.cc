@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/utf8.h"
+
 namespace rill::readmodels {
 
 query_server::query_server(zmq::context_t& ctx, std::string model, const std::string& endpoint,
@@ -52,7 +54,7 @@ void query_server::handle(transport::inbound& in, uint64_t applied, clock::time_
   if (!rq.model.empty() && rq.model != model_) {
     encode_query_error(reply_, errc::unknown_model,
                        "this endpoint serves model '" + model_ + "', not '" +
-                           std::string(rq.model.substr(0, 128)) + "'",
+                           std::string(utf8_prefix(rq.model, 128)) + "'",
                        rq.req);
     send(in);
     return;

@@ -6,6 +6,7 @@
 #include "core/msgpack_check.h"
 #include "core/msgpack_cursor.h"
 #include "core/reply.h"
+#include "core/utf8.h"
 
 namespace rill::readmodels {
 namespace {
@@ -105,7 +106,7 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone,
     const auto name = as_view(kv.key);
     const auto it = std::find(std::begin(names), std::end(names), name);
     if (it == std::end(names)) {
-      std::string shown(name.substr(0, 64));
+      std::string shown(utf8_prefix(name, 64));
       return bad(message, "unknown field: " + shown);
     }
     const auto at = static_cast<size_t>(it - std::begin(names));

@@ -3,6 +3,7 @@
 #include "core/msgpack.h"
 #include "core/msgpack_check.h"
 #include "core/msgpack_cursor.h"
+#include "core/utf8.h"
 #include "transport/notifier_protocol.h"
 
 namespace rill::transport::notify {
@@ -147,7 +148,7 @@ errc decode_request_fields(std::span<const char> bytes, const limits& lim, reque
       have_req = true;
       if (!read_raw(c, out.req)) return bad(message, "malformed 'req'");
     } else {
-      std::string shown(name.substr(0, 64));
+      std::string shown(utf8_prefix(name, 64));
       return bad(message, "unknown field '" + shown + "'");
     }
   }
@@ -161,7 +162,7 @@ errc decode_request_fields(std::span<const char> bytes, const limits& lim, reque
   } else if (op_name == kOpStatus) {
     out.kind = op::status;
   } else {
-    return bad(message, "unknown op '" + std::string(op_name.substr(0, 64)) + "'");
+    return bad(message, "unknown op '" + std::string(utf8_prefix(op_name, 64)) + "'");
   }
   if ((out.kind == op::watch || out.kind == op::unwatch) && !have_model)
     return bad(message, "missing 'model'");
@@ -282,7 +283,7 @@ errc decode_server_message(std::span<const char> bytes, server_message& out, std
     } else {
       read = c.skip();
     }
-    if (!read) return bad(message, "field '" + std::string(name.substr(0, 64)) + "' mistyped");
+    if (!read) return bad(message, "field '" + std::string(utf8_prefix(name, 64)) + "' mistyped");
   }
   if (out.is_note) {
     if (!valid_model(out.model)) return bad(message, "note without a valid model");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/utf8.h"
 #include "readmodels/models/msgpack_fields.h"
 
 namespace rill::readmodels {
@@ -31,7 +32,7 @@ errc query_args::check_known(std::initializer_list<std::string_view> known,
     std::string_view k;
     if (!as_str(m.ptr[i].key, k)) return bad(message, "args keys must be strings");
     if (std::find(known.begin(), known.end(), k) == known.end()) {
-      std::string name(k.substr(0, 64));
+      std::string name(utf8_prefix(k, 64));
       return bad(message, "unknown argument '" + name + "'");
     }
   }

@@ -1,6 +1,7 @@
 // The change-notification codec: requests, reports, notes and replies, and
 // the errors malformed input gets.
 #include "transport/notifier_codec.h"
+#include "core/utf8.h"
 #include "transport/notifier_protocol.h"
 
 #include <gtest/gtest.h>
@@ -109,6 +110,24 @@ TEST(notifier_codec, ReqIsFoundEvenWhenAnEarlierFieldIsBad) {
   EXPECT_EQ(decode_json({{"op", "watch"}, {"model", ""}, {"unknown", 1}, {"req", 4}}, r),
             errc::bad_request);
   EXPECT_FALSE(r.req.empty());
+}
+
+// Found by fuzz_notify_codec: quoting the first 64 bytes of a long field
+// name or op split a multi-byte character, so the error reply carried a
+// string that is not UTF-8.
+TEST(notifier_codec, QuotedNamesAreCutAtACharacterBoundary) {
+  const std::string long_name = std::string(63, 'x') + "\xc3\xa9";  // 'é' straddles byte 64
+  request r;
+  std::string msg;
+  EXPECT_EQ(decode(pack({{"op", "ping"}, {long_name, 1}}), r, msg), errc::bad_request);
+  EXPECT_TRUE(valid_utf8(msg)) << msg;
+  EXPECT_EQ(msg, "unknown field '" + std::string(63, 'x') + "'");
+  EXPECT_EQ(decode(pack({{"op", long_name}}), r, msg), errc::bad_request);
+  EXPECT_TRUE(valid_utf8(msg)) << msg;
+  server_message m;
+  EXPECT_EQ(decode_server_message(bytes(pack({{"ok", true}, {"expiry_ms", "x"}})), m, msg),
+            errc::bad_request);
+  EXPECT_EQ(msg, "field 'expiry_ms' mistyped");
 }
 
 TEST(notifier_codec, OversizedRequestIsTooLarge) {
