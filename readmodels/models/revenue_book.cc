@@ -1,12 +1,25 @@
 #include "readmodels/models/revenue_book.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "readmodels/models/domain_names.h"
 #include "readmodels/models/msgpack_fields.h"
 #include "readmodels/models/settings.h"
 
 namespace rill::readmodels {
+
+namespace {
+
+// Revenue saturates at the largest finite double: a sum or product of huge
+// (valid, finite) amounts must not become inf, which a snapshot cannot hold
+// (snapshot_reader refuses non-finite numbers), nor inf - inf = NaN.
+double saturate(double v) {
+  constexpr double max = std::numeric_limits<double>::max();
+  return std::clamp(v, -max, max);
+}
+
+}  // namespace
 
 uint32_t revenue_book::customer(std::string_view id) {
   auto it = index_.find(id);
@@ -52,7 +65,7 @@ bool revenue_book::on_order(const event_view& e, change& c) {
   if (!base) return false;
   c.customer = o.customer;
   c.before = revenue_[o.customer];
-  revenue_[o.customer] += amount;
+  revenue_[o.customer] = saturate(revenue_[o.customer] + amount);
   c.after = revenue_[o.customer];
   return true;
 }
@@ -67,14 +80,14 @@ bool revenue_book::on_rate(const event_view& e, change& c) {
       base != base_)
     return false;
   order& o = it->second;
-  const double old_part = o.counted ? o.amount * o.rate : 0;
+  const double old_part = o.counted ? saturate(o.amount * o.rate) : 0;
   o.rate = rate;
   o.counted = true;
-  const double new_part = o.amount * o.rate;
+  const double new_part = saturate(o.amount * o.rate);
   if (new_part == old_part) return false;
   c.customer = o.customer;
   c.before = revenue_[o.customer];
-  revenue_[o.customer] += new_part - old_part;
+  revenue_[o.customer] = saturate(revenue_[o.customer] + (new_part - old_part));
   c.after = revenue_[o.customer];
   return true;
 }

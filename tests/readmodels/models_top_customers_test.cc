@@ -1,6 +1,8 @@
 // top_customers: ranking by revenue in the base currency.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "readmodels/models/top_customers_model.h"
 #include "tests/readmodels/models_events.h"
 
@@ -80,6 +82,29 @@ TEST(ModelsTopCustomers, BadArguments) {
   EXPECT_EQ(ask(m, "top", {{"n", 10001}}).code, errc::bad_request);
   EXPECT_EQ(ask(m, "top", {{"n", 1.5}}).code, errc::bad_request);
   EXPECT_EQ(ask(m, "list").code, errc::unknown_query);
+}
+
+// Found by fuzz_snapshot: two orders of 1e308 summed to inf, which save()
+// wrote and load() (rightly) refuses, so every later snapshot of the model
+// was unloadable. Revenue now saturates at the largest finite double.
+TEST(ModelsTopCustomers, HugeRevenueSaturatesAndItsSnapshotLoads) {
+  top_customers_model m({});
+  event_log log;
+  log.customer("c1", "Ann", "a@x");
+  for (const char* id : {"o1", "o2", "o3"}) {  // log.order() would cast 1e308 to an integer
+    log.add("ORDER_CREATED", "order", id,
+            {{"customer_id", "c1"}, {"amount", 1e308}, {"currency", id[1] == '3' ? "USD" : "EUR"}});
+  }
+  log.rate("o3", 10);
+  log.rate("o3", 20);
+  log.apply_to(m);
+  const double top = ok(m, "top", {{"n", 1}})[0]["revenue"].get<double>();
+  EXPECT_EQ(top, std::numeric_limits<double>::max());
+  top_customers_model back({});
+  std::string error;
+  const std::string bytes = testing::saved(m);
+  ASSERT_TRUE(back.load({bytes.data(), bytes.size()}, error)) << error;
+  EXPECT_EQ(testing::saved(back), bytes);
 }
 
 }  // namespace
