@@ -35,7 +35,7 @@ uint64_t command_channel::send(std::string_view cmd, std::string_view agg, std::
   return req;
 }
 
-bool command_channel::decode(std::span<const char> body, reply& r) const {
+bool command_channel::decode(std::span<const char> body, reply& r) {
   msgpack_cursor cur(body);
   uint32_t n = 0;
   if (!cur.read_map_header(n)) return false;

@@ -62,8 +62,12 @@ class command_channel {
   // requests that timed out by `now` to `out`.
   void poll(time_point now, std::vector<reply>& out, size_t max_replies = 4096);
 
+  // Decodes one reply body from rill-core; false when it is not a reply to
+  // one of our commands (not a map, no ok, no uint req). Pure; never throws
+  // (public for tests and tests/fuzz).
+  static bool decode(std::span<const char> body, reply& r);
+
  private:
-  bool decode(std::span<const char> body, reply& r) const;
   void expire(time_point now, std::vector<reply>& out);
 
   options opts_;

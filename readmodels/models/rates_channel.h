@@ -58,9 +58,13 @@ class rates_channel {
   // Appends the answers that arrived and the lookups that failed by `now`.
   void poll(time_point now, std::vector<answer>& out);
 
+  // Decodes one reply body from the rates service to the lookup of
+  // `expected`; in_sync is false when the reply is malformed or names
+  // another currency. Pure; never throws (public for tests and tests/fuzz).
+  static answer decode(std::span<const char> body, const std::string& expected, bool& in_sync);
+
  private:
   void fail_all(std::string_view why, std::vector<answer>& out);
-  answer decode(std::span<const char> body, const std::string& expected, bool& in_sync) const;
 
   options opts_;
   dealer_link link_;
