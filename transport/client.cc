@@ -199,39 +199,44 @@ bool event_subscriber::accept(const std::string& body, uint64_t seq) {
   return true;
 }
 
-bool event_subscriber::fill_from_replay(uint64_t upto) {
-  for (;;) {
-    if (upto != 0 && next_ > upto) return true;
-    auto reply = replay_.call({{"from", next_}, {"max", 4096}}, 5000ms);
-    if (!reply || !reply->value("ok", false)) return false;
-    head_ = reply->value("head", head_);
-    const auto& events = (*reply)["events"];
-    if (!events.is_array() || events.empty()) return true;
-    for (const auto& ev : events) {
-      auto bytes = nlohmann::json::to_msgpack(ev);
-      std::string body(bytes.begin(), bytes.end());
-      uint64_t seq = ev.value("seq", uint64_t{0});
-      if (seq < next_) continue;
-      if (seq != next_) return false;  // the server skipped: should not happen
-      ++replayed_;
-      accept(body, seq);
-    }
-    if (next_ > head_) return true;
+long event_subscriber::fill_page() {
+  auto reply = replay_.call({{"from", next_}, {"max", kReplayPage}}, 5000ms);
+  if (!reply || !reply->value("ok", false)) return -1;
+  head_ = std::max(head_, reply->value("head", uint64_t{0}));
+  const auto& events = (*reply)["events"];
+  if (!events.is_array()) return -1;
+  long used = 0;
+  for (const auto& ev : events) {
+    const uint64_t seq = ev.value("seq", uint64_t{0});
+    if (seq < next_) continue;
+    if (seq != next_) return used == 0 ? -1 : used;  // the server skipped: should not happen
+    auto bytes = nlohmann::json::to_msgpack(ev);
+    ++replayed_;
+    accept(std::string(bytes.begin(), bytes.end()), seq);
+    ++used;
   }
+  return used;
 }
 
 bool event_subscriber::next(std::string& body, uint64_t& seq, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (last_check_ == std::chrono::steady_clock::time_point{}) {
-    last_check_ = std::chrono::steady_clock::now();
-    fill_from_replay(0);  // late join: catch up to the head first
-  }
+  // behind: the journal holds events we have not delivered (head_ >= next_);
+  // read them from replay a page at a time. A page that brings nothing (an
+  // error, or a head not yet readable) waits for the feed or the next check.
   for (;;) {
     if (!ready_.empty()) {
       seq = ready_.front().first;
       body = std::move(ready_.front().second);
       ready_.pop_front();
       return true;
+    }
+    if (want_replay_) {
+      last_check_ = std::chrono::steady_clock::now();
+      want_replay_ = false;
+      if (fill_page() > 0) {
+        want_replay_ = head_ >= next_;
+        continue;
+      }
     }
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return false;
@@ -251,16 +256,20 @@ bool event_subscriber::next(std::string& body, uint64_t& seq, std::chrono::milli
       }
       if (parts.size() != 2) continue;
       std::string ev(static_cast<const char*>(parts[1].data()), parts[1].size());
-      uint64_t s = event_seq(ev);
+      const uint64_t s = event_seq(ev);
       if (s == 0 || s < next_) continue;  // already delivered
-      if (s > next_) fill_from_replay(s - 1);  // a gap: read the missed events
-      if (s > head_) head_ = s;
+      last_check_ = std::chrono::steady_clock::now();
+      if (s > next_) {
+        // A gap (or a late start): the missed events and this one come from
+        // replay, page by page, before the feed is taken again.
+        head_ = std::max(head_, s);
+        want_replay_ = true;
+        continue;
+      }
+      head_ = std::max(head_, s);
       accept(ev, s);
-      last_check_ = std::chrono::steady_clock::now();
     } else if (std::chrono::steady_clock::now() - last_check_ > 200ms) {
-      // A quiet feed may hide events we missed at its end: ask replay.
-      last_check_ = std::chrono::steady_clock::now();
-      fill_from_replay(0);
+      want_replay_ = true;  // a quiet feed may hide events we missed at its end
     }
   }
 }

@@ -80,13 +80,18 @@ class event_subscriber {
                    const std::string& replay_ep, uint64_t from, std::string topic_prefix = "",
                    const client_security* sec = nullptr);
   // The next event body (MessagePack, as journaled) and its seq; false on timeout.
+  // Catching up reads the replay endpoint one page at a time, as the caller
+  // consumes events, so memory stays bounded however far behind `from` is.
   bool next(std::string& body, uint64_t& seq, std::chrono::milliseconds timeout);
   uint64_t next_seq() const { return next_; }
   uint64_t head() const { return head_; }  // journal head last reported by replay
   uint64_t replayed() const { return replayed_; }
 
  private:
-  bool fill_from_replay(uint64_t upto);  // upto = 0: to the head
+  // Reads one page (at most kReplayPage events) from the replay endpoint,
+  // starting at next_. Returns how many events it consumed; -1 on error.
+  long fill_page();
+  static constexpr uint32_t kReplayPage = 4096;
   bool accept(const std::string& body, uint64_t seq);
   zmq::socket_t sub_;
   rpc_client replay_;
@@ -96,6 +101,7 @@ class event_subscriber {
   std::string prefix_;
   std::deque<std::pair<uint64_t, std::string>> ready_;
   std::chrono::steady_clock::time_point last_check_{};
+  bool want_replay_ = true;  // read the next page from replay before the feed
 };
 
 // Reads `seq` from an event body; 0 if absent or malformed.

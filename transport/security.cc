@@ -1,6 +1,11 @@
 #include "transport/security.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <filesystem>
@@ -86,14 +91,30 @@ key_pair load_key_file(const std::string& path) {
 }
 
 void save_key_file(const std::string& path, const key_pair& kp, bool include_secret) {
-  {
-    std::ofstream out(path, std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write key file " + path);
-    out << "# rill CURVE key (Z85)\npublic = " << kp.public_z85 << "\n";
-    if (include_secret) out << "secret = " << kp.secret_z85 << "\n";
-    if (!out.flush()) throw std::runtime_error("cannot write key file " + path);
+  // Written to a temp file created with its final mode (a secret is never
+  // readable by others, not even for a moment), then renamed over `path`.
+  std::string text = "# rill CURVE key (Z85)\npublic = " + kp.public_z85 + "\n";
+  if (include_secret) text += "secret = " + kp.secret_z85 + "\n";
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  const mode_t mode = include_secret ? 0600 : 0644;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) throw std::runtime_error("cannot write key file " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, mode) == 0;  // the umask may have narrowed a public key's mode
+  for (size_t at = 0; ok && at < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) at += static_cast<size_t>(n);
   }
-  ::chmod(path.c_str(), include_secret ? 0600 : 0644);
+  ok = ok && ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = ok ? errno : saved;
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write key file " + path + ": " + std::strerror(err));
+  }
 }
 
 std::vector<std::string> load_allow_list(const std::string& path) {
