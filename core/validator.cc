@@ -63,6 +63,12 @@ bool validator::check_refs(const command_def& def, const msgpack::object* data,
   return true;
 }
 
+void validator::prefetch(const command_request& c) const {
+  if (c.has_key) keys_.prefetch(c.key);
+  if (const aggregate_def* a = schema_.find_aggregate(c.agg); a != nullptr)
+    index_[a->index].prefetch(c.id);
+}
+
 verdict validator::check(const command_request& c, uint64_t seq) {
   verdict v;
   if (c.has_key) {

@@ -66,6 +66,11 @@ class validator {
   // Borrows nothing from c after it returns. Never throws (except bad_alloc).
   verdict check(const command_request& c, uint64_t seq);
 
+  // Hints that c will be checked soon: starts loading the memory its
+  // lookups will touch (the aggregate's and the key's hash-map slots), so a
+  // batch can overlap those cache misses. No effect on results.
+  void prefetch(const command_request& c) const;
+
   // Position in the undo log of staged changes.
   size_t savepoint() const { return undo_.size(); }
   // Undoes every change staged after sp, newest first.
