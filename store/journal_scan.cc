@@ -117,6 +117,11 @@ class scanner {
         continue;
       }
       if (st == record_state::end_marker && i + 1 < gap_at_) {
+        // Sealed before its first record, the segment holds none: its header
+        // must not name a first seq (readers order the segments by it).
+        if (first_in_seg && seg_->load_first_seq() != 0) {
+          r_.repairs.push_back({scan_repair::kind::set_first_seq, idx_[i], 0, 0, 0});
+        }
         ++i;
         s = open_seg(i, seg_, error);
         if (s == io_status::io_error) {

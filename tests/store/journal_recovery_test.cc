@@ -290,6 +290,33 @@ TEST(JournalRecovery, BadHeaderOfEmptyTrailingSegmentIsRemoved) {
   expect_appendable(o, 10);
 }
 
+// Found by fuzz_journal_recovery: a segment sealed by an end marker before
+// its first record, whose header still named a first seq (here garbage),
+// passed recovery and verify, but readers order segments by that field and
+// then refused the journal (seek -> corrupt). Recovery now clears it.
+TEST(JournalRecovery, FirstSeqOfASegmentSealedEmptyIsCleared) {
+  temp_dir t;
+  auto o = small_options(t.journal());
+  std::filesystem::create_directories(o.dir);
+  std::unique_ptr<segment_file> f;
+  std::string err;
+  for (uint32_t i = 1; i <= 2; ++i) {
+    ASSERT_EQ(segment_file::create(o.dir, i, 64 << 10, 1, f, err), io_status::ok) << err;
+    f.reset();
+  }
+  const uint64_t end = format::kEndMarker, garbage = 0x454e4421ffffffffull;
+  write_at(seg_path(o.dir, 1), format::kHeaderSize, &end, sizeof end);
+  write_at(seg_path(o.dir, 1), format::kHdrFirstSeq, &garbage, sizeof garbage);
+  recovery_report r;
+  {
+    auto w = journal_writer::open(o, r);
+    ASSERT_TRUE(w) << r.message;
+  }
+  EXPECT_EQ(r.head, 0u);
+  expect_appendable(o, 0);
+  EXPECT_EQ(verify_journal(o.dir).status, io_status::ok);
+}
+
 TEST(JournalRecovery, BadHeaderOfFirstSegmentIsCorruption) {
   temp_dir t;
   auto o = make_journal(t, 10);
