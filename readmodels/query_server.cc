@@ -28,7 +28,12 @@ size_t query_server::serve(uint64_t applied, clock::time_point now, const handle
 
 void query_server::send(const transport::inbound& in) {
   if (!socket_.reply(in, reply_.span())) {
-    spdlog::warn("model {}: reply dropped (the client is gone or stopped reading)", model_);
+    // Logged at the first drop and then at every 1000th (a client that stops
+    // reading must not flood the log); status shows the total.
+    const uint64_t dropped = socket_.dropped_replies();
+    if (dropped == 1 || dropped % 1000 == 0)
+      spdlog::warn("model {}: {} replies dropped so far (a client is gone or stopped reading)",
+                   model_, dropped);
   }
   ++answered_;
 }
@@ -67,10 +72,10 @@ void query_server::handle(transport::inbound& in, uint64_t applied, clock::time_
       return;
     }
     if (rq.timeout_ms == 0) {
-      encode_query_error(reply_, errc::timeout,
-                         "model has applied " + std::to_string(applied) + " < after " +
-                             std::to_string(rq.after),
-                         rq.req);
+      encode_query_error(
+          reply_, errc::timeout,
+          "model has applied " + std::to_string(applied) + " < after " + std::to_string(rq.after),
+          rq.req);
       send(in);
       return;
     }
@@ -124,10 +129,10 @@ void query_server::release(uint64_t applied, clock::time_point now, const handle
     zone_.clear();
     query_request rq;
     (void)decode_query(in.bytes(), zone_, opt_.decode, rq, message_);  // for `req`
-    encode_query_error(reply_, errc::timeout,
-                       "model has applied " + std::to_string(applied) + " < after " +
-                           std::to_string(after),
-                       rq.req);
+    encode_query_error(
+        reply_, errc::timeout,
+        "model has applied " + std::to_string(applied) + " < after " + std::to_string(after),
+        rq.req);
     send(in);
   }
 }
