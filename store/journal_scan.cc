@@ -148,7 +148,9 @@ class scanner {
         kind_ = end_kind::bad;
         bad_ = st;
       }
-      if (first_in_seg && kind_ != end_kind::sealed && seg_->load_first_seq() != 0) {
+      // A segment without records (empty, bad from its first word, or sealed
+      // before its first record) must not name a first seq.
+      if (first_in_seg && seg_->load_first_seq() != 0) {
         r_.repairs.push_back({scan_repair::kind::set_first_seq, idx_[i], 0, 0, 0});
       }
       return true;

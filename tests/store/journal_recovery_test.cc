@@ -317,6 +317,28 @@ TEST(JournalRecovery, FirstSeqOfASegmentSealedEmptyIsCleared) {
   EXPECT_EQ(verify_journal(o.dir).status, io_status::ok);
 }
 
+// The same with the sealed empty segment last (the writer goes on in a new one).
+TEST(JournalRecovery, FirstSeqOfALastSegmentSealedEmptyIsCleared) {
+  temp_dir t;
+  auto o = small_options(t.journal());
+  std::filesystem::create_directories(o.dir);
+  std::unique_ptr<segment_file> f;
+  std::string err;
+  ASSERT_EQ(segment_file::create(o.dir, 1, 64 << 10, 1, f, err), io_status::ok) << err;
+  f.reset();
+  const uint64_t end = format::kEndMarker, garbage = 0xffff21444e45ffffull;
+  write_at(seg_path(o.dir, 1), format::kHeaderSize, &end, sizeof end);
+  write_at(seg_path(o.dir, 1), format::kHdrFirstSeq, &garbage, sizeof garbage);
+  recovery_report r;
+  {
+    auto w = journal_writer::open(o, r);
+    ASSERT_TRUE(w) << r.message;
+  }
+  EXPECT_EQ(r.head, 0u);
+  expect_appendable(o, 0);
+  EXPECT_EQ(verify_journal(o.dir).status, io_status::ok);
+}
+
 TEST(JournalRecovery, BadHeaderOfFirstSegmentIsCorruption) {
   temp_dir t;
   auto o = make_journal(t, 10);
