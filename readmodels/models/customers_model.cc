@@ -38,16 +38,19 @@ void customers_model::apply(const event_view& e, change_set& changed) {
   if (e.agg != domain::customer) return;
   if (e.type == domain::customer_created) {
     std::string_view name, email, country;
-    if (st_.index.contains(e.id) || !get_str(e.data, domain::f_name, name) ||
-        !get_str(e.data, domain::f_email, email))
-      return;
-    customer c{std::string(e.id), std::string(name), std::string(email), {}, false, 0, e.ver};
+    if (!get_str(e.data, domain::f_name, name) || !get_str(e.data, domain::f_email, email)) return;
+    // One hash of the id: a second create of an existing customer is ignored.
+    auto [it, inserted] = st_.index.try_emplace(e.id, static_cast<uint32_t>(st_.list.size()));
+    if (!inserted) return;
+    customer& c = st_.list.emplace_back();
+    c.id = it->first;
+    c.name.assign(name);
+    c.email.assign(email);
+    c.version = e.ver;
     if (get_str(e.data, domain::f_country, country)) {
       c.country.assign(country);
       c.has_country = true;
     }
-    st_.index.emplace(c.id, static_cast<uint32_t>(st_.list.size()));
-    st_.list.push_back(std::move(c));
     changed.add(e.id);
   } else if (e.type == domain::customer_updated) {
     customer* c = find(e.id);

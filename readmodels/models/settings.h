@@ -11,6 +11,8 @@
 // Errors throw std::invalid_argument naming the model and the setting: this
 // runs once at startup (STYLE.md rule 5 allows throwing there).
 // Thread-safety: none needed (used once, by one thread).
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -46,5 +48,19 @@ class settings_reader {
 // A currency code as the models compare it: three ASCII letters, upper case.
 // Returns false (out untouched) when s is not three letters.
 bool normalize_currency(std::string_view s, std::string& out);
+
+// The same into a fixed buffer (no std::string; the event hot path). Returns
+// false (out unspecified) when s is not three letters.
+inline bool normalize_currency(std::string_view s, std::array<char, 3>& out) {
+  if (s.size() != 3) return false;
+  for (size_t i = 0; i < 3; ++i) {
+    char c = s[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c < 'A' || c > 'Z') return false;
+    out[i] = c;
+  }
+  return true;
+}
+inline std::string_view as_view(const std::array<char, 3>& code) { return {code.data(), 3}; }
 
 }  // namespace rill::readmodels
