@@ -1,6 +1,7 @@
 // rill load: the benchmark load generator (daemons/rill/load_*.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -22,6 +23,9 @@ namespace rill::cli {
 namespace {
 
 using namespace std::chrono_literals;
+
+// --notified keeps (seq, send time) of at most this many requests (16 bytes each).
+constexpr size_t kMaxAcked = 8'000'000;
 
 struct load_flags {
   load_config cfg;
@@ -67,6 +71,13 @@ int run_load(global_options& g, load_flags& f) {
   report.run_tag = make_run_tag();
   worker_shared shared;
   shared.track_acks = !cfg.after_model.empty();
+  if (!cfg.notified.empty()) shared.max_acked = kMaxAcked / cfg.connections;
+
+  std::unique_ptr<note_watcher> notes;
+  if (!cfg.notified.empty()) {
+    notes = std::make_unique<note_watcher>(ctx, ep.notify, cfg.notified);
+    if (!notes->start(error)) return not_running(g, error);
+  }
 
   std::unique_ptr<feed_watcher> watcher;
   if (cfg.visible) {
@@ -142,6 +153,24 @@ int run_load(global_options& g, load_flags& f) {
     watcher->finish(report.visible_expected, 1000);
     report.visible = watcher->latency();
   }
+  if (notes) {
+    uint64_t target = 0;
+    std::vector<acked_request> acked;
+    for (auto& w : workers) {
+      auto& a = w->result().acked;
+      for (const auto& x : a) target = std::max(target, x.seq);
+      acked.insert(acked.end(), a.begin(), a.end());
+      a = {};
+    }
+    // Until the note covering the last acknowledged command, or 2 s without
+    // a note (a model that is not running, or not reporting).
+    notes->finish(target, 2000,
+                  static_cast<int>(std::min(3'600'000.0, cfg.drain_timeout_s * 1000)));
+    report.notified = match_notes(notes->marks(), acked, report.notified_missing);
+    report.notified_expected = acked.size();
+    report.notified_notes = notes->notes();
+    report.notified_resyncs = notes->resyncs();
+  }
   if (probe) {
     probe->finish();
     report.after = probe->latency();
@@ -176,6 +205,9 @@ void add_load_command(CLI::App& app, global_options& g) {
   sub->add_flag("--visible", c.visible, "Also measure command -> event on the feed (SUB socket)");
   sub->add_option("--after-model", c.after_model,
                   "Also measure command -> read model NAME answers a query with `after` (sampled)");
+  sub->add_option("--notified", c.notified,
+                  "Also measure command -> `changed` note for model NAME at a client watching it "
+                  "on rill-notify (every acknowledged request, until the first note with seq >= its seq)");
   sub->add_option("--plot", c.plot, "Write the latency percentile curve and throughput as an SVG file");
   sub->add_option("--drain-timeout", c.drain_timeout_s, "Seconds to wait for the last replies (default 30)");
   sub->footer(
@@ -183,7 +215,8 @@ void add_load_command(CLI::App& app, global_options& g) {
       "  rill load --window 1 --duration 3                 round trip, one command in flight\n"
       "  rill load --window 1000 --duration 5 --json       pipelined throughput\n"
       "  rill load --rate 50000 --connections 2 --visible --plot lat.svg\n"
-      "  rill load --batch 64 --window 16 --mix create:70,update:20,order:10");
+      "  rill load --batch 64 --window 16 --mix create:70,update:20,order:10\n"
+      "  rill load --rate 20000 --duration 10 --mix create:50,update:50 --notified customers --visible");
   sub->callback([&g, f] { g.exit = run_load(g, *f); });
 }
 

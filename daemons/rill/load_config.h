@@ -27,6 +27,7 @@ struct load_config {
   uint32_t payload = 0;         // pad customer names to this many bytes
   bool visible = false;         // also measure command -> event on the feed
   std::string after_model;      // also measure command -> model answers `after`
+  std::string notified;         // also measure command -> `changed` note for this model
   std::string plot;             // SVG file to write
   double drain_timeout_s = 30;  // how long to wait for the last replies
 

@@ -1,9 +1,11 @@
 #include "daemons/rill/load_observers.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/msgpack_cursor.h"
 #include "transport/client.h"
+#include "transport/notify_client.h"
 
 namespace rill::cli {
 
@@ -134,6 +136,88 @@ void after_probe::loop() {
     // Wait for a newer acknowledgement before the next sample.
     while (!stop_.load() && shared_.ack.get().first == seq) std::this_thread::sleep_for(100us);
   }
+}
+
+// ------------------------------------------------------------ note_watcher
+
+note_watcher::note_watcher(zmq::context_t& ctx, std::string notify_ep, std::string model)
+    : ctx_(ctx), ep_(std::move(notify_ep)), model_(std::move(model)) {}
+
+bool note_watcher::start(std::string& error) {
+  std::promise<std::string> ready;
+  auto answer = ready.get_future();
+  thread_ = std::thread([this, p = std::move(ready)]() mutable { loop(std::move(p)); });
+  error = answer.get();
+  if (error.empty()) return true;
+  thread_.join();
+  return false;
+}
+
+void note_watcher::finish(uint64_t target, int quiet_ms, int max_ms) {
+  if (!thread_.joinable()) return;
+  target_.store(target);
+  quiet_ns_.store(int64_t{quiet_ms} * 1'000'000);
+  stop_at_ns_.store(steady_ns() + int64_t{std::max(max_ms, quiet_ms)} * 1'000'000);
+  stop_.store(true);
+  thread_.join();
+}
+
+void note_watcher::loop(std::promise<std::string> ready) {
+  transport::notify_client_options opt;
+  opt.receive_hwm = 1'000'000;  // a slow observer should not be dropped by libzmq
+  opt.max_pending = 1'000'000;
+  std::optional<transport::notify_client> nc;
+  try {
+    nc.emplace(ctx_, ep_, opt);
+  } catch (const zmq::error_t& e) {
+    ready.set_value(std::string("cannot connect to ") + ep_ + ": " + e.what());
+    return;
+  }
+  const errc rc = nc->watch(model_, std::nullopt, 3000ms);
+  if (rc != errc::ok) {
+    ready.set_value("rill-notify did not accept the watch on " + ep_ + " (" +
+                    std::string(rill::to_string(rc)) + ")");
+    return;
+  }
+  ready.set_value("");
+  uint64_t high = 0;
+  int64_t last_note = steady_ns();
+  for (;;) {
+    if (stop_.load()) {
+      const int64_t now = steady_ns();
+      const uint64_t want = target_.load();
+      if (want != 0 && high >= want) return;
+      if (now >= stop_at_ns_.load() || now - last_note >= quiet_ns_.load()) return;
+    }
+    auto n = nc->next_note(20ms);
+    if (!n) continue;
+    const int64_t now = steady_ns();
+    last_note = now;
+    ++notes_;
+    if (n->resync) {
+      ++resyncs_;
+      continue;
+    }
+    if (n->model != model_ || n->seq <= high) continue;
+    high = n->seq;
+    marks_.push_back({high, now});
+  }
+}
+
+latency_histogram match_notes(std::span<const note_mark> marks,
+                              std::span<const acked_request> acked, uint64_t& missing) {
+  latency_histogram h;
+  missing = 0;
+  for (const auto& a : acked) {
+    auto it = std::lower_bound(marks.begin(), marks.end(), a.seq,
+                               [](const note_mark& m, uint64_t s) { return m.seq < s; });
+    if (it == marks.end()) {
+      ++missing;
+      continue;
+    }
+    h.record(static_cast<uint64_t>(std::max<int64_t>(0, it->at_ns - a.sent_ns)));
+  }
+  return h;
 }
 
 }  // namespace rill::cli

@@ -11,13 +11,27 @@
 //                 and records now - that command's send time when it
 //                 answers: command -> read model has applied it (a sample,
 //                 not every command).
+//   note_watcher  (--notified NAME) watches the whole model NAME on the
+//                 notifier (transport::notify_client) and logs, for each
+//                 note that raises the highest seq noted so far, that seq
+//                 and its arrival time. After the run match_notes() gives
+//                 each acknowledged request (its highest seq S, its intended
+//                 send time) the latency until the first note for the model
+//                 with seq >= S: command -> a watching client is told. Notes
+//                 coalesce (to the newest seq per key, or to one whole-model
+//                 note), so this is when a client learns the model covers
+//                 the command, not a note about that command's own key.
 //
 // Ownership: borrow the context and shared state, which must outlive them.
 // Thread-safety: start()/finish() from the owning thread; the results only
 // after finish().
 #include <atomic>
+#include <cstdint>
+#include <future>
+#include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -70,5 +84,43 @@ class after_probe {
   latency_histogram hist_;
   uint64_t timeouts_ = 0, errors_ = 0;
 };
+
+// A note that raised the highest seq noted for the model, and when it came.
+struct note_mark {
+  uint64_t seq = 0;
+  int64_t at_ns = 0;
+};
+
+class note_watcher {
+ public:
+  note_watcher(zmq::context_t& ctx, std::string notify_ep, std::string model);
+  ~note_watcher() { finish(0, 0); }
+  // Connects and watches the model; false with `error` if the notifier did
+  // not acknowledge the watch within 3 s (the thread is then stopped).
+  bool start(std::string& error);
+  // Stops once a note with seq >= `target` came, or after `quiet_ms` without
+  // a note, or `max_ms` after the call.
+  void finish(uint64_t target, int quiet_ms, int max_ms = 0);
+  // Increasing in seq and time; valid after finish().
+  const std::vector<note_mark>& marks() const { return marks_; }
+  uint64_t notes() const { return notes_; }
+  uint64_t resyncs() const { return resyncs_; }
+
+ private:
+  void loop(std::promise<std::string> ready);
+  zmq::context_t& ctx_;
+  std::string ep_, model_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> target_{0};
+  std::atomic<int64_t> quiet_ns_{0}, stop_at_ns_{0};
+  std::vector<note_mark> marks_;
+  uint64_t notes_ = 0, resyncs_ = 0;
+};
+
+// For each acknowledged request, the time from its send to the first mark
+// with seq >= its seq; requests no mark covers are counted in `missing`.
+latency_histogram match_notes(std::span<const note_mark> marks,
+                              std::span<const acked_request> acked, uint64_t& missing);
 
 }  // namespace rill::cli

@@ -79,6 +79,14 @@ nlohmann::json report_json(const load_report& r) {
     j["after_us"]["model"] = c.after_model;
     j["after_us"]["timeouts"] = r.after_timeouts;
   }
+  if (r.notified) {
+    j["notified_us"] = latency_json(*r.notified);
+    j["notified_us"]["model"] = c.notified;
+    j["notified_us"]["expected"] = r.notified_expected;
+    j["notified_us"]["missing"] = r.notified_missing;
+    j["notified_us"]["notes"] = r.notified_notes;
+    j["notified_us"]["resyncs"] = r.notified_resyncs;
+  }
   j["per_second"] = r.per_second;
   if (!c.plot.empty()) j["plot"] = c.plot;
   if (!r.fatal.empty()) j["fatal"] = r.fatal;
@@ -98,10 +106,15 @@ void print_report(std::ostream& out, const load_report& r) {
   latency_row(rows, c.batch > 1 ? "ack (per batch)" : "ack", r.latency);
   if (r.visible) latency_row(rows, "visible on feed", *r.visible);
   if (r.after) latency_row(rows, "applied by " + c.after_model, *r.after);
+  if (r.notified) latency_row(rows, "notified by " + c.notified, *r.notified);
   print_table(out, {"latency", "samples", "p50", "p90", "p99", "p99.9", "max"}, rows);
   if (r.visible && r.visible->count() < r.visible_expected)
     out << "note: the feed delivered " << r.visible->count() << " of " << r.visible_expected
         << " events (PUB/SUB drops under load)\n";
+  if (r.notified && (r.notified_missing > 0 || r.notified_resyncs > 0))
+    out << "note: " << r.notified_missing << " of " << r.notified_expected
+        << " requests never covered by a note from " << c.notified << ", " << r.notified_resyncs
+        << " resync note(s) (notes may have been missed)\n";
   if (!r.fatal.empty()) out << "error: " << r.fatal << "\n";
 }
 
@@ -127,6 +140,8 @@ std::string plot_svg(const load_report& r) {
   std::vector<curve> curves{{&r.latency, "#1f77b4", "ack"}};
   if (r.visible && r.visible->count()) curves.push_back({&*r.visible, "#d62728", "visible on feed"});
   if (r.after && r.after->count()) curves.push_back({&*r.after, "#2ca02c", "applied by " + r.config.after_model});
+  if (r.notified && r.notified->count())
+    curves.push_back({&*r.notified, "#9467bd", "notified by " + r.config.notified});
   uint64_t n = 1, ymax_ns = 1;
   for (auto& c : curves) n = std::max(n, c.h->count()), ymax_ns = std::max(ymax_ns, c.h->max());
   const double xmax = std::max(1.0, std::min(6.0, std::ceil(std::log10(static_cast<double>(n)))));

@@ -29,6 +29,10 @@ struct load_report {
   uint64_t visible_expected = 0;
   std::optional<latency_histogram> after;    // command -> model answers `after`
   uint64_t after_timeouts = 0;
+  std::optional<latency_histogram> notified;  // command -> `changed` note at a watcher
+  uint64_t notified_expected = 0;  // acknowledged requests measured
+  uint64_t notified_missing = 0;   // of which no note covered
+  uint64_t notified_notes = 0, notified_resyncs = 0;  // notes received; resync notes among them
   std::vector<double> per_second;            // commands acknowledged in each second
   std::string fatal;
 

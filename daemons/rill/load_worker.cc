@@ -62,6 +62,8 @@ void load_worker::run() {
       else it->second += r.failed;
     }
     if (shared_.track_acks && r.seq != 0) shared_.ack.set(r.seq, s.sent_ns);
+    if (r.seq != 0 && result_.acked.size() < shared_.max_acked)
+      result_.acked.push_back({r.seq, s.sent_ns});
     s.sent_ns = 0;
     shared_.commands_done.fetch_add(r.ok + r.failed, std::memory_order_relaxed);
   };

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <utility>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -29,6 +30,11 @@
 #include "daemons/rill/load_histogram.h"
 
 namespace rill::cli {
+
+struct acked_request {
+  uint64_t seq = 0;
+  int64_t sent_ns = 0;
+};
 
 struct worker_result {
   latency_histogram latency;   // per request (a batch is one request)
@@ -41,6 +47,10 @@ struct worker_result {
   uint64_t customers = 0;      // customers created (for updates/orders)
   std::map<std::string, uint64_t, std::less<>> errors;  // error code -> commands
   std::string fatal;           // why the connection gave up, if it did
+  // --notified: the highest seq each acknowledged request got and its
+  // (intended) send time, in acknowledgement order; at most
+  // worker_shared::max_acked per connection.
+  std::vector<acked_request> acked;
 };
 
 // The last acknowledged seq and the intended send time of its command, for
@@ -69,6 +79,8 @@ struct worker_shared {
   std::atomic<bool> stop{false};
   last_ack ack;  // fed only when track_acks is set
   bool track_acks = false;
+  // --notified: each worker keeps up to this many acked_request (0: none).
+  size_t max_acked = 0;
 };
 
 class load_worker {
