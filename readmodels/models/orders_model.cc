@@ -1,5 +1,7 @@
 #include "readmodels/models/orders_model.h"
 
+#include <array>
+
 #include "readmodels/models/domain_names.h"
 #include "readmodels/models/msgpack_fields.h"
 #include "readmodels/models/query_args.h"
@@ -24,12 +26,25 @@ orders_model::options orders_model::parse(const nlohmann::json& settings) {
 }
 
 uint32_t orders_model::customer_of(state& st, std::string_view id) {
-  auto it = st.customer_index.find(id);
-  if (it != st.customer_index.end()) return it->second;
   const auto c = static_cast<uint32_t>(st.customers.size());
-  st.customers.push_back(customer{std::string(id), {}, false, {}});
-  st.customer_index.emplace(std::string(id), c);
+  bool added = false;
+  auto it = st.customer_index.lazy_emplace(id, [&](const index::constructor& ctor) {
+    added = true;
+    ctor(st.strings.add(id), c);
+  });
+  if (!added) return it->second;
+  st.customers.push_back(customer{it->first, {}, false});
   return c;
+}
+
+void orders_model::link_order(state& st, uint32_t idx) {
+  customer& c = st.customers[st.orders[idx].customer];
+  if (c.last == kNone)
+    c.first = idx;
+  else
+    st.orders[c.last].next = idx;
+  c.last = idx;
+  ++c.count;
 }
 
 void orders_model::apply(const event_view& e, change_set& changed) {
@@ -40,52 +55,65 @@ void orders_model::apply(const event_view& e, change_set& changed) {
       on_rate(e, changed);
     return;
   }
-  if (e.agg != domain::customer ||
-      (e.type != domain::customer_created && e.type != domain::customer_updated))
-    return;
+  if (e.agg != domain::customer) return;
+  const bool created = e.type == domain::customer_created;
+  if (!created && e.type != domain::customer_updated) return;
   std::string_view name;
   if (!get_str(e.data, domain::f_name, name)) return;
-  if (e.type == domain::customer_updated && !st_.customer_index.contains(e.id)) return;
-  customer& c = st_.customers[customer_of(st_, e.id)];
-  c.name.assign(name);
-  c.has_name = true;
+  uint32_t c = 0;
+  if (created) {
+    c = customer_of(st_, e.id);
+  } else {
+    auto it = st_.customer_index.find(e.id);
+    if (it == st_.customer_index.end()) return;
+    c = it->second;
+  }
+  customer& cu = st_.customers[c];
+  cu.name.assign(name);
+  cu.has_name = true;
   changed.add(e.id);
 }
 
 void orders_model::on_order(const event_view& e, change_set& changed) {
   std::string_view customer_id, currency;
-  std::string normalized;
+  std::array<char, 3> normalized;
   double amount = 0;
-  if (st_.order_index.contains(e.id) || !get_str(e.data, domain::f_customer_id, customer_id) ||
-      customer_id.empty() || !get_number(e.data, domain::f_amount, amount) || !(amount > 0) ||
+  if (!get_str(e.data, domain::f_customer_id, customer_id) || customer_id.empty() ||
+      !get_number(e.data, domain::f_amount, amount) || !(amount > 0) ||
       !get_str(e.data, domain::f_currency, currency) || !normalize_currency(currency, normalized))
     return;
-  order o;
-  o.id.assign(e.id);
-  o.currency.assign(currency);
+  // One hash of the id: a second create of an existing order is ignored.
+  const auto idx = static_cast<uint32_t>(st_.orders.size());
+  bool added = false;
+  auto it = st_.order_index.lazy_emplace(e.id, [&](const index::constructor& ctor) {
+    added = true;
+    ctor(st_.strings.add(e.id), idx);
+  });
+  if (!added) return;
+  order& o = st_.orders.emplace_back();
+  o.id = it->first;
+  o.currency = st_.strings.add(currency);
   o.customer = customer_of(st_, customer_id);
   o.amount = amount;
-  if (normalized == opts_.base) {
+  if (as_view(normalized) == opts_.base) {
     o.rate = 1;
     o.has_rate = true;
   }
-  const auto idx = static_cast<uint32_t>(st_.orders.size());
-  st_.customers[o.customer].orders.push_back(idx);
-  st_.order_index.emplace(o.id, idx);
-  st_.orders.push_back(std::move(o));
+  link_order(st_, idx);
   changed.add(e.id);
   changed.add(customer_id);
 }
 
 void orders_model::on_rate(const event_view& e, change_set& changed) {
-  auto it = st_.order_index.find(e.id);
   double rate = 0;
   std::string_view base_raw;
-  std::string base;
-  if (it == st_.order_index.end() || !get_number(e.data, domain::f_rate, rate) || !(rate > 0) ||
+  std::array<char, 3> base;
+  if (!get_number(e.data, domain::f_rate, rate) || !(rate > 0) ||
       !get_str(e.data, domain::f_base, base_raw) || !normalize_currency(base_raw, base) ||
-      base != opts_.base)
+      as_view(base) != opts_.base)
     return;
+  auto it = st_.order_index.find(e.id);
+  if (it == st_.order_index.end()) return;
   order& o = st_.orders[it->second];
   o.rate = rate;
   o.has_rate = true;
@@ -142,11 +170,14 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
       result.pack_array(0);
       return errc::ok;
     }
-    const std::vector<uint32_t>& list = st_.customers[it->second].orders;
-    const uint64_t begin = offset < list.size() ? offset : list.size();
-    const uint64_t end = list.size() - begin < limit ? list.size() : begin + limit;
+    const customer& c = st_.customers[it->second];
+    const uint64_t begin = offset < c.count ? offset : c.count;
+    const uint64_t end = c.count - begin < limit ? c.count : begin + limit;
     result.pack_array(static_cast<uint32_t>(end - begin));
-    for (uint64_t i = begin; i < end; ++i) pack_order(result, st_.orders[list[i]]);
+    uint32_t idx = c.first;
+    for (uint64_t i = 0; i < begin; ++i) idx = st_.orders[idx].next;
+    for (uint64_t i = begin; i < end; ++i, idx = st_.orders[idx].next)
+      pack_order(result, st_.orders[idx]);
     return errc::ok;
   }
   message = "orders answers get and by_customer";
@@ -185,7 +216,7 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
   for (uint32_t i = 0; i < nc && r.ok(); ++i) {
     if (r.array() != 2) r.fail("bad customer record");
     customer c;
-    c.id = r.str();
+    c.id = st.strings.add(r.str());
     c.name = r.optional_str(c.has_name);
     if (!r.ok()) break;
     if (!st.customer_index.emplace(c.id, i).second) r.fail("duplicate customer id");
@@ -196,10 +227,10 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
   for (uint32_t i = 0; i < no && r.ok(); ++i) {
     if (r.array() != 6) r.fail("bad order record");
     order o;
-    o.id = r.str();
+    o.id = st.strings.add(r.str());
     const uint64_t c = r.u64();
     o.amount = r.number();
-    o.currency = r.str();
+    o.currency = st.strings.add(r.str());
     o.has_rate = r.boolean();
     o.rate = r.number();
     if (!r.ok()) break;
@@ -209,8 +240,8 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
     }
     o.customer = static_cast<uint32_t>(c);
     if (!st.order_index.emplace(o.id, i).second) r.fail("duplicate order id");
-    st.customers[o.customer].orders.push_back(i);
     st.orders.push_back(std::move(o));
+    link_order(st, i);
   }
   r.expect_end();
   if (!r.ok()) {

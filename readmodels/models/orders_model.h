@@ -19,12 +19,15 @@
 //
 // Settings: base (EUR).
 // Ownership: owns its state. Thread-safety: none (read_model contract).
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
 
 #include "core/string_hash.h"
+#include "readmodels/models/string_pool.h"
 #include "readmodels/read_model.h"
 
 namespace rill::readmodels {
@@ -46,24 +49,35 @@ class orders_model final : public read_model {
   std::unique_ptr<read_model> clone_empty() const override;
 
  private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  // Ids and currencies live in state::strings (each id stored once, also
+  // serving as its index key), so records are small and trivially copyable.
   struct order {
-    std::string id, currency;
+    std::string_view id, currency;  // currency as given
     uint32_t customer = 0;
+    uint32_t next = kNone;  // the customer's next order (index into state::orders)
     double amount = 0, rate = 0;
     bool has_rate = false;
   };
+  // A customer's orders are a list threaded through state::orders in seq
+  // order (first / last / next), not a vector per customer: appending one
+  // allocates nothing.
   struct customer {
-    std::string id, name;
+    std::string_view id;
+    std::string name;
     bool has_name = false;
-    std::vector<uint32_t> orders;  // indexes into state::orders, seq order
+    uint32_t first = kNone, last = kNone, count = 0;
   };
+  using index = absl::flat_hash_map<std::string_view, uint32_t, string_hash, string_eq>;
   struct state {
+    string_pool strings;        // every id and currency below points here
     std::vector<order> orders;  // seq order
-    absl::flat_hash_map<std::string, uint32_t, string_hash, string_eq> order_index;
+    index order_index;
     std::vector<customer> customers;
-    absl::flat_hash_map<std::string, uint32_t, string_hash, string_eq> customer_index;
+    index customer_index;
   };
   static uint32_t customer_of(state& st, std::string_view id);
+  static void link_order(state& st, uint32_t idx);
   void on_order(const event_view& e, change_set& changed);
   void on_rate(const event_view& e, change_set& changed);
   void pack_order(packer& pk, const order& o) const;
