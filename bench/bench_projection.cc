@@ -1,7 +1,8 @@
 // Projection benchmarks:
 //  - rebuild speed: events/s applied from a journal (decode only, the
-//    built-in journal_stats model, the default domain's customers and orders
-//    models, and the real rebuild_job thread);
+//    built-in journal_stats model, each of the default domain's six models,
+//    all six in one pass, and the real rebuild_job thread with journal_stats
+//    and with orders);
 //  - query round trip over ipc (p50/p99) next to a raw ZeroMQ DEALER/ROUTER
 //    echo measured in the same run.
 // RILL_BENCH_EVENTS sets the journal size (default 1,000,000 events).
@@ -24,13 +25,13 @@
 #include "readmodels/event_source_journal.h"
 #include "readmodels/projector_decode.h"
 #include "readmodels/projector_rebuild.h"
+#include "readmodels/registry.h"
 #include "readmodels/runtime.h"
 #include "readmodels/runtime_journal_stats.h"
 #include "store/journal_writer.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
 #include "transport/event_publisher.h"
-#include "readmodels/registry.h"
 
 namespace {
 
@@ -118,7 +119,8 @@ bench_journal& domain_journal() {
         e.agg = "order";
         e.type = "ORDER_CREATED";
         e.ver = 1;
-        data = {{"customer_id", cust}, {"amount", 10.0 + static_cast<double>(seq % 1000)},
+        data = {{"customer_id", cust},
+                {"amount", 10.0 + static_cast<double>(seq % 1000)},
                 {"currency", currencies[seq % 4]}};
       }
       e.id = id;
@@ -204,7 +206,8 @@ void BM_decode_event_checked(benchmark::State& state) {
 }
 BENCHMARK(BM_decode_event_checked)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void rebuild_model(benchmark::State& state, const std::function<std::unique_ptr<readmodels::read_model>()>& make) {
+void rebuild_model(benchmark::State& state,
+                   const std::function<std::unique_ptr<readmodels::read_model>()>& make) {
   auto& j = domain_journal();
   for (auto _ : state) {
     state.PauseTiming();
@@ -236,16 +239,74 @@ BENCHMARK_CAPTURE(BM_rebuild_domain_model, customers, "customers")
 BENCHMARK_CAPTURE(BM_rebuild_domain_model, orders, "orders")
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK_CAPTURE(BM_rebuild_domain_model, top_customers, "top_customers")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_rebuild_domain_model, customer_analysis, "customer_analysis")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_rebuild_domain_model, email_campaigns, "email_campaigns")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_rebuild_domain_model, exchange_rates, "exchange_rates")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The whole default model set (readmodels::model_names()) rebuilt in one pass:
+// every event read and decoded once, then applied to each of the six models.
+// events/s counts journal events, not applications.
+void BM_rebuild_all_models(benchmark::State& state) {
+  auto& j = domain_journal();
+  readmodels::model_config cfg;
+  cfg.data_dir = j.root.string();
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<std::unique_ptr<readmodels::read_model>> models;
+    for (const std::string& name : readmodels::model_names())
+      models.push_back(readmodels::make_model(name, cfg));
+    state.ResumeTiming();
+    readmodels::event_source_journal src(j.dir);
+    readmodels::event_decoder dec;
+    readmodels::change_set changed;
+    event_view v;
+    std::string why;
+    readmodels::source_event ev;
+    uint64_t n = 0;
+    while (src.next(ev) == readmodels::source_status::ok) {
+      if (dec.decode(ev.body, v, why) == errc::ok) {
+        for (auto& m : models) m->apply(v, changed);
+        changed.clear();
+      }
+      ++n;
+    }
+    benchmark::DoNotOptimize(n);
+    state.PauseTiming();
+    models.clear();
+    state.ResumeTiming();
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(j.events) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_rebuild_all_models)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The real rebuild path: rebuild_job on its own thread, its own reader.
+// Arg 0: the built-in journal_stats model; 1: the orders model.
 void BM_rebuild_job(benchmark::State& state) {
   auto& j = domain_journal();
   std::atomic<uint64_t> target{j.events};
+  readmodels::model_config cfg;
+  cfg.data_dir = j.root.string();
   for (auto _ : state) {
     readmodels::event_source_factory f = [&] {
       return std::make_unique<readmodels::event_source_journal>(j.dir);
     };
-    readmodels::rebuild_job job(std::make_unique<readmodels::journal_stats>(), f, target);
+    std::unique_ptr<readmodels::read_model> fresh;
+    if (state.range(0) == 0)
+      fresh = std::make_unique<readmodels::journal_stats>();
+    else
+      fresh = readmodels::make_model("orders", cfg);
+    readmodels::rebuild_job job(std::move(fresh), f, target);
     while (job.poll() == readmodels::rebuild_job::state::running)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     uint64_t applied = 0;
@@ -259,7 +320,12 @@ void BM_rebuild_job(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(j.events) * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_rebuild_job)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_rebuild_job)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("orders")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // ------------------------------------------------------------ round trips
 
@@ -313,7 +379,8 @@ void BM_query_roundtrip(benchmark::State& state) {
       state.SkipWithError("no reply");
       break;
     }
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   report_latencies(state, us);
   rt.stop();
@@ -321,7 +388,13 @@ void BM_query_roundtrip(benchmark::State& state) {
   std::error_code ec;
   fs::remove_all(root, ec);
 }
-BENCHMARK(BM_query_roundtrip)->Arg(0)->Arg(50)->ArgName("idle_spin_us")->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_query_roundtrip)
+    ->Arg(0)
+    ->Arg(50)
+    ->ArgName("idle_spin_us")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 void BM_zmq_echo_roundtrip(benchmark::State& state) {
   const fs::path root = make_root("rill-bench-echo");
@@ -352,7 +425,8 @@ void BM_zmq_echo_roundtrip(benchmark::State& state) {
     dealer.send(zmq::const_buffer(body.data(), body.size()), zmq::send_flags::none);
     zmq::message_t reply;
     (void)dealer.recv(reply);
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   report_latencies(state, us);
   stop.store(true);
@@ -399,8 +473,9 @@ void BM_append_to_applied(benchmark::State& state) {
       zmq::pollitem_t item{pull.handle(), 0, ZMQ_POLLIN, 0};
       if (zmq::poll(&item, 1, std::chrono::milliseconds(2000)) <= 0) return false;
       (void)pull.recv(m);
-      const json j = json::from_msgpack(static_cast<const uint8_t*>(m.data()),
-                                        static_cast<const uint8_t*>(m.data()) + m.size(), true, false);
+      const json j =
+          json::from_msgpack(static_cast<const uint8_t*>(m.data()),
+                             static_cast<const uint8_t*>(m.data()) + m.size(), true, false);
       if (j.value("seq", uint64_t{0}) >= seq) return true;
     }
   };
@@ -427,7 +502,8 @@ void BM_append_to_applied(benchmark::State& state) {
       state.SkipWithError("no change report");
       break;
     }
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   report_latencies(state, us);
   rt.stop();
@@ -437,7 +513,13 @@ void BM_append_to_applied(benchmark::State& state) {
   std::error_code ec;
   fs::remove_all(root, ec);
 }
-BENCHMARK(BM_append_to_applied)->Arg(0)->Arg(1)->ArgName("feed")->Unit(benchmark::kMicrosecond)->UseRealTime()->Iterations(500);
+BENCHMARK(BM_append_to_applied)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("feed")
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime()
+    ->Iterations(500);
 
 }  // namespace
 
