@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <stdexcept>
 
 namespace rill::cli {
 
@@ -18,6 +20,38 @@ std::filesystem::path global_options::data_dir() const {
 void global_options::from_environment() {
   const char* env = std::getenv("RILL_DATA");
   if (env != nullptr && *env != '\0') data = env;
+  if (const char* k = std::getenv("RILL_CURVE_KEY"); k != nullptr && *k != '\0') curve_key = k;
+  if (const char* k = std::getenv("RILL_CURVE_SERVER"); k != nullptr && *k != '\0')
+    curve_server = k;
+}
+
+namespace {
+const global_options* g_options = nullptr;
+}
+
+const transport::client_security* client_security() {
+  static std::optional<transport::client_security> sec;
+  static bool loaded = false;
+  if (loaded) return sec ? &*sec : nullptr;
+  loaded = true;
+  if (g_options == nullptr || (g_options->curve_key.empty() && g_options->curve_server.empty()))
+    return nullptr;
+  if (g_options->curve_key.empty() || g_options->curve_server.empty()) {
+    report("bad_key", "tcp:// endpoints need both --curve-key and --curve-server", exit_usage);
+    std::exit(exit_usage);
+  }
+  try {
+    transport::client_security s;
+    s.client = transport::load_key_file(g_options->curve_key);
+    if (s.client.secret_z85.empty())
+      throw std::runtime_error(g_options->curve_key + " holds no secret key");
+    s.server_public_z85 = transport::load_key_file(g_options->curve_server).public_z85;
+    sec = std::move(s);
+  } catch (const std::exception& e) {
+    report("bad_key", e.what(), exit_usage);
+    std::exit(exit_usage);
+  }
+  return &*sec;
 }
 
 void add_global_flags(CLI::App& app, global_options& g) {
@@ -26,6 +60,13 @@ void add_global_flags(CLI::App& app, global_options& g) {
   app.add_option("--data", g.data, "Data directory (default ./rill-data, or $RILL_DATA)")
       ->type_name("DIR");
   app.add_flag("--json", g.json, "Machine output: JSON on stdout");
+  app.add_option("--curve-key", g.curve_key,
+                 "Our CURVE key pair file for tcp:// endpoints (rill keys gen; or $RILL_CURVE_KEY)")
+      ->type_name("FILE");
+  app.add_option("--curve-server", g.curve_server,
+                 "The servers' CURVE public key file for tcp:// endpoints (or $RILL_CURVE_SERVER)")
+      ->type_name("FILE");
+  g_options = &g;
 }
 
 int report(std::string_view code, std::string_view message, int exit) {

@@ -3,6 +3,9 @@
 //
 //   --data D   data directory (default ./rill-data, or $RILL_DATA)
 //   --json     machine output: JSON on stdout (one object, or JSON lines)
+//   --curve-key FILE     our CURVE key pair (from `rill keys gen`), for tcp://
+//                        endpoints; default $RILL_CURVE_KEY
+//   --curve-server FILE  the servers' public key; default $RILL_CURVE_SERVER
 //
 // Exit codes (docs/cli.md): 0 ok; 1 refused (a command or query failed with a
 // PROTOCOL.md error code, a check failed, corruption found); 2 usage error;
@@ -14,6 +17,8 @@
 #include <string_view>
 
 #include <CLI/CLI.hpp>
+
+#include "transport/security.h"
 
 namespace rill::cli {
 
@@ -27,6 +32,8 @@ enum exit_code : int {
 struct global_options {
   std::string data = "./rill-data";
   bool json = false;
+  std::string curve_key;     // client key pair file (tcp:// endpoints)
+  std::string curve_server;  // server public key file (tcp:// endpoints)
   int exit = exit_ok;  // set by the subcommand that ran
 
   // Takes the default data directory from $RILL_DATA when it is set.
@@ -38,6 +45,12 @@ struct global_options {
 // Adds --data (with $RILL_DATA) and --json to `app` (the main app and every
 // subcommand, so that they are accepted anywhere and listed by --help).
 void add_global_flags(CLI::App& app, global_options& g);
+
+// The CURVE keys every client socket of the CLI uses for tcp:// endpoints,
+// loaded on first use from --curve-key / --curve-server (or the environment);
+// nullptr when neither is given. A key file that cannot be read ends the
+// process with "rill: bad_key: ..." and exit code 2.
+const transport::client_security* client_security();
 
 // Prints "rill: <code>: <message>" on stderr and returns `exit`.
 int report(std::string_view code, std::string_view message, int exit);

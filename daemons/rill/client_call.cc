@@ -13,7 +13,7 @@ call_result call_endpoint(zmq::context_t& ctx, const std::string& endpoint, nloh
     return r;
   }
   try {
-    transport::rpc_client client(ctx, endpoint);
+    transport::rpc_client client(ctx, endpoint, client_security());
     auto reply = client.call(std::move(request), timeout);
     if (!reply) return r;
     r.status = call_status::replied;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "daemons/rill/cli_options.h"
 #include "daemons/rill/client_call.h"
 #include "daemons/rill/commands.h"
 #include "daemons/rill/event_text.h"
@@ -67,7 +68,7 @@ int run_tail(global_options& g, const tail_flags& f) {
 
   // 1. Catch up from the replay endpoint, a page at a time.
   uint64_t next = f.from == 0 ? 1 : f.from;
-  transport::rpc_client replay(ctx, ep.replay);
+  transport::rpc_client replay(ctx, ep.replay, client_security());
   while (next <= head_at_start) {
     if (intr.fired() || clock::now() >= deadline) return exit_ok;
     auto page = replay.call({{"from", next}, {"max", kReplayPage}}, kCallTimeout);
@@ -88,7 +89,7 @@ int run_tail(global_options& g, const tail_flags& f) {
   if (f.no_follow) return exit_ok;
 
   // 2. Follow the live feed from there (gaps filled from replay, in order).
-  transport::event_subscriber sub(ctx, ep.events, ep.replay, next);
+  transport::event_subscriber sub(ctx, ep.events, ep.replay, next, "", client_security());
   std::string body;
   uint64_t seq = 0;
   while (!intr.fired()) {

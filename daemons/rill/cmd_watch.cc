@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "daemons/rill/cli_options.h"
 #include "daemons/rill/commands.h"
 #include "daemons/rill/interrupt.h"
 #include "daemons/rill/model_list.h"
@@ -56,7 +57,7 @@ int run_watch(global_options& g, const watch_flags& f) {
                   exit_refused);
 
   zmq::context_t ctx;
-  transport::notify_client nc(ctx, ep.notify);
+  transport::notify_client nc(ctx, ep.notify, {}, client_security());
   const std::optional<std::string_view> key =
       f.key.empty() ? std::nullopt : std::optional<std::string_view>(f.key);
   const errc e = nc.watch(f.model, key, kWatchReply);

@@ -1,4 +1,5 @@
 // rill demo, step 5: a client watching a customer is notified of its change.
+#include "daemons/rill/cli_options.h"
 #include "daemons/rill/demo_scenario.h"
 #include "transport/notify_client.h"
 
@@ -7,7 +8,7 @@ namespace rill::cli {
 void demo_notify(demo_session& s, const demo_cast& c, demo_progress& p) {
   const auto& who = c.customers[1];
   s.step("A client watching " + who.id + " is notified when it changes");
-  transport::notify_client nc(s.context(), s.endpoints().notify);
+  transport::notify_client nc(s.context(), s.endpoints().notify, {}, client_security());
   s.say("> watch customers " + who.id + "   (rill-notify, " + s.endpoints().notify + ")");
   const errc e = nc.watch("customers", who.id, s.step_timeout());
   if (!s.check(e == errc::ok, "rill-notify accepted the watch", std::string(to_string(e)))) return;

@@ -1,3 +1,4 @@
+#include "daemons/rill/cli_options.h"
 #include "daemons/rill/demo_session.h"
 
 #include <iostream>
@@ -20,7 +21,7 @@ bool demo_session::connect(std::string& error) {
     error = "no rill-core socket at " + ep_.command;
     return false;
   }
-  core_ = std::make_unique<transport::rpc_client>(ctx_, ep_.command);
+  core_ = std::make_unique<transport::rpc_client>(ctx_, ep_.command, client_security());
   auto st = core_->call({{"op", "status"}}, std::chrono::milliseconds(5000));
   if (!st || !st->value("ok", false)) {
     error = "rill-core does not answer on " + ep_.command;
@@ -110,7 +111,7 @@ nlohmann::json demo_session::query(const std::string& model, const std::string& 
     auto it = ep_.models.find(model);
     const std::string ep =
         it != ep_.models.end() ? it->second : transport::default_model_endpoint(data_, model);
-    client = std::make_unique<transport::rpc_client>(ctx_, ep);
+    client = std::make_unique<transport::rpc_client>(ctx_, ep, client_security());
   }
   nlohmann::json req = {{"model", model}, {"q", q}, {"args", args}};
   if (after > 0) {

@@ -1,0 +1,100 @@
+// The CLI over tcp:// with CURVE: `rill send` and `rill tail` reach a
+// rill-core whose endpoints (D/run/endpoints.json) are tcp, with the key pair
+// of an allowed client; without keys, or with a stranger's, they get nothing;
+// an unreadable key file is a usage error.
+#include <gtest/gtest.h>
+#include <zmq.hpp>
+
+#include "tests/daemons/cli_support.h"
+#include "transport/client.h"
+#include "transport/endpoints.h"
+#include "transport/security.h"
+
+namespace rill::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string tcp_endpoint() {
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::router);
+  s.bind("tcp://127.0.0.1:*");
+  return s.get(zmq::sockopt::last_endpoint);  // closed again: the port is free
+}
+
+TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
+  temp_dir dir("rclisec");
+  const auto data = dir.path() / "d";
+  const auto server = transport::generate_key_pair();
+  const auto client = transport::generate_key_pair();
+  const auto stranger = transport::generate_key_pair();
+  const std::string server_key = (dir.path() / "server.key").string();
+  const std::string server_pub = (dir.path() / "server.pub").string();
+  const std::string client_key = (dir.path() / "client.key").string();
+  const std::string stranger_key = (dir.path() / "stranger.key").string();
+  transport::save_key_file(server_key, server, true);
+  transport::save_key_file(server_pub, server, false);
+  transport::save_key_file(client_key, client, true);
+  transport::save_key_file((dir.path() / "client.pub").string(), client, false);
+  transport::save_key_file(stranger_key, stranger, true);
+
+  transport::endpoints ep = transport::default_endpoints(data);
+  ep.command = tcp_endpoint();
+  ep.events = tcp_endpoint();
+  ep.replay = tcp_endpoint();
+  child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", data.string(),
+                      "--segment-size", "1048576", "--command", ep.command, "--events", ep.events,
+                      "--replay", ep.replay, "--curve-key", server_key, "--curve-allow",
+                      (dir.path() / "client.pub").string()},
+                     (dir.path() / "core.log").string());
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(data / "run" / "rill-core.pid"); },
+                         20s));
+  transport::write_endpoints_json(data / "run" / "endpoints.json", ep);
+
+  const std::vector<std::string> send = {"send", "CREATE_CUSTOMER", "customer", "c1", "name=Ada",
+                                         "email=ada@example.com", "--data", data.string()};
+  auto with = [&](std::vector<std::string> args, std::vector<std::string> extra) {
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  // The allowed client.
+  run_result ok;
+  ASSERT_TRUE(eventually(
+      [&] {
+        ok = run_rill(with(send, {"--curve-key", client_key, "--curve-server", server_pub}));
+        return ok.code == 0;
+      },
+      20s))
+      << ok.out << ok.err;
+  // The same keys from the environment, and `rill tail` reading it back.
+  auto tail = run_rill({"tail", "--from", "1", "--count", "1", "--timeout-ms", "5000", "--json",
+                        "--data", data.string()},
+                       {.env = {{"RILL_CURVE_KEY", client_key}, {"RILL_CURVE_SERVER", server_pub}}});
+  EXPECT_EQ(tail.code, 0) << tail.err;
+  EXPECT_NE(tail.out.find("\"c1\""), std::string::npos) << tail.out;
+
+  // No keys, a stranger's keys: no answer (exit 3), nothing appended.
+  auto plain = run_rill(with(send, {"--timeout-ms", "1500"}));
+  EXPECT_EQ(plain.code, 3) << plain.out << plain.err;
+  auto strange = run_rill(with(send, {"--timeout-ms", "1500", "--curve-key", stranger_key,
+                                      "--curve-server", server_pub}));
+  EXPECT_EQ(strange.code, 3) << strange.out << strange.err;
+  // An unreadable key file, or half a configuration: usage errors.
+  auto missing = run_rill(with(send, {"--curve-key", (dir.path() / "nope").string(),
+                                      "--curve-server", server_pub}));
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("bad_key"), std::string::npos) << missing.err;
+  auto half = run_rill(with(send, {"--curve-key", client_key}));
+  EXPECT_EQ(half.code, 2) << half.err;
+
+  // Only the allowed client's command was appended.
+  zmq::context_t ctx;
+  transport::client_security good{server.public_z85, client};
+  transport::rpc_client c(ctx, ep.command, &good);
+  auto st = c.call({{"op", "status"}});
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ((*st)["head"], 1);
+}
+
+}  // namespace
+}  // namespace rill::test
