@@ -24,7 +24,8 @@ struct fake_core {
     ro.endpoint = eps.replay;
     ro.journal_dir = data / "journal";
     ro.max_events = 100;  // small pages: paging is exercised
-    replay = std::make_unique<transport::replay_server>(ctx, ro, [this] { return head.load(); }, nullptr);
+    replay = std::make_unique<transport::replay_server>(
+        ctx, ro, [this] { return head.load(); }, nullptr);
   }
   void advance(uint64_t seq) {
     head.store(seq);
@@ -108,7 +109,15 @@ TEST(RuntimeSources, JournalSourceWithAFeedWakesUpAndIgnoresFeedData) {
   EXPECT_TRUE(rt.rt().local_source());
   const auto ep = rt.endpoint("journal_stats");
   ASSERT_TRUE(query(ctx, ep, {{"q", "ping"}}));
-  std::this_thread::sleep_for(50ms);  // the SUB connects
+  // The SUB connects in the background (a slow joiner misses what is
+  // published before): publish warm-up events until one wakes the projector.
+  bool joined = false;
+  for (int i = 0; i < 50 && !joined; ++i) {
+    const uint64_t seq = j.append("thing", "warm-up" + std::to_string(i));
+    core.advance(seq);
+    joined = wait_applied(ctx, ep, seq, 200ms);
+  }
+  ASSERT_TRUE(joined) << "the feed never woke the projector";
   for (int i = 0; i < 5; ++i) {
     const uint64_t seq = j.append("thing", "x" + std::to_string(i));
     core.advance(seq);
