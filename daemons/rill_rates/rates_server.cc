@@ -12,6 +12,7 @@
 #include "core/msgpack.h"
 #include "core/msgpack_check.h"
 #include "core/msgpack_cursor.h"
+#include "core/utf8.h"
 #include "transport/server_socket.h"
 
 namespace rill::daemon {
@@ -85,7 +86,7 @@ errc decode(std::span<const char> body, const limits& lim, rate_request& r, std:
       r.req = c.bytes_since(at);
       continue;
     } else {
-      message = "unknown field '" + std::string(name.substr(0, 64)) + "'";
+      message = "unknown field '" + std::string(utf8_prefix(name, 64)) + "'";
       return errc::bad_request;
     }
     if (slot->has_value()) {
