@@ -30,9 +30,9 @@
 namespace rill::readmodels {
 
 struct change_reporter_options {
-  std::string endpoint;      // notify-in; empty = reporting disabled
-  size_t max_keys = 1000;    // distinct keys per report before it becomes "all"
-  int send_hwm = 1000;       // reports queued for the notifier before dropping
+  std::string endpoint;    // notify-in; empty = reporting disabled
+  size_t max_keys = 1000;  // distinct keys per report before it becomes "all"
+  int send_hwm = 1000;     // reports queued for the notifier before dropping
 };
 
 // The keys one model changed during the current batch.

@@ -16,15 +16,17 @@ event_source_journal::event_source_journal(std::filesystem::path dir)
 
 source_status event_source_journal::map(store::io_status s, const char* what) {
   switch (s) {
-    case store::io_status::ok: return source_status::ok;
-    case store::io_status::end_of_log: return source_status::end;
+    case store::io_status::ok:
+      return source_status::ok;
+    case store::io_status::end_of_log:
+      return source_status::end;
     case store::io_status::corrupt:
       error_ = std::string("journal ") + dir_.string() + ": corrupt record at seq " +
                std::to_string(reader_.position_seq()) + " (" + what + ")";
       return source_status::corrupt;
     default:
-      error_ = std::string("journal ") + dir_.string() + ": " +
-               std::string(store::to_string(s)) + " (" + what + ")";
+      error_ = std::string("journal ") + dir_.string() + ": " + std::string(store::to_string(s)) +
+               " (" + what + ")";
       return source_status::unavailable;
   }
 }

@@ -22,9 +22,9 @@ namespace rill::readmodels {
 
 struct replay_options {
   std::string endpoint;
-  uint32_t page = 4096;                        // events asked for per request
-  std::chrono::milliseconds timeout{2000};     // per request; then unavailable
-  size_t max_reply_bytes = 256u << 20;         // larger replies are refused (corrupt)
+  uint32_t page = 4096;                     // events asked for per request
+  std::chrono::milliseconds timeout{2000};  // per request; then unavailable
+  size_t max_reply_bytes = 256u << 20;      // larger replies are refused (corrupt)
 };
 
 class event_source_replay final : public event_source {

@@ -208,9 +208,10 @@ bool projector::apply_event(uint64_t seq, std::span<const char> body) {
         try {
           s.live->apply(view_, s.changes);
         } catch (const std::exception& e) {
-          spdlog::critical("model {} threw while applying event {}: {}; stopping (its state is "
-                           "no longer trustworthy)",
-                           s.name, seq, e.what());
+          spdlog::critical(
+              "model {} threw while applying event {}: {}; stopping (its state is "
+              "no longer trustworthy)",
+              s.name, seq, e.what());
           fatal_ = true;
           return false;
         }
@@ -336,8 +337,8 @@ void projector::idle(clock::time_point now) {
   }
   // At least 1 ms: something due that cannot proceed yet (a snapshot while
   // the writer is busy) must not turn this into a busy loop.
-  const auto timeout =
-      std::max(std::chrono::ceil<std::chrono::milliseconds>(until - now), std::chrono::milliseconds(1));
+  const auto timeout = std::max(std::chrono::ceil<std::chrono::milliseconds>(until - now),
+                                std::chrono::milliseconds(1));
 
   env_.bell->arm();
   if ((env_.feed != nullptr && env_.feed->pending()) || peek()) {

@@ -49,8 +49,8 @@ struct projector_env {
   zmq::context_t* ctx = nullptr;
   feed_receiver* feed = nullptr;  // may be null (no feed: the journal source only)
   doorbell* bell = nullptr;
-  event_source_factory source;    // creates a source on the calling thread
-  bool local_source = true;       // journal (true) or replay (false)
+  event_source_factory source;                             // creates a source on the calling thread
+  bool local_source = true;                                // journal (true) or replay (false)
   const transport::server_security* server_sec = nullptr;  // tcp:// query endpoints
   const transport::client_security* client_sec = nullptr;  // tcp:// notify-in
   std::chrono::system_clock::time_point (*wall_clock)() = &std::chrono::system_clock::now;
@@ -62,7 +62,8 @@ class projector {
   using clock = std::chrono::steady_clock;
 
   // `opt` must be validated and resolved for the models' names.
-  projector(runtime_options opt, std::vector<std::unique_ptr<read_model>> models, projector_env env);
+  projector(runtime_options opt, std::vector<std::unique_ptr<read_model>> models,
+            projector_env env);
   ~projector();
   projector(const projector&) = delete;
   projector& operator=(const projector&) = delete;
@@ -116,10 +117,10 @@ class projector {
   std::string why_;
 
   // Source state.
-  uint64_t applied_ = 0;        // min over slots: the source reads from applied_ + 1
-  bool started_ = false;        // the first catch-up reached the end
-  bool need_catch_up_ = true;   // replay source: a gap, the start or a tail check
-  bool have_peek_ = false;      // journal source: one event read ahead by idle()
+  uint64_t applied_ = 0;       // min over slots: the source reads from applied_ + 1
+  bool started_ = false;       // the first catch-up reached the end
+  bool need_catch_up_ = true;  // replay source: a gap, the start or a tail check
+  bool have_peek_ = false;     // journal source: one event read ahead by idle()
   source_event peek_;
   clock::time_point source_retry_at_{};  // after an error, wait until then
   std::string source_error_;
@@ -127,9 +128,9 @@ class projector {
   clock::time_point last_tail_check_{};
   clock::time_point last_activity_{};
   clock::time_point last_report_{};
-  uint64_t feed_head_ = 0;      // highest seq seen on the feed
-  uint64_t source_head_ = 0;    // last head the source reported
-  uint64_t events_skipped_ = 0; // events that did not decode
+  uint64_t feed_head_ = 0;       // highest seq seen on the feed
+  uint64_t source_head_ = 0;     // last head the source reported
+  uint64_t events_skipped_ = 0;  // events that did not decode
   bool applied_this_turn_ = false;
 
   // Rate.

@@ -19,7 +19,9 @@ void key(packer& pk, std::string_view k) {
   pk.pack_str_body(k.data(), static_cast<uint32_t>(k.size()));
 }
 
-void str(packer& pk, std::string_view v) { key(pk, v); }
+void str(packer& pk, std::string_view v) {
+  key(pk, v);
+}
 
 }  // namespace
 
@@ -59,9 +61,9 @@ uint64_t projector::lag_ms(const projector_slot& s, uint64_t head) {
     ts = s.last_ts;  // an upper bound: the newest applied event is older still
   }
   if (ts == 0) return 0;
-  const auto now_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                env_.wall_clock().time_since_epoch())
-                                                .count());
+  const auto now_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(env_.wall_clock().time_since_epoch())
+          .count());
   return now_ns > ts ? (now_ns - ts) / 1'000'000 : 0;
 }
 
@@ -87,7 +89,10 @@ void projector::write_status(projector_slot& s, packer& pk) {
   key(pk, "apply_rate");
   pk.pack_double(rate_);
   key(pk, "rebuilding");
-  if (rebuilding) pk.pack_true(); else pk.pack_false();
+  if (rebuilding)
+    pk.pack_true();
+  else
+    pk.pack_false();
   if (rebuilding) {
     key(pk, "rebuild_progress");
     const uint64_t seq = s.job ? s.job->progress() : s.pending_applied;
@@ -100,18 +105,25 @@ void projector::write_status(projector_slot& s, packer& pk) {
     key(pk, "head");
     pk.pack_uint64(rhead);
     key(pk, "fraction");
-    pk.pack_double(rhead > 0 ? std::min(1.0, static_cast<double>(seq) / static_cast<double>(rhead)) : 1.0);
+    pk.pack_double(rhead > 0 ? std::min(1.0, static_cast<double>(seq) / static_cast<double>(rhead))
+                             : 1.0);
     key(pk, "events_per_s");
     pk.pack_double(secs > 0 ? static_cast<double>(events) / secs : 0.0);
     key(pk, "handing_over");
-    if (s.pending) pk.pack_true(); else pk.pack_false();
+    if (s.pending)
+      pk.pack_true();
+    else
+      pk.pack_false();
   }
   key(pk, "rebuilds");
   pk.pack_uint64(s.rebuilds);
   key(pk, "snapshot_seq");
   pk.pack_uint64(s.snapshot_seq);
   key(pk, "caught_up");
-  if (started_) pk.pack_true(); else pk.pack_false();
+  if (started_)
+    pk.pack_true();
+  else
+    pk.pack_false();
   key(pk, "source");
   str(pk, env_.local_source ? "journal" : "replay");
   key(pk, "events_skipped");
@@ -139,7 +151,10 @@ void projector::write_status(projector_slot& s, packer& pk) {
   key(pk, "dropped");
   pk.pack_uint64(reporter_->dropped());
   key(pk, "saga");
-  if (s.live_saga != nullptr) pk.pack_true(); else pk.pack_false();
+  if (s.live_saga != nullptr)
+    pk.pack_true();
+  else
+    pk.pack_false();
   key(pk, "pid");
   pk.pack_uint64(static_cast<uint64_t>(::getpid()));
   key(pk, "uptime_ms");
@@ -177,7 +192,10 @@ void projector::answer(projector_slot& s, const query_request& rq, out_buffer& o
     begin_query_reply(out, s.applied, rq.req);
     pk.pack_map(started ? 1 : 2);
     key(pk, "started");
-    if (started) pk.pack_true(); else pk.pack_false();
+    if (started)
+      pk.pack_true();
+    else
+      pk.pack_false();
     if (!started) {
       key(pk, "reason");
       str(pk, why);

@@ -9,7 +9,7 @@
 namespace rill::readmodels {
 
 namespace {
-constexpr uint64_t kPublishEvery = 4096;            // progress counters updated this often
+constexpr uint64_t kPublishEvery = 4096;  // progress counters updated this often
 constexpr auto kWaitForTarget = std::chrono::milliseconds(1);
 constexpr auto kRetryUnavailable = std::chrono::milliseconds(100);
 constexpr auto kHeadRefresh = std::chrono::milliseconds(500);
@@ -110,8 +110,8 @@ void rebuild_job::run() {
       }
     }
   } catch (const std::exception& e) {
-    fail(std::string("the model threw while applying seq ") + std::to_string(applied + 1) +
-         ": " + e.what());
+    fail(std::string("the model threw while applying seq ") + std::to_string(applied + 1) + ": " +
+         e.what());
   }
 }
 

@@ -28,34 +28,34 @@ struct projector_slot {
 
   std::string name;
   std::unique_ptr<read_model> live;
-  saga* live_saga = nullptr;           // live->as_saga(), cached
-  uint64_t applied = 0;                // last seq applied to `live`
-  uint64_t last_ts = 0;                // ts of that event (0: it did not decode)
-  uint64_t events_applied = 0;         // by this process, to any instance that went live
+  saga* live_saga = nullptr;    // live->as_saga(), cached
+  uint64_t applied = 0;         // last seq applied to `live`
+  uint64_t last_ts = 0;         // ts of that event (0: it did not decode)
+  uint64_t events_applied = 0;  // by this process, to any instance that went live
 
-  change_set changes;                  // filled by apply()/tick(), drained per event
-  change_batch batch;                  // deduplicated keys since the last report
+  change_set changes;  // filled by apply()/tick(), drained per event
+  change_batch batch;  // deduplicated keys since the last report
 
   std::unique_ptr<query_server> queries;
-  query_server::handler handler;       // bound once, used for every request
+  query_server::handler handler;  // bound once, used for every request
 
   // Snapshots.
   std::unique_ptr<snapshot_store> snapshots;
-  uint64_t snapshot_seq = 0;           // newest durable snapshot (0 = none)
-  uint64_t taken_seq = 0;              // newest snapshot taken (durable or being written)
-  uint64_t loaded_seq = 0;             // the snapshot loaded at start, and its
-  uint64_t loaded_fingerprint = 0;     //   event fingerprint (snapshot_format.h)
-  clock::time_point last_snapshot;     // when it was taken (or when we started)
-  bool saga_progress = false;          // a saga did work since the last snapshot
-  std::string snapshot_error;          // last failure, for status
+  uint64_t snapshot_seq = 0;        // newest durable snapshot (0 = none)
+  uint64_t taken_seq = 0;           // newest snapshot taken (durable or being written)
+  uint64_t loaded_seq = 0;          // the snapshot loaded at start, and its
+  uint64_t loaded_fingerprint = 0;  //   event fingerprint (snapshot_format.h)
+  clock::time_point last_snapshot;  // when it was taken (or when we started)
+  bool saga_progress = false;       // a saga did work since the last snapshot
+  std::string snapshot_error;       // last failure, for status
 
   // Rebuild: a background job, then a pending instance being handed over.
-  std::atomic<uint64_t> target{0};     // = applied, for the rebuild thread
+  std::atomic<uint64_t> target{0};  // = applied, for the rebuild thread
   std::unique_ptr<rebuild_job> job;
   std::unique_ptr<read_model> pending;
   uint64_t pending_applied = 0;
-  uint64_t rebuilds = 0;               // completed swaps
-  std::string rebuild_error;           // last failure, for status
+  uint64_t rebuilds = 0;      // completed swaps
+  std::string rebuild_error;  // last failure, for status
   clock::time_point rebuild_started;
 
   // Sagas.

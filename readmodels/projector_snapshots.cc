@@ -9,9 +9,9 @@ namespace rill::readmodels {
 
 namespace {
 uint64_t wall_ns(const projector_env& env) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   env.wall_clock().time_since_epoch())
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(env.wall_clock().time_since_epoch())
+          .count());
 }
 }  // namespace
 
@@ -36,7 +36,8 @@ void projector::open() {
   qo.decode.default_timeout_ms = opt_.default_query_timeout_ms;
   qo.decode.max_timeout_ms = opt_.max_query_timeout_ms;
   qo.max_parked = opt_.max_parked_queries;
-  qo.socket.max_message = static_cast<int64_t>(std::max<size_t>(opt_.query_limits.max_request_bytes * 2, 64u << 20));
+  qo.socket.max_message =
+      static_cast<int64_t>(std::max<size_t>(opt_.query_limits.max_request_bytes * 2, 64u << 20));
 
   const auto now = clock::now();
   for (auto& sp : slots_) {
@@ -80,9 +81,10 @@ void projector::load_snapshot(projector_slot& s, uint64_t head) {
       continue;
     }
     if (seq > head) {
-      spdlog::warn("model {}: snapshot at seq {} is beyond the journal head {} (the journal lost "
-                   "its tail); discarded",
-                   s.name, seq, head);
+      spdlog::warn(
+          "model {}: snapshot at seq {} is beyond the journal head {} (the journal lost "
+          "its tail); discarded",
+          s.name, seq, head);
       s.snapshots->remove(seq);
       continue;
     }
@@ -93,23 +95,27 @@ void projector::load_snapshot(projector_slot& s, uint64_t head) {
       if (vs == source_status::ok) vs = aux->next(ev);
       if (vs == source_status::ok && ev.seq == seq) {
         const bool ok = decoder_.decode(ev.body, view_, why_) == errc::ok;
-        if (!ok || snapshot_format::event_fingerprint(seq, view_.ts) != snap.hdr.event_fingerprint) {
-          spdlog::warn("model {}: snapshot at seq {} was not built from this journal (its event "
-                       "{} differs); discarded",
-                       s.name, seq, seq);
+        if (!ok ||
+            snapshot_format::event_fingerprint(seq, view_.ts) != snap.hdr.event_fingerprint) {
+          spdlog::warn(
+              "model {}: snapshot at seq {} was not built from this journal (its event "
+              "{} differs); discarded",
+              s.name, seq, seq);
           s.snapshots->remove(seq);
           continue;
         }
       } else if (vs == source_status::ok || vs == source_status::end) {
-        spdlog::warn("model {}: snapshot at seq {}: the journal does not hold that event; "
-                     "discarded",
-                     s.name, seq);
+        spdlog::warn(
+            "model {}: snapshot at seq {}: the journal does not hold that event; "
+            "discarded",
+            s.name, seq);
         s.snapshots->remove(seq);
         continue;
       } else {
-        spdlog::warn("model {}: snapshot at seq {} cannot be checked against the journal ({}); "
-                     "loading it unchecked",
-                     s.name, seq, aux ? aux->error() : "no source");
+        spdlog::warn(
+            "model {}: snapshot at seq {} cannot be checked against the journal ({}); "
+            "loading it unchecked",
+            s.name, seq, aux ? aux->error() : "no source");
       }
     }
     std::unique_ptr<read_model> fresh;
@@ -148,7 +154,8 @@ bool projector::take_snapshot(size_t i, clock::time_point now, bool sync) {
   } else if (s.applied == s.loaded_seq) {
     job.event_fingerprint = s.loaded_fingerprint;
   } else {
-    job.event_fingerprint = s.last_ts == 0 ? 0 : snapshot_format::event_fingerprint(s.applied, s.last_ts);
+    job.event_fingerprint =
+        s.last_ts == 0 ? 0 : snapshot_format::event_fingerprint(s.applied, s.last_ts);
   }
   job.created_ns = wall_ns(env_);
   const auto t0 = clock::now();
@@ -201,8 +208,8 @@ void projector::schedule_snapshots(clock::time_point now, bool force) {
     // While catching up at start, count-based snapshots wait for the end (a
     // save() every snapshot_every events of a long catch-up costs more than
     // it saves); time-based ones still happen.
-    const bool by_count = started_ && opt_.snapshot_every > 0 &&
-                          s.applied - s.taken_seq >= opt_.snapshot_every;
+    const bool by_count =
+        started_ && opt_.snapshot_every > 0 && s.applied - s.taken_seq >= opt_.snapshot_every;
     const bool by_time = opt_.snapshot_seconds > 0 && now - s.last_snapshot >= period;
     if (force || by_count || by_time) take_snapshot(i, now, false);
   }

@@ -35,8 +35,8 @@ namespace rill::readmodels {
 
 struct query_server_options {
   query_decode_options decode;
-  size_t max_parked = 100'000;    // requests waiting for `after` at once
-  size_t max_per_serve = 256;     // requests handled per serve() call
+  size_t max_parked = 100'000;  // requests waiting for `after` at once
+  size_t max_per_serve = 256;   // requests handled per serve() call
   transport::server_options socket;
 };
 
@@ -92,8 +92,8 @@ class query_server {
   std::string message_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, parked_request> parked_;
-  std::multimap<uint64_t, uint64_t> by_after_;               // after -> id
-  std::multimap<clock::time_point, uint64_t> by_deadline_;   // deadline -> id
+  std::multimap<uint64_t, uint64_t> by_after_;              // after -> id
+  std::multimap<clock::time_point, uint64_t> by_deadline_;  // deadline -> id
   uint64_t answered_ = 0;
 };
 

@@ -11,7 +11,9 @@
 namespace rill::readmodels {
 namespace {
 
-bool reference_everything(msgpack::type::object_type, std::size_t, void*) { return true; }
+bool reference_everything(msgpack::type::object_type, std::size_t, void*) {
+  return true;
+}
 
 // Unpacks bytes that check_msgpack accepted into the zone (strings reference
 // the bytes). False if msgpack-c still refuses them.
@@ -21,8 +23,8 @@ bool unpack_into(std::span<const char> bytes, msgpack::zone& zone, const limits&
     std::size_t off = 0;
     const msgpack::unpack_limit ul(lim.max_elements, lim.max_elements, 0xffffffff, 0xffffffff,
                                    0xffffffff, lim.max_depth);
-    msgpack::object obj = msgpack::unpack(zone, bytes.data(), bytes.size(), off,
-                                          &reference_everything, nullptr, ul);
+    msgpack::object obj =
+        msgpack::unpack(zone, bytes.data(), bytes.size(), off, &reference_everything, nullptr, ul);
     if (off != bytes.size()) return false;
     void* mem = zone.allocate_align(sizeof(msgpack::object), alignof(msgpack::object));
     out = new (mem) msgpack::object(obj);
@@ -59,7 +61,9 @@ errc bad(std::string& message, std::string text) {
   return errc::bad_request;
 }
 
-std::string_view as_view(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
+std::string_view as_view(const msgpack::object& o) {
+  return {o.via.str.ptr, o.via.str.size};
+}
 
 void pack_key(msgpack::packer<out_buffer>& pk, std::string_view s) {
   pk.pack_str(static_cast<uint32_t>(s.size()));
@@ -79,8 +83,8 @@ const msgpack::object& empty_map_object() {
   return empty;
 }
 
-errc decode_query(std::span<const char> bytes, msgpack::zone& zone,
-                  const query_decode_options& opt, query_request& out, std::string& message) {
+errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_decode_options& opt,
+                  query_request& out, std::string& message) {
   out = query_request{};
   message.clear();
   if (bytes.size() > opt.lim.max_request_bytes) {
@@ -113,7 +117,9 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone,
     if (fields[at] != nullptr) return bad(message, "duplicate field: " + std::string(name));
     fields[at] = &kv.val;
   }
-  auto present = [&](size_t i) { return fields[i] != nullptr && fields[i]->type != msgpack::type::NIL; };
+  auto present = [&](size_t i) {
+    return fields[i] != nullptr && fields[i]->type != msgpack::type::NIL;
+  };
   if (present(5)) out.req = fields[5];
   if (present(0)) {
     if (fields[0]->type != msgpack::type::STR) return bad(message, "field model: must be a string");

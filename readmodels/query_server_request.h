@@ -50,8 +50,8 @@ struct query_decode_options {
 // ok, or too_large / bad_request with a message. On error out.req is still
 // set when the request was a map with a decodable `req`, so the error reply
 // can echo it.
-errc decode_query(std::span<const char> bytes, msgpack::zone& zone,
-                  const query_decode_options& opt, query_request& out, std::string& message);
+errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_decode_options& opt,
+                  query_request& out, std::string& message);
 
 // The reply header of a successful query: writes the map header and the
 // "ok", "seq" and "req" fields and then the key "result"; the caller packs

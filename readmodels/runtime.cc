@@ -49,11 +49,14 @@ runtime::runtime(runtime_options opt, std::vector<std::unique_ptr<read_model>> m
   opt.validate();
   opt_ = opt.resolved(names);
   for (const auto& [m, ep] : opt_.model_endpoints) {
-    if (!seen.contains(m)) throw std::invalid_argument("model endpoint for " + m + ": no such model hosted");
+    if (!seen.contains(m))
+      throw std::invalid_argument("model endpoint for " + m + ": no such model hosted");
   }
 }
 
-runtime::~runtime() { stop(); }
+runtime::~runtime() {
+  stop();
+}
 
 void runtime::stop() {
   stop_.store(true, std::memory_order_relaxed);
@@ -113,7 +116,8 @@ int runtime::run() {
   ro.page = opt_.replay_page;
   ro.timeout = opt_.replay_timeout;
   const transport::client_security* csec = client_sec.get();
-  event_source_factory factory = [this, local, journal_dir, ro, csec]() -> std::unique_ptr<event_source> {
+  event_source_factory factory = [this, local, journal_dir, ro,
+                                  csec]() -> std::unique_ptr<event_source> {
     if (local) return std::make_unique<event_source_journal>(journal_dir);
     return std::make_unique<event_source_replay>(ctx_, ro, csec);
   };

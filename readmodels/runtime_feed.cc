@@ -17,7 +17,9 @@ feed_receiver::feed_receiver(zmq::context_t& ctx, feed_options opt, doorbell& be
   if (opt_.queue_capacity == 0) opt_.queue_capacity = 1;
 }
 
-feed_receiver::~feed_receiver() { stop(); }
+feed_receiver::~feed_receiver() {
+  stop();
+}
 
 void feed_receiver::start() {
   if (thread_.joinable()) return;
@@ -34,7 +36,8 @@ void feed_receiver::stop() {
 size_t feed_receiver::drain(std::vector<zmq::message_t>& out, size_t max) {
   const size_t at = out.size();
   out.resize(at + max);
-  const size_t n = queue_.try_dequeue_bulk(consumer_, out.begin() + static_cast<ptrdiff_t>(at), max);
+  const size_t n =
+      queue_.try_dequeue_bulk(consumer_, out.begin() + static_cast<ptrdiff_t>(at), max);
   out.resize(at + n);
   dequeued_.fetch_add(n, std::memory_order_relaxed);
   return n;
@@ -81,8 +84,8 @@ void feed_receiver::run(std::atomic<bool>* ready) {
           malformed_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
-        const uint64_t used = enqueued_.load(std::memory_order_relaxed) -
-                              dequeued_.load(std::memory_order_relaxed);
+        const uint64_t used =
+            enqueued_.load(std::memory_order_relaxed) - dequeued_.load(std::memory_order_relaxed);
         if (used >= opt_.queue_capacity || !queue_.enqueue(producer, std::move(body))) {
           dropped_.fetch_add(1, std::memory_order_relaxed);
           body.rebuild();

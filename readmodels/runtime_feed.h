@@ -30,9 +30,9 @@
 namespace rill::readmodels {
 
 struct feed_options {
-  std::string endpoint;          // the events endpoint (SUB connects)
-  size_t queue_capacity = 65536; // events held for the projector; more are dropped
-  int rcvhwm = 100'000;          // messages libzmq buffers before the PUB side drops
+  std::string endpoint;                     // the events endpoint (SUB connects)
+  size_t queue_capacity = 65536;            // events held for the projector; more are dropped
+  int rcvhwm = 100'000;                     // messages libzmq buffers before the PUB side drops
   std::chrono::milliseconds stop_poll{50};  // how often the thread checks for stop
 };
 

@@ -18,7 +18,9 @@ void pack_str(packer& pk, std::string_view s) {
   pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
-absl::string_view av(std::string_view s) { return {s.data(), s.size()}; }
+absl::string_view av(std::string_view s) {
+  return {s.data(), s.size()};
+}
 
 const msgpack::object* field(const msgpack::object& map, std::string_view name) {
   if (map.type != msgpack::type::MAP) return nullptr;
@@ -172,7 +174,8 @@ bool journal_stats::load(std::span<const char> bytes, std::string& error) {
   uint64_t version = 0, events = 0;
   if (root.type != msgpack::type::ARRAY || root.via.array.size != 4 ||
       !uint_of(root.via.array.ptr[0], version) || version != kSaveVersion ||
-      !uint_of(root.via.array.ptr[1], events) || root.via.array.ptr[2].type != msgpack::type::ARRAY ||
+      !uint_of(root.via.array.ptr[1], events) ||
+      root.via.array.ptr[2].type != msgpack::type::ARRAY ||
       root.via.array.ptr[3].type != msgpack::type::ARRAY) {
     error = "not a journal_stats snapshot (version 1)";
     return false;

@@ -48,9 +48,11 @@ void runtime_options::validate() const {
   check(replay_timeout.count() >= 10 && replay_timeout.count() <= 600'000,
         "replay_timeout_ms: must be 10..600000");
   for (const auto* ep : {&events_endpoint, &replay_endpoint})
-    check(ep->empty() || endpoint_ok(*ep), "endpoint '" + *ep + "': must be ipc://, tcp:// or inproc://");
-  check(notify_in_endpoint.empty() || notify_in_endpoint == "none" || endpoint_ok(notify_in_endpoint),
-        "notify_in: must be an endpoint or none");
+    check(ep->empty() || endpoint_ok(*ep),
+          "endpoint '" + *ep + "': must be ipc://, tcp:// or inproc://");
+  check(
+      notify_in_endpoint.empty() || notify_in_endpoint == "none" || endpoint_ok(notify_in_endpoint),
+      "notify_in: must be an endpoint or none");
   for (const auto& [m, ep] : model_endpoints)
     check(endpoint_ok(ep), "model endpoint for " + m + ": must be ipc://, tcp:// or inproc://");
   check(curve_allow_file.empty() || !curve_key_file.empty(), "curve_allow: needs curve_key");

@@ -27,7 +27,7 @@ struct runtime_options {
   // Endpoints (empty = the default for D; see above).
   std::string events_endpoint;
   std::string replay_endpoint;
-  std::string notify_in_endpoint;  // "none" disables change reports
+  std::string notify_in_endpoint;                      // "none" disables change reports
   std::map<std::string, std::string> model_endpoints;  // model name -> query endpoint
 
   // Where stored events come from: "auto" = the journal directory when it is
@@ -41,8 +41,8 @@ struct runtime_options {
   // smaller ones cost save() time on the projector thread and disk writes.
   uint64_t snapshot_every = 100'000;
   double snapshot_seconds = 30;
-  size_t snapshots_kept = 2;  // newest valid snapshots kept per model (1..100)
-  bool final_snapshot = true; // write one at a clean stop if something changed
+  size_t snapshots_kept = 2;   // newest valid snapshots kept per model (1..100)
+  bool final_snapshot = true;  // write one at a clean stop if something changed
 
   // The feed queue between the receive thread and the projector (events).
   // A full queue drops events (the projector reads them from the journal).
@@ -66,14 +66,14 @@ struct runtime_options {
   std::chrono::milliseconds saga_tick_interval{10};
 
   // Queries.
-  limits query_limits;                 // request size (too_large), depth, elements
+  limits query_limits;  // request size (too_large), depth, elements
   uint64_t default_query_timeout_ms = 1'000;
   uint64_t max_query_timeout_ms = 60'000;  // larger timeout_ms values are clamped
   size_t max_parked_queries = 100'000;     // queries waiting for `after`, per model
 
   // Change reports: distinct keys per report before it says "whole model".
   size_t max_report_keys = 1'000;
-  int report_hwm = 1'000;               // reports queued for a slow notifier
+  int report_hwm = 1'000;  // reports queued for a slow notifier
 
   // Replay source.
   uint32_t replay_page = 4'096;

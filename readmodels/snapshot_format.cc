@@ -24,7 +24,9 @@ uint16_t load_u16(const char* p) {
   std::memcpy(&v, p, 2);
   return v;
 }
-void put(std::string& out, size_t at, const void* v, size_t n) { std::memcpy(out.data() + at, v, n); }
+void put(std::string& out, size_t at, const void* v, size_t n) {
+  std::memcpy(out.data() + at, v, n);
+}
 
 // Low 32 bits of XXH3 over header bytes 0..60 followed by the name.
 uint32_t header_checksum(const char* hdr, std::string_view name) {
@@ -37,7 +39,9 @@ uint32_t header_checksum(const char* hdr, std::string_view name) {
 
 }  // namespace
 
-uint64_t checksum(std::span<const char> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+uint64_t checksum(std::span<const char> bytes) {
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
 
 uint64_t event_fingerprint(uint64_t seq, uint64_t ts) {
   if (seq == 0) return 0;
@@ -69,14 +73,22 @@ void encode_prefix(const header& h, std::string& out) {
 
 const char* to_string(check c) {
   switch (c) {
-    case check::ok: return "ok";
-    case check::truncated: return "truncated";
-    case check::bad_magic: return "bad magic";
-    case check::bad_version: return "unsupported version";
-    case check::bad_header: return "malformed header";
-    case check::bad_checksum: return "header checksum mismatch";
-    case check::bad_length: return "length mismatch";
-    case check::bad_body: return "body checksum mismatch";
+    case check::ok:
+      return "ok";
+    case check::truncated:
+      return "truncated";
+    case check::bad_magic:
+      return "bad magic";
+    case check::bad_version:
+      return "unsupported version";
+    case check::bad_header:
+      return "malformed header";
+    case check::bad_checksum:
+      return "header checksum mismatch";
+    case check::bad_length:
+      return "length mismatch";
+    case check::bad_body:
+      return "body checksum mismatch";
   }
   return "unknown";
 }

@@ -40,7 +40,8 @@
 
 namespace rill::readmodels::snapshot_format {
 
-static_assert(std::endian::native == std::endian::little, "rill snapshots: little-endian hosts only");
+static_assert(std::endian::native == std::endian::little,
+              "rill snapshots: little-endian hosts only");
 
 inline constexpr char kMagic[8] = {'R', 'I', 'L', 'L', 'S', 'N', 'A', 'P'};
 inline constexpr uint32_t kVersion = 1;
@@ -74,7 +75,9 @@ struct header {
 };
 
 // Bytes before the body for a model name of this length (64 + padded name).
-constexpr size_t prefix_size(size_t name_length) { return kHeaderSize + ((name_length + 7) & ~size_t{7}); }
+constexpr size_t prefix_size(size_t name_length) {
+  return kHeaderSize + ((name_length + 7) & ~size_t{7});
+}
 
 // XXH3_64bits of `bytes` (the body checksum). Thread-safe.
 uint64_t checksum(std::span<const char> bytes);
@@ -87,13 +90,13 @@ void encode_prefix(const header& h, std::string& out);
 
 enum class check : uint8_t {
   ok,
-  truncated,       // shorter than its header, name or declared body
+  truncated,  // shorter than its header, name or declared body
   bad_magic,
   bad_version,
-  bad_header,      // header size, reserved bytes or name length wrong
-  bad_checksum,    // header checksum mismatch
-  bad_length,      // bytes after the body
-  bad_body,        // body checksum mismatch
+  bad_header,    // header size, reserved bytes or name length wrong
+  bad_checksum,  // header checksum mismatch
+  bad_length,    // bytes after the body
+  bad_body,      // body checksum mismatch
 };
 const char* to_string(check c);
 

@@ -55,17 +55,23 @@ bool fsync_dir(const fs::path& dir) {
 
 const char* to_string(snapshot_status s) {
   switch (s) {
-    case snapshot_status::ok: return "ok";
-    case snapshot_status::not_found: return "not_found";
-    case snapshot_status::corrupt: return "corrupt";
-    case snapshot_status::io_error: return "io_error";
+    case snapshot_status::ok:
+      return "ok";
+    case snapshot_status::not_found:
+      return "not_found";
+    case snapshot_status::corrupt:
+      return "corrupt";
+    case snapshot_status::io_error:
+      return "io_error";
   }
   return "unknown";
 }
 
 // ------------------------------------------------------------ loaded_snapshot
 
-loaded_snapshot::~loaded_snapshot() { reset(); }
+loaded_snapshot::~loaded_snapshot() {
+  reset();
+}
 
 loaded_snapshot::loaded_snapshot(loaded_snapshot&& o) noexcept
     : hdr(std::move(o.hdr)),
@@ -205,8 +211,7 @@ snapshot_status snapshot_store::write(uint64_t seq, uint64_t event_fingerprint, 
     message = errno_text("cannot create", partial);
     return snapshot_status::io_error;
   }
-  iovec iov[2] = {{prefix.data(), prefix.size()},
-                  {const_cast<char*>(body.data()), body.size()}};
+  iovec iov[2] = {{prefix.data(), prefix.size()}, {const_cast<char*>(body.data()), body.size()}};
   bool ok = write_all(fd, iov, body.empty() ? 1 : 2);
   if (!ok) message = errno_text("cannot write", partial);
   if (ok && ::fdatasync(fd) != 0) {

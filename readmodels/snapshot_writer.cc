@@ -5,7 +5,9 @@
 
 namespace rill::readmodels {
 
-snapshot_writer::snapshot_writer() { thread_ = std::thread([this] { run(); }); }
+snapshot_writer::snapshot_writer() {
+  thread_ = std::thread([this] { run(); });
+}
 
 snapshot_writer::~snapshot_writer() {
   {

@@ -27,7 +27,7 @@ namespace rill::readmodels {
 
 struct snapshot_job {
   snapshot_store* store = nullptr;
-  size_t slot = 0;              // the caller's model index, echoed in the result
+  size_t slot = 0;  // the caller's model index, echoed in the result
   uint64_t seq = 0;
   uint64_t event_fingerprint = 0;
   uint64_t created_ns = 0;
@@ -38,7 +38,7 @@ struct snapshot_result {
   size_t slot = 0;
   uint64_t seq = 0;
   size_t bytes = 0;
-  double seconds = 0;           // time spent writing and syncing
+  double seconds = 0;  // time spent writing and syncing
   snapshot_status status = snapshot_status::ok;
   std::string message;
 };

@@ -7,7 +7,8 @@ namespace rill::proj {
 
 std::unique_ptr<readmodels::read_model> make_hosted_model(std::string_view name,
                                                           const readmodels::model_config& cfg) {
-  if (name == readmodels::journal_stats::kName) return std::make_unique<readmodels::journal_stats>();
+  if (name == readmodels::journal_stats::kName)
+    return std::make_unique<readmodels::journal_stats>();
   return readmodels::make_model(name, cfg);
 }
 

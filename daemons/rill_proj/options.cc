@@ -30,7 +30,8 @@ std::vector<std::string> split_models(const std::vector<std::string>& raw) {
     size_t at = 0;
     while (at <= item.size()) {
       const size_t comma = item.find_first_of(",+", at);
-      std::string name = item.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      std::string name =
+          item.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
       if (!name.empty()) out.push_back(name);
       if (comma == std::string::npos) break;
       at = comma + 1;
@@ -51,9 +52,10 @@ std::string pid_file_name(const std::vector<std::string>& models) {
 }
 
 int parse_proj_options(int argc, char** argv, proj_options& o) {
-  CLI::App app{"rill-proj: hosts read models and sagas. Applies the event feed in seq order "
-               "(catching up from the journal), answers queries on model.<name>, reports "
-               "changes to the notifier, snapshots state to D/models/<name>/."};
+  CLI::App app{
+      "rill-proj: hosts read models and sagas. Applies the event feed in seq order "
+      "(catching up from the journal), answers queries on model.<name>, reports "
+      "changes to the notifier, snapshots state to D/models/<name>/."};
   auto& rt = o.rt;
   std::string config, data;
   std::vector<std::string> raw_models, model_eps;
@@ -85,32 +87,46 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
                  "read models to host, comma-separated (e.g. customers,orders)");
   add("events", rt.events_endpoint, "event feed to subscribe to (default ipc://D/run/events)");
   add("replay", rt.replay_endpoint, "replay endpoint (default ipc://D/run/replay)");
-  add("command", o.command_endpoint, "command endpoint sagas send to (default ipc://D/run/command)");
-  add("rates", o.rates_endpoint, "rates service for the exchange-rate saga (default ipc://D/run/rates)");
-  add("notify_in", rt.notify_in_endpoint, "notifier's change-report endpoint, or none (default ipc://D/run/notify-in)");
+  add("command", o.command_endpoint,
+      "command endpoint sagas send to (default ipc://D/run/command)");
+  add("rates", o.rates_endpoint,
+      "rates service for the exchange-rate saga (default ipc://D/run/rates)");
+  add("notify_in", rt.notify_in_endpoint,
+      "notifier's change-report endpoint, or none (default ipc://D/run/notify-in)");
   app.add_option("--model-endpoint", model_eps, "query endpoint of a model: NAME=EP (repeatable)");
   add("source", rt.source, "where stored events come from: auto, journal or replay (default auto)");
-  add("snapshot_every", rt.snapshot_every, "snapshot after this many events (0 = never by count; default 100000)");
-  add("snapshot_seconds", rt.snapshot_seconds, "snapshot this often when something changed (0 = never by time; default 30)");
+  add("snapshot_every", rt.snapshot_every,
+      "snapshot after this many events (0 = never by count; default 100000)");
+  add("snapshot_seconds", rt.snapshot_seconds,
+      "snapshot this often when something changed (0 = never by time; default 30)");
   add("snapshots_kept", rt.snapshots_kept, "snapshots kept per model (default 2)");
   add("final_snapshot", rt.final_snapshot, "write a snapshot at a clean stop (default true)");
-  add("feed_queue", rt.feed_queue, "events queued between the receive and projector threads (default 65536)");
+  add("feed_queue", rt.feed_queue,
+      "events queued between the receive and projector threads (default 65536)");
   add("apply_batch", rt.apply_batch, "events applied per loop turn between queries (default 8192)");
   add("tail_check_ms", tail_ms, "journal tail check when the feed is quiet, ms (default 5)");
-  add("replay_check_ms", replay_check_ms, "replay tail check when the feed is quiet, ms (default 200)");
-  add("idle_spin_us", idle_spin_us, "poll for work this long before sleeping, us (default 50; 0 on oversubscribed hosts)");
+  add("replay_check_ms", replay_check_ms,
+      "replay tail check when the feed is quiet, ms (default 200)");
+  add("idle_spin_us", idle_spin_us,
+      "poll for work this long before sleeping, us (default 50; 0 on oversubscribed hosts)");
   add("saga_tick_ms", saga_tick_ms, "saga tick interval, ms (default 10)");
   add("max_request_bytes", max_request_bytes, "largest query (too_large past it; default 1048576)");
-  add("default_query_timeout_ms", rt.default_query_timeout_ms, "wait for `after` when timeout_ms is absent (default 1000)");
-  add("max_query_timeout_ms", rt.max_query_timeout_ms, "largest timeout_ms honoured (default 60000)");
-  add("max_parked_queries", rt.max_parked_queries, "queries waiting for `after` per model (default 100000)");
-  add("max_report_keys", rt.max_report_keys, "keys per change report before it means the whole model (default 1000)");
+  add("default_query_timeout_ms", rt.default_query_timeout_ms,
+      "wait for `after` when timeout_ms is absent (default 1000)");
+  add("max_query_timeout_ms", rt.max_query_timeout_ms,
+      "largest timeout_ms honoured (default 60000)");
+  add("max_parked_queries", rt.max_parked_queries,
+      "queries waiting for `after` per model (default 100000)");
+  add("max_report_keys", rt.max_report_keys,
+      "keys per change report before it means the whole model (default 1000)");
   add("report_hwm", rt.report_hwm, "change reports queued for a slow notifier (default 1000)");
   add("replay_page", rt.replay_page, "events per replay request (default 4096)");
   add("replay_timeout_ms", replay_timeout_ms, "replay request timeout, ms (default 2000)");
   add("curve_key", rt.curve_key_file, "our CURVE key pair file (needed for tcp:// endpoints)");
-  add("curve_allow", rt.curve_allow_file, "allow-list of client public keys for tcp:// query endpoints");
-  add("curve_server", rt.curve_server_key_file, "public key of the servers we connect to over tcp://");
+  add("curve_allow", rt.curve_allow_file,
+      "allow-list of client public keys for tcp:// query endpoints");
+  add("curve_server", rt.curve_server_key_file,
+      "public key of the servers we connect to over tcp://");
   add("log_level", o.log_level, "trace, debug, info, warn, error (default info)");
 
   try {
@@ -121,12 +137,13 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
       std::ifstream in(config);
       if (!in) throw std::runtime_error("cannot read config file " + config);
       const json j = json::parse(in, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) throw std::runtime_error(config + ": not a JSON object");
+      if (j.is_discarded() || !j.is_object())
+        throw std::runtime_error(config + ": not a JSON object");
       auto apply = [&](const json& obj, bool strict) {
         for (const auto& [k, v] : obj.items()) {
           try {
             if (!k.empty() && k[0] == '_') continue;  // a comment
-            if (k == "proj" && !strict) continue;  // the section, applied after the top level
+            if (k == "proj" && !strict) continue;     // the section, applied after the top level
             if (!strict && !kSharedKeys.contains(k)) continue;  // another daemon's
             if (k == "data") {
               if (data.empty()) data = v.get<std::string>();
@@ -141,10 +158,12 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
                   o.model_settings[m] = settings;
                 }
               } else {
-                throw std::runtime_error(config + ": models must be a list of names or an object of settings");
+                throw std::runtime_error(
+                    config + ": models must be a list of names or an object of settings");
               }
             } else if (k == "model_endpoints") {
-              if (!v.is_object()) throw std::runtime_error(config + ": model_endpoints must be an object");
+              if (!v.is_object())
+                throw std::runtime_error(config + ": model_endpoints must be an object");
               file_model_eps = v;
             } else if (auto it = from_file.find(k); it != from_file.end()) {
               if (app.count(flag_of[k]) == 0) it->second(v);
@@ -169,7 +188,8 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
     for (const auto& m : o.models)
       if (!seen.insert(m).second) throw CLI::ValidationError("--models", m + " is listed twice");
     for (const auto& [m, ep] : file_model_eps.items()) {
-      if (!ep.is_string()) throw std::runtime_error(config + ": model_endpoints." + m + " must be a string");
+      if (!ep.is_string())
+        throw std::runtime_error(config + ": model_endpoints." + m + " must be a string");
       rt.model_endpoints[m] = ep.get<std::string>();
     }
     for (const auto& item : model_eps) {
@@ -179,7 +199,8 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
       rt.model_endpoints[item.substr(0, eq)] = item.substr(eq + 1);
     }
     for (const auto& [m, ep] : rt.model_endpoints)
-      if (!seen.contains(m)) throw CLI::ValidationError("--model-endpoint", m + " is not hosted here");
+      if (!seen.contains(m))
+        throw CLI::ValidationError("--model-endpoint", m + " is not hosted here");
     rt.tail_check_interval = std::chrono::milliseconds(tail_ms);
     rt.replay_check_interval = std::chrono::milliseconds(replay_check_ms);
     rt.idle_spin = std::chrono::microseconds(idle_spin_us);

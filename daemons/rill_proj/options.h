@@ -25,12 +25,12 @@
 namespace rill::proj {
 
 struct proj_options {
-  readmodels::runtime_options rt;     // data dir, endpoints, snapshots, limits
-  std::vector<std::string> models;    // the read models to host (at least one)
+  readmodels::runtime_options rt;   // data dir, endpoints, snapshots, limits
+  std::vector<std::string> models;  // the read models to host (at least one)
   nlohmann::json model_settings = nlohmann::json::object();  // name -> settings
-  std::string command_endpoint;       // for sagas; empty = ipc://D/run/command
-  std::string rates_endpoint;         // for the exchange-rate saga; empty = ipc://D/run/rates
-  std::string log_level = "info";     // trace, debug, info, warn, error
+  std::string command_endpoint;    // for sagas; empty = ipc://D/run/command
+  std::string rates_endpoint;      // for the exchange-rate saga; empty = ipc://D/run/rates
+  std::string log_level = "info";  // trace, debug, info, warn, error
 };
 
 // Parses flags (and --config FILE) into `out` and validates everything.

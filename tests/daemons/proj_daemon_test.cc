@@ -28,7 +28,9 @@ class ProjDaemon : public ::testing::Test {
     return a;
   }
   std::string log() const { return (dir_.path() / "proj.log").string(); }
-  std::string endpoint() const { return transport::default_model_endpoint(dir_.path(), "journal_stats"); }
+  std::string endpoint() const {
+    return transport::default_model_endpoint(dir_.path(), "journal_stats");
+  }
   fs::path pid_path() const { return dir_.path() / "run" / "rill-proj-journal_stats.pid"; }
 
   // Exit code of a child that exits by itself (-1 if killed by a signal).
@@ -52,7 +54,8 @@ TEST_F(ProjDaemon, StartsAnswersAndStopsCleanly) {
   const int status = p.kill(SIGTERM);
   EXPECT_EQ(exit_code(status), 0) << read_file(log());
   EXPECT_FALSE(fs::exists(pid_path()));
-  EXPECT_TRUE(fs::exists(dir_.path() / "models" / "journal_stats" / "snap-00000000000000001010.rsnap"))
+  EXPECT_TRUE(
+      fs::exists(dir_.path() / "models" / "journal_stats" / "snap-00000000000000001010.rsnap"))
       << "a final snapshot at a clean stop";
   EXPECT_FALSE(fs::exists(dir_.path() / "run" / "model.journal_stats"));
 }
@@ -60,18 +63,19 @@ TEST_F(ProjDaemon, StartsAnswersAndStopsCleanly) {
 TEST_F(ProjDaemon, UnknownModelExitsWithUsageError) {
   child_process p(argv({"--models", "no_such_model"}), log());
   EXPECT_EQ(exit_code(p.wait(std::chrono::seconds(20))), 2);
-  EXPECT_NE(read_file(log()).find("unknown model 'no_such_model'"), std::string::npos) << read_file(log());
+  EXPECT_NE(read_file(log()).find("unknown model 'no_such_model'"), std::string::npos)
+      << read_file(log());
   EXPECT_FALSE(fs::exists(dir_.path() / "run" / "rill-proj-no_such_model.pid"));
 }
 
 TEST_F(ProjDaemon, BadFlagsExitWithUsageError) {
-  for (const auto& extra : std::vector<std::vector<std::string>>{
-           {"--no-such-flag"},
-           {"--snapshot-every", "x"},
-           {"--apply-batch", "0"},
-           {"--model-endpoint", "journal_stats"},
-           {"--model-endpoint", "other=ipc:///tmp/x"},
-           {"--source", "somewhere"}}) {
+  for (const auto& extra :
+       std::vector<std::vector<std::string>>{{"--no-such-flag"},
+                                             {"--snapshot-every", "x"},
+                                             {"--apply-batch", "0"},
+                                             {"--model-endpoint", "journal_stats"},
+                                             {"--model-endpoint", "other=ipc:///tmp/x"},
+                                             {"--source", "somewhere"}}) {
     child_process p(argv(extra), log());
     EXPECT_EQ(exit_code(p.wait(std::chrono::seconds(20))), 2) << extra[0];
   }
@@ -123,10 +127,10 @@ TEST_F(ProjDaemon, HostsTheDomainModelsWithTheDefaultConfig) {
                 {{"name", "Ada"}, {"email", "ada@example.com"}, {"country", "UK"}});
   j.append_data("order", "o1", "ORDER_CREATED", 1,
                 {{"customer_id", "c1"}, {"amount", 250.0}, {"currency", "EUR"}});
-  child_process p({RILL_BIN_DIR "/rill-proj", "--data", dir_.path().string(), "--models",
-                   "customers,orders", "--config", RILL_SOURCE_DIR "/config/default.json",
-                   "--notify-in", "none"},
-                  log());
+  child_process p(
+      {RILL_BIN_DIR "/rill-proj", "--data", dir_.path().string(), "--models", "customers,orders",
+       "--config", RILL_SOURCE_DIR "/config/default.json", "--notify-in", "none"},
+      log());
   const auto customers = transport::default_model_endpoint(dir_.path(), "customers");
   const auto orders = transport::default_model_endpoint(dir_.path(), "orders");
   ASSERT_TRUE(wait_applied(ctx_, customers, 2)) << read_file(log());
@@ -148,16 +152,20 @@ TEST_F(ProjDaemon, SigkillMidStreamThenRestartConverges) {
   test_journal j(dir_.path() / "journal", 4 << 20);
   j.append_many(5000, 100);
   child_process p(argv({"--snapshot-every", "3000"}), log());
-  ASSERT_TRUE(eventually([&] {
-    auto r = query(ctx_, endpoint(), {{"q", "status"}}, 1000ms);
-    return r && (*r)["result"]["snapshot_seq"] == 5000;
-  }, std::chrono::seconds(30))) << read_file(log());
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = query(ctx_, endpoint(), {{"q", "status"}}, 1000ms);
+        return r && (*r)["result"]["snapshot_seq"] == 5000;
+      },
+      std::chrono::seconds(30)))
+      << read_file(log());
   for (int round = 0; round < 40; ++round) j.append_many(500, 37, "stream");
   p.kill(SIGKILL);  // at whatever point it has reached
   j.append_many(7000, 91, "after");
   EXPECT_TRUE(fs::exists(pid_path())) << "a killed daemon leaves its pid file";
   child_process again(argv({"--snapshot-every", "3000"}), log());
-  ASSERT_TRUE(wait_applied(ctx_, endpoint(), j.head(), std::chrono::seconds(60))) << read_file(log());
+  ASSERT_TRUE(wait_applied(ctx_, endpoint(), j.head(), std::chrono::seconds(60)))
+      << read_file(log());
   EXPECT_EQ(digest(ctx_, endpoint()), expected_digest(dir_.path() / "journal"));
   auto r = query(ctx_, endpoint(), {{"q", "status"}});
   EXPECT_LT((*r)["result"]["events_applied"].get<uint64_t>(), j.head())

@@ -16,7 +16,8 @@ std::string encode(const json& data, std::string key = "", std::string corr = ""
   msgpack::zone z;
   const auto bytes = json::to_msgpack(data);
   std::size_t off = 0;
-  msgpack::object d = msgpack::unpack(z, reinterpret_cast<const char*>(bytes.data()), bytes.size(), off);
+  msgpack::object d =
+      msgpack::unpack(z, reinterpret_cast<const char*>(bytes.data()), bytes.size(), off);
   event_view e;
   e.seq = 12;
   e.ts = 345;
@@ -59,8 +60,13 @@ void expect_same(const std::string& body) {
 TEST(ProjectorDecode, CanonicalEventsMatchDecodeEvent) {
   expect_same(encode(json::object()));
   expect_same(encode({{"customer_id", "c1"}, {"amount", 12.5}, {"currency", "USD"}}));
-  expect_same(encode({{"n", -5}, {"big", 1ull << 40}, {"neg", -(1ll << 40)}, {"t", true},
-                      {"f", false}, {"z", nullptr}, {"list", {1, "two", 3.0, {{"x", {1, 2}}}}}},
+  expect_same(encode({{"n", -5},
+                      {"big", 1ull << 40},
+                      {"neg", -(1ll << 40)},
+                      {"t", true},
+                      {"f", false},
+                      {"z", nullptr},
+                      {"list", {1, "two", 3.0, {{"x", {1, 2}}}}}},
                      "idem-1", "corr-9"));
   expect_same(encode({{"s", std::string(70000, 'x')}}));
 }
@@ -83,11 +89,16 @@ TEST(ProjectorDecode, RandomDataMatches) {
   std::mt19937 rng(7);
   std::function<json(int)> gen = [&](int depth) -> json {
     switch (rng() % (depth > 3 ? 5 : 7)) {
-      case 0: return static_cast<int64_t>(rng()) - (1ll << 31);
-      case 1: return std::string(rng() % 40, 'a' + rng() % 26);
-      case 2: return (rng() % 1000) / 7.0;
-      case 3: return rng() % 2 == 0;
-      case 4: return nullptr;
+      case 0:
+        return static_cast<int64_t>(rng()) - (1ll << 31);
+      case 1:
+        return std::string(rng() % 40, 'a' + rng() % 26);
+      case 2:
+        return (rng() % 1000) / 7.0;
+      case 3:
+        return rng() % 2 == 0;
+      case 4:
+        return nullptr;
       case 5: {
         json a = json::array();
         for (unsigned i = 0; i < rng() % 5; ++i) a.push_back(gen(depth + 1));
@@ -109,8 +120,13 @@ TEST(ProjectorDecode, RandomDataMatches) {
 
 TEST(ProjectorDecode, OtherLayoutsFallBackToTheCheckedDecoder) {
   // Another field order: not canonical, but a valid event.
-  const auto body = json::to_msgpack({{"agg", "a"}, {"data", json::object()}, {"id", "i"},
-                                      {"seq", 3}, {"ts", 4}, {"type", "T"}, {"ver", 1}});
+  const auto body = json::to_msgpack({{"agg", "a"},
+                                      {"data", json::object()},
+                                      {"id", "i"},
+                                      {"seq", 3},
+                                      {"ts", 4},
+                                      {"type", "T"},
+                                      {"ver", 1}});
   const std::string s(body.begin(), body.end());
   msgpack::zone z;
   event_view v;
@@ -132,7 +148,9 @@ TEST(ProjectorDecode, GarbageIsRejectedNeverTrusted) {
     EXPECT_NE(d.decode({good.data(), n}, v, why), errc::ok) << n;
   }
   std::string huge = encode(json::object());
-  const auto at = huge.find("\xa4" "data");
+  const auto at = huge.find(
+      "\xa4"
+      "data");
   ASSERT_NE(at, std::string::npos);
   huge[at + 5] = '\xdf';  // map 32 with a count of 2^32-1 and no bytes
   huge.insert(at + 6, "\xff\xff\xff\xff");

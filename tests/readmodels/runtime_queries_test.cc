@@ -33,8 +33,8 @@ class RuntimeQueries : public ::testing::Test {
     s.set(zmq::sockopt::linger, 0);
     s.connect(ep_);
     for (size_t i = 0; i < frames.size(); ++i)
-      s.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore
-                                                           : zmq::send_flags::none);
+      s.send(zmq::buffer(frames[i]),
+             i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
     std::vector<zmq::message_t> reply;
     zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, std::chrono::milliseconds(5000)) <= 0) return reply;
@@ -108,9 +108,9 @@ TEST_F(RuntimeQueries, EveryErrorCode) {
     EXPECT_TRUE(j["message"].is_string()) << j.dump();
     return j.value("error", std::string("none"));
   };
-  EXPECT_EQ(code({"\xc1\xc1"}), "bad_request");                          // not msgpack
-  EXPECT_EQ(code({mp({1, 2, 3})}), "bad_request");                       // not a map
-  EXPECT_EQ(code({mp({{"q", 1}})}), "bad_request");                      // wrong type
+  EXPECT_EQ(code({"\xc1\xc1"}), "bad_request");      // not msgpack
+  EXPECT_EQ(code({mp({1, 2, 3})}), "bad_request");   // not a map
+  EXPECT_EQ(code({mp({{"q", 1}})}), "bad_request");  // wrong type
   EXPECT_EQ(code({mp({{"q", "totals"}, {"args", "x"}})}), "bad_request");
   EXPECT_EQ(code({mp({{"q", "totals"}, {"after", -5}})}), "bad_request");
   EXPECT_EQ(code({mp({{"q", "totals"}, {"bogus", 1}})}), "bad_request");  // unknown field
@@ -194,7 +194,8 @@ TEST_F(RuntimeQueries, AfterAlreadyReachedAnswersAtOnce) {
 
 TEST_F(RuntimeQueries, FarAheadTimesOutWhileOthersAreServed) {
   transport::rpc_client waiter(ctx_, ep_);
-  const auto body = json::to_msgpack({{"q", "totals"}, {"after", 5000000}, {"timeout_ms", 300}, {"req", 9}});
+  const auto body =
+      json::to_msgpack({{"q", "totals"}, {"after", 5000000}, {"timeout_ms", 300}, {"req", 9}});
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(waiter.send({reinterpret_cast<const char*>(body.data()), body.size()}));
   int answered = 0;
@@ -240,7 +241,9 @@ TEST_F(RuntimeQueries, ManyParkedQueriesAreReleasedTogether) {
   int ok = 0;
   auto on_reply = [&](std::span<const char> reply) {
     const json j = json::from_msgpack(reply.begin(), reply.end(), true, false);
-    if (j["ok"] == true && j["seq"].get<uint64_t>() >= 1000 + static_cast<uint64_t>(j["req"].get<int>() % 5) + 1) ++ok;
+    if (j["ok"] == true &&
+        j["seq"].get<uint64_t>() >= 1000 + static_cast<uint64_t>(j["req"].get<int>() % 5) + 1)
+      ++ok;
   };
   for (int i = 0; i < kN; ++i) {
     const auto body = json::to_msgpack(

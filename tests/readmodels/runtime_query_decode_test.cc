@@ -101,7 +101,11 @@ TEST(QueryDecode, BadRequests) {
 
 TEST(QueryDecode, DuplicateFieldIsBadRequest) {
   // {"q": "a", "q": "b"} built by hand (json maps cannot hold duplicates).
-  const std::string bytes = std::string("\x82\xa1q\xa1" "a\xa1q\xa1" "b", 9);
+  const std::string bytes = std::string(
+      "\x82\xa1q\xa1"
+      "a\xa1q\xa1"
+      "b",
+      9);
   auto d = run(bytes);
   EXPECT_EQ(d->code, errc::bad_request);
 }

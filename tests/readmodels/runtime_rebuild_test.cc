@@ -115,10 +115,12 @@ TEST(RuntimeRebuild, RebuildOfALargeJournalWhileAppending) {
   auto r = query(ctx, ep, {{"q", "rebuild"}});
   ASSERT_EQ((*r)["result"]["started"], true);
   for (int i = 0; i < 20; ++i) j.append_many(100, 7, "live");
-  ASSERT_TRUE(eventually([&] {
-    auto s = query(ctx, ep, {{"q", "status"}});
-    return s && (*s)["result"]["rebuilds"] == 1 && (*s)["result"]["rebuilding"] == false;
-  }, 60s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto s = query(ctx, ep, {{"q", "status"}});
+        return s && (*s)["result"]["rebuilds"] == 1 && (*s)["result"]["rebuilding"] == false;
+      },
+      60s));
   ASSERT_TRUE(wait_applied(ctx, ep, 202000));
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
@@ -213,11 +215,13 @@ TEST(RuntimeRebuild, AModelThatThrowsStopsTheRuntime) {
 TEST(RuntimeRebuild, InvalidModelSetsAreRefused) {
   temp_dir dir;
   std::vector<std::unique_ptr<read_model>> none;
-  EXPECT_THROW(readmodels::runtime(test_options(dir.path()), std::move(none)), std::invalid_argument);
+  EXPECT_THROW(readmodels::runtime(test_options(dir.path()), std::move(none)),
+               std::invalid_argument);
   std::vector<std::unique_ptr<read_model>> twice;
   twice.push_back(std::make_unique<readmodels::journal_stats>());
   twice.push_back(std::make_unique<readmodels::journal_stats>());
-  EXPECT_THROW(readmodels::runtime(test_options(dir.path()), std::move(twice)), std::invalid_argument);
+  EXPECT_THROW(readmodels::runtime(test_options(dir.path()), std::move(twice)),
+               std::invalid_argument);
   auto opt = test_options(dir.path());
   opt.apply_batch = 0;
   EXPECT_THROW(readmodels::runtime(opt, stats_model()), std::invalid_argument);

@@ -31,7 +31,8 @@ int free_port() {
 transport::key_pair clean_key_pair() {
   for (;;) {
     auto kp = transport::generate_key_pair();
-    if (kp.public_z85.find('#') == std::string::npos && kp.secret_z85.find('#') == std::string::npos)
+    if (kp.public_z85.find('#') == std::string::npos &&
+        kp.secret_z85.find('#') == std::string::npos)
       return kp;
   }
 }

@@ -50,8 +50,8 @@ class test_journal {
   }
 
   // Appends one event and publishes it; returns its seq.
-  uint64_t append(std::string_view agg, std::string_view id, std::string_view type = "THING_HAPPENED",
-                  uint64_t ver = 1) {
+  uint64_t append(std::string_view agg, std::string_view id,
+                  std::string_view type = "THING_HAPPENED", uint64_t ver = 1) {
     add(agg, id, type, ver);
     writer_->publish();
     return head_;

@@ -12,7 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::span<const char> bytes(const std::string& s) { return {s.data(), s.size()}; }
+std::span<const char> bytes(const std::string& s) {
+  return {s.data(), s.size()};
+}
 
 void write_raw(const fs::path& p, const std::string& s) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
