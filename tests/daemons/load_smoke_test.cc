@@ -166,6 +166,45 @@ TEST_F(load_smoke, OpenLoopSendsOnSchedule) {
   EXPECT_EQ(head(), r["ok"].get<uint64_t>());
 }
 
+// --notified: rill-notify and rill-proj hosting `customers` next to rill-core;
+// every acknowledged command is covered by a `changed` note from customers.
+TEST_F(load_smoke, NotifiedRowFromAWatchingClient) {
+  test::child_process notify({std::string(RILL_BIN_DIR) + "/rill-notify", "--data", dir_.path().string()},
+                             (dir_.path() / "notify.log").string());
+  test::child_process proj({std::string(RILL_BIN_DIR) + "/rill-proj", "--data", dir_.path().string(),
+                            "--models", "customers"},
+                           (dir_.path() / "proj.log").string());
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        transport::rpc_client n(ctx_, eps_.notify);
+        auto a = n.call({{"op", "ping"}}, 200ms);
+        transport::rpc_client m(ctx_, transport::default_model_endpoint(dir_.path(), "customers"));
+        auto b = m.call({{"model", "customers"}, {"q", "status"}, {"args", json::object()}}, 200ms);
+        return a && (*a)["ok"] == true && b && (*b)["ok"] == true;
+      },
+      20s))
+      << "rill-notify or rill-proj did not come up";
+  int rc = -1;
+  json r = load("--rate 2000 --duration 1 --window 100 --mix create:50,update:50 --notified customers",
+                rc);
+  ASSERT_TRUE(r.is_object()) << "no JSON report";
+  EXPECT_EQ(rc, 0);
+  ASSERT_TRUE(r.contains("notified_us")) << r.dump();
+  const json& n = r["notified_us"];
+  EXPECT_EQ(n["model"], "customers");
+  EXPECT_EQ(n["expected"], r["ok"]);
+  EXPECT_GT(n["count"].get<uint64_t>(), 0u);
+  EXPECT_EQ(n["count"].get<uint64_t>() + n["missing"].get<uint64_t>(), n["expected"].get<uint64_t>());
+  EXPECT_GT(n["notes"].get<uint64_t>(), 0u);
+  EXPECT_LE(n["p50"].get<double>(), n["p99"].get<double>());
+  EXPECT_LE(n["p99"].get<double>(), n["max"].get<double>());
+
+  // No notifier: a usage of --notified that cannot watch is reported, not hung.
+  notify.kill(SIGTERM);
+  load("--count 10 --notified customers", rc);
+  EXPECT_EQ(rc, 3);
+}
+
 TEST_F(load_smoke, UsageErrorsAndNotRunning) {
   int rc = -1;
   load("--count 10 --mix create:50,update:20", rc);
