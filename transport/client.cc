@@ -1,5 +1,7 @@
 #include "transport/client.h"
 
+#include <poll.h>
+
 #include <msgpack.hpp>
 
 namespace rill::transport {
@@ -28,6 +30,26 @@ bool wait_readable(zmq::socket_t& s, std::chrono::milliseconds timeout) {
   zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
   try {
     return zmq::poll(&item, 1, timeout) > 0;
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
+// True once `s` has a message to read, false when `until` passed first.
+// ZMQ_FD only signals "look at ZMQ_EVENTS again" (edge-triggered), so the
+// events are re-read after every wake-up.
+bool wait_readable_until(zmq::socket_t& s, std::chrono::steady_clock::time_point until) {
+  try {
+    const int fd = s.get(zmq::sockopt::fd);
+    for (;;) {
+      if (s.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
+      const auto left = until - std::chrono::steady_clock::now();
+      if (left <= std::chrono::nanoseconds(0)) return false;
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      pollfd p{fd, POLLIN, 0};
+      if (::ppoll(&p, 1, &ts, nullptr) < 0 && errno != EINTR) return false;
+    }
   } catch (const zmq::error_t&) {
     return false;
   }
@@ -144,6 +166,13 @@ size_t pipeline_client::poll(const reply_handler& on_reply, std::chrono::millise
     ++handled;
     on_reply({static_cast<const char*>(msg.data()), msg.size()});
   }
+}
+
+size_t pipeline_client::poll_until(const reply_handler& on_reply,
+                                   std::chrono::steady_clock::time_point until) {
+  size_t handled = poll(on_reply, std::chrono::milliseconds(0));
+  if (handled > 0 || !wait_readable_until(socket_, until)) return handled;
+  return poll(on_reply, std::chrono::milliseconds(0));
 }
 
 bool pipeline_client::submit(std::span<const char> body, const reply_handler& on_reply,

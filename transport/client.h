@@ -61,6 +61,12 @@ class pipeline_client {
               std::chrono::milliseconds timeout = 10000ms);
   // Handles the replies that have arrived, waiting up to `timeout` for the first.
   size_t poll(const reply_handler& on_reply, std::chrono::milliseconds timeout);
+  // Like poll(), but waits at most until `until`, with sub-millisecond
+  // precision (ppoll on the socket's ZMQ_FD; zmq_poll counts in whole ms).
+  // Sleeps instead of spinning, so an open-loop sender between two sends
+  // leaves the CPU to the server (on a 2-CPU host a spinning client starves
+  // the daemon's threads). Timer slack of the calling thread applies.
+  size_t poll_until(const reply_handler& on_reply, std::chrono::steady_clock::time_point until);
   // Waits until every request is answered; false on timeout.
   bool drain(const reply_handler& on_reply, std::chrono::milliseconds timeout);
   size_t in_flight() const { return in_flight_; }

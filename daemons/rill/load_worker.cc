@@ -1,5 +1,7 @@
 #include "daemons/rill/load_worker.h"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <bit>
 #include <thread>
@@ -31,6 +33,9 @@ void load_worker::run() {
   transport::pipeline_client pc(ctx_, endpoint_, cfg_.window);
   load_workload work(cfg_, run_tag_, index_);
   std::this_thread::sleep_until(start_);  // every connection starts together
+  // Open loop sleeps until each intended send time: 1 us of timer slack
+  // instead of the default 50 us keeps those wake-ups on time.
+  if (cfg_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
   // In-flight requests by req: a ring of send stamps (replies come back in
   // order on one connection, but each slot also holds its req to be sure).
@@ -86,13 +91,14 @@ void load_worker::run() {
           start_ns + static_cast<int64_t>(static_cast<double>(result_.requests) * interval_ns);
       if (commands_ == 0 && intended >= deadline_ns) break;
       if (now < intended || pc.in_flight() >= cfg_.window) {
-        // Not due yet (or no room): handle replies meanwhile.
-        std::chrono::milliseconds wait = 0ms;
-        if (pc.in_flight() >= cfg_.window) wait = 100ms;
-        else if (intended - now > 2'000'000) wait = std::chrono::milliseconds((intended - now) / 1'000'000 - 1);
-        if (pc.poll(on_reply, wait) == 0 && wait == 0ms && pc.in_flight() < cfg_.window &&
-            intended - now > 50'000)
-          std::this_thread::yield();
+        // Not due yet (or no room): handle replies meanwhile, sleeping in
+        // the socket's poll until the next send is due. Never spin: on a
+        // 2-CPU host a spinning load generator takes a whole CPU from the
+        // daemon it measures (at 20k/s the command -> feed p50 was 1.7 ms
+        // with the old spin-and-yield loop, against 0.1 ms at 2k/s).
+        if (pc.in_flight() >= cfg_.window) pc.poll(on_reply, 100ms);
+        else if (intended - now > 2'000) pc.poll_until(on_reply, steady_from_ns(intended));
+        else pc.poll(on_reply, 0ms);
         continue;
       }
       sent_at = intended;

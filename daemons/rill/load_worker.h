@@ -112,5 +112,9 @@ inline int64_t steady_ns() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+inline std::chrono::steady_clock::time_point steady_from_ns(int64_t ns) {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(ns)));
+}
 
 }  // namespace rill::cli
