@@ -22,6 +22,7 @@
 
 #include "core/buffer.h"
 #include "core/event.h"
+#include "readmodels/apply_ahead.h"
 #include "readmodels/event_source_journal.h"
 #include "readmodels/projector_decode.h"
 #include "readmodels/projector_rebuild.h"
@@ -142,22 +143,29 @@ bench_journal& domain_journal() {
 }
 
 // Reads the whole journal, decoding every event and applying it to `m`
-// (nullptr: decode only). Returns the events seen.
-uint64_t apply_all(const fs::path& dir, readmodels::read_model* m) {
+// (nullptr: decode only) through apply_ahead with `depth` (1: no lookahead).
+// Returns the events seen.
+uint64_t apply_all(const fs::path& dir, readmodels::read_model* m, size_t depth = 1) {
   readmodels::event_source_journal src(dir);
-  readmodels::event_decoder dec;
-  readmodels::change_set changed;
-  event_view v;
-  std::string why;
   readmodels::source_event ev;
   uint64_t n = 0;
-  while (src.next(ev) == readmodels::source_status::ok) {
-    if (dec.decode(ev.body, v, why) == errc::ok && m != nullptr) {
-      m->apply(v, changed);
-      changed.clear();
+  if (m == nullptr) {
+    readmodels::event_decoder dec;
+    event_view v;
+    std::string why;
+    while (src.next(ev) == readmodels::source_status::ok) {
+      benchmark::DoNotOptimize(dec.decode(ev.body, v, why));
+      ++n;
     }
+    return n;
+  }
+  readmodels::change_set ignored(false);
+  readmodels::apply_ahead ahead(*m, ignored, depth);
+  while (src.next(ev) == readmodels::source_status::ok) {
+    ahead.push(ev.seq, ev.body);
     ++n;
   }
+  ahead.flush();
   return n;
 }
 
@@ -206,14 +214,17 @@ void BM_decode_event_checked(benchmark::State& state) {
 }
 BENCHMARK(BM_decode_event_checked)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Arg: apply_ahead depth (1 = decode and apply one at a time; 8 = the
+// rebuild_job's default lookahead with read_model::prefetch()).
 void rebuild_model(benchmark::State& state,
                    const std::function<std::unique_ptr<readmodels::read_model>()>& make) {
   auto& j = domain_journal();
+  const auto depth = static_cast<size_t>(state.range(0));
   for (auto _ : state) {
     state.PauseTiming();
     auto m = make();
     state.ResumeTiming();
-    benchmark::DoNotOptimize(apply_all(j.dir, m.get()));
+    benchmark::DoNotOptimize(apply_all(j.dir, m.get(), depth));
     state.PauseTiming();
     m.reset();
     state.ResumeTiming();
@@ -226,31 +237,26 @@ void rebuild_model(benchmark::State& state,
 void BM_rebuild_journal_stats(benchmark::State& state) {
   rebuild_model(state, [] { return std::make_unique<readmodels::journal_stats>(); });
 }
-BENCHMARK(BM_rebuild_journal_stats)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_rebuild_journal_stats)->Arg(1)->ArgName("depth")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_rebuild_domain_model(benchmark::State& state, const char* name) {
   readmodels::model_config cfg;
   cfg.data_dir = domain_journal().root.string();
   rebuild_model(state, [&] { return readmodels::make_model(name, cfg); });
 }
-BENCHMARK_CAPTURE(BM_rebuild_domain_model, customers, "customers")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_rebuild_domain_model, orders, "orders")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_rebuild_domain_model, top_customers, "top_customers")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_rebuild_domain_model, customer_analysis, "customer_analysis")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_rebuild_domain_model, email_campaigns, "email_campaigns")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_rebuild_domain_model, exchange_rates, "exchange_rates")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+#define RILL_REBUILD_BENCH(model)                             \
+  BENCHMARK_CAPTURE(BM_rebuild_domain_model, model, #model) \
+      ->Arg(1)                                                \
+      ->Arg(8)                                                \
+      ->ArgName("depth")                                      \
+      ->Unit(benchmark::kMillisecond)                         \
+      ->UseRealTime()
+RILL_REBUILD_BENCH(customers);
+RILL_REBUILD_BENCH(orders);
+RILL_REBUILD_BENCH(top_customers);
+RILL_REBUILD_BENCH(customer_analysis);
+RILL_REBUILD_BENCH(email_campaigns);
+RILL_REBUILD_BENCH(exchange_rates);
 
 // The whole default model set (readmodels::model_names()) rebuilt in one pass:
 // every event read and decoded once, then applied to each of the six models.

@@ -55,6 +55,12 @@ class event_source {
 
   // "journal" or "replay", for logs and status.
   virtual std::string_view kind() const = 0;
+
+  // How many earlier bodies stay valid across further next() calls: 0 when
+  // a body is valid only until the next call (the contract above), N when
+  // the last N + 1 bodies returned are all still readable. Lets a reader
+  // decode ahead (apply_ahead.h).
+  virtual size_t stable_bodies() const { return 0; }
 };
 
 // Creates a source on the calling thread (the thread that will use it).

@@ -23,6 +23,10 @@ class event_source_journal final : public event_source {
   uint64_t last_seq() override { return reader_.last_seq(); }
   const std::string& error() const override { return error_; }
   std::string_view kind() const override { return "journal"; }
+  // Bodies point into the mapped segments; the reader keeps the current and
+  // the previous segment mapped, so far more than this stay valid (a record
+  // is at most a few MiB, a segment holds many).
+  size_t stable_bodies() const override { return 64; }
 
   // Like next(), but waits up to `timeout` for the next record to be
   // published (the reader spins briefly, then sleeps in short steps).

@@ -38,13 +38,19 @@ using packer = msgpack::packer<out_buffer>;
 // notifier as {model, keys, seq}. A model adds e.g. the aggregate id it changed.
 class change_set {
  public:
-  void add(std::string_view key) { keys_.emplace_back(key); }
+  // record = false: add() does nothing (a rebuild reports one whole-model
+  // change at the swap, not a key per event).
+  explicit change_set(bool record = true) : record_(record) {}
+  void add(std::string_view key) {
+    if (record_) keys_.emplace_back(key);
+  }
   const std::vector<std::string>& keys() const { return keys_; }
   void clear() { keys_.clear(); }
   bool empty() const { return keys_.empty(); }
 
  private:
   std::vector<std::string> keys_;
+  bool record_ = true;
 };
 
 // Per-model configuration: the daemon's data dir and endpoints, plus the
@@ -64,6 +70,12 @@ class read_model {
   virtual std::string_view name() const = 0;
   // Applies one event (seq = last applied + 1). Adds changed keys to `changed`.
   virtual void apply(const event_view& e, change_set& changed) = 0;
+  // A hint that `e` will be applied soon, after the events before it: the
+  // model may prefetch the memory apply(e) will touch (e.g. the hash-table
+  // slots of its ids), so that cache misses of several events overlap. Must
+  // not change the state or any answer; the default does nothing. Called by
+  // rebuilds and journal catch-up, a few events ahead (apply_ahead.h).
+  virtual void prefetch(const event_view& e) const { (void)e; }
   // Answers query `q` with `args` (a map; empty map when absent). On ok the
   // result value has been packed into `result` (exactly one value). On error
   // returns the code (bad_request, not_found, unknown_query) and a message;

@@ -57,6 +57,8 @@ void customer_analysis_model::sync_new() {
   }
 }
 
+void customer_analysis_model::prefetch(const event_view& e) const { st_.book.prefetch(e); }
+
 void customer_analysis_model::apply(const event_view& e, change_set& changed) {
   if (e.agg == domain::customer) {
     if (e.type == domain::customer_created) {

@@ -34,6 +34,10 @@ customers_model::customer* customers_model::find(std::string_view id) {
   return it == st_.index.end() ? nullptr : &st_.list[it->second];
 }
 
+void customers_model::prefetch(const event_view& e) const {
+  if (e.agg == domain::customer) st_.index.prefetch(e.id);
+}
+
 void customers_model::apply(const event_view& e, change_set& changed) {
   if (e.agg != domain::customer) return;
   if (e.type == domain::customer_created) {

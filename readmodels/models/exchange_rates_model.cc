@@ -77,6 +77,10 @@ void exchange_rates_model::set_status(uint32_t idx, status st) {
   }
 }
 
+void exchange_rates_model::prefetch(const event_view& e) const {
+  if (e.agg == domain::order) index_.prefetch(e.id);
+}
+
 void exchange_rates_model::apply(const event_view& e, change_set& changed) {
   if (e.agg != domain::order) return;
   if (e.type == domain::order_created) {

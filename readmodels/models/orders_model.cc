@@ -74,6 +74,17 @@ void orders_model::apply(const event_view& e, change_set& changed) {
   changed.add(e.id);
 }
 
+void orders_model::prefetch(const event_view& e) const {
+  if (e.agg == domain::order) {
+    st_.order_index.prefetch(e.id);
+    std::string_view customer_id;
+    if (e.type == domain::order_created && get_str(e.data, domain::f_customer_id, customer_id))
+      st_.customer_index.prefetch(customer_id);
+  } else if (e.agg == domain::customer) {
+    st_.customer_index.prefetch(e.id);
+  }
+}
+
 void orders_model::on_order(const event_view& e, change_set& changed) {
   std::string_view customer_id, currency;
   std::array<char, 3> normalized;

@@ -37,6 +37,14 @@ std::optional<uint32_t> revenue_book::find_customer(std::string_view id) const {
   return it->second;
 }
 
+void revenue_book::prefetch(const event_view& e) const {
+  if (e.agg != domain::order) return;
+  orders_.prefetch(e.id);
+  std::string_view customer_id;
+  if (e.type == domain::order_created && get_str(e.data, domain::f_customer_id, customer_id))
+    index_.prefetch(customer_id);
+}
+
 bool revenue_book::apply(const event_view& e, change& c) {
   if (e.agg != domain::order) return false;
   if (e.type == domain::order_created) return on_order(e, c);

@@ -46,6 +46,8 @@ class revenue_book {
   // Applies ORDER_CREATED / EXCHANGE_RATE_SET (other events are ignored).
   // True when a customer's revenue changed; `c` then says whose and how.
   bool apply(const event_view& e, change& c);
+  // Prefetches the hash-table slots apply(e) will probe (read_model::prefetch).
+  void prefetch(const event_view& e) const;
 
   void save(packer& pk) const;
   // Reads what save() wrote; failures are reported through r.

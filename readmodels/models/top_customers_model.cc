@@ -31,6 +31,8 @@ void top_customers_model::sync_new(state& st) {
   }
 }
 
+void top_customers_model::prefetch(const event_view& e) const { st_.book.prefetch(e); }
+
 void top_customers_model::apply(const event_view& e, change_set& changed) {
   if (e.agg == domain::customer) {
     std::string_view name;
