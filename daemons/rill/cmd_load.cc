@@ -55,7 +55,7 @@ int run_load(global_options& g, load_flags& f) {
   const auto ep = transport::discover_endpoints(g.data_dir());
   zmq::context_t ctx;
   {
-    transport::rpc_client ping(ctx, ep.command);
+    transport::rpc_client ping(ctx, ep.command, client_security());  // loads the keys once, here
     auto r = ping.call({{"op", "ping"}}, 3s);
     if (!r || !r->value("ok", false)) return not_running(g, "rill-core does not answer on " + ep.command);
   }

@@ -4,8 +4,10 @@
 #include <charconv>
 
 #include "core/msgpack_cursor.h"
+#include "daemons/rill/cli_options.h"
 #include "transport/client.h"
 #include "transport/notify_client.h"
+#include "transport/security.h"
 
 namespace rill::cli {
 
@@ -53,6 +55,7 @@ void feed_watcher::loop() {
   sub.set(zmq::sockopt::rcvhwm, 0);
   sub.set(zmq::sockopt::subscribe, "");
   try {
+    transport::apply_client_security(sub, ep_, client_security());
     sub.connect(ep_);
   } catch (const zmq::error_t&) {
     return;
@@ -111,7 +114,7 @@ void after_probe::finish() {
 }
 
 void after_probe::loop() {
-  transport::rpc_client client(ctx_, ep_);
+  transport::rpc_client client(ctx_, ep_, client_security());
   while (!stop_.load()) {
     auto [seq, sent] = shared_.ack.get();
     if (seq == 0) {
@@ -168,7 +171,7 @@ void note_watcher::loop(std::promise<std::string> ready) {
   opt.max_pending = 1'000'000;
   std::optional<transport::notify_client> nc;
   try {
-    nc.emplace(ctx_, ep_, opt);
+    nc.emplace(ctx_, ep_, opt, client_security());
   } catch (const zmq::error_t& e) {
     ready.set_value(std::string("cannot connect to ") + ep_ + ": " + e.what());
     return;

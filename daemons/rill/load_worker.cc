@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemons/rill/cli_options.h"
 #include "daemons/rill/load_reply.h"
 #include "daemons/rill/load_workload.h"
 #include "transport/client.h"
@@ -30,7 +31,7 @@ load_worker::load_worker(zmq::context_t& ctx, std::string endpoint, const load_c
       shared_(shared) {}
 
 void load_worker::run() {
-  transport::pipeline_client pc(ctx_, endpoint_, cfg_.window);
+  transport::pipeline_client pc(ctx_, endpoint_, cfg_.window, client_security());
   load_workload work(cfg_, run_tag_, index_);
   std::this_thread::sleep_until(start_);  // every connection starts together
   // Open loop sleeps until each intended send time: 1 us of timer slack

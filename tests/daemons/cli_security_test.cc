@@ -1,4 +1,4 @@
-// The CLI over tcp:// with CURVE: `rill send` and `rill tail` reach a
+// The CLI over tcp:// with CURVE: `rill send`, `rill tail` and `rill load` reach a
 // rill-core whose endpoints (D/run/endpoints.json) are tcp, with the key pair
 // of an allowed client; without keys, or with a stranger's, they get nothing;
 // an unreadable key file is a usage error.
@@ -87,13 +87,25 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   auto half = run_rill(with(send, {"--curve-key", client_key}));
   EXPECT_EQ(half.code, 2) << half.err;
 
-  // Only the allowed client's command was appended.
+  // `rill load` with the keys: every command acknowledged, every event seen
+  // on the (CURVE) feed; without keys it finds no rill-core (exit 3).
+  auto load = run_rill({"load", "--count", "200", "--window", "20", "--visible", "--json",
+                        "--data", data.string(), "--curve-key", client_key, "--curve-server",
+                        server_pub});
+  ASSERT_EQ(load.code, 0) << load.out << load.err;
+  const auto lj = nlohmann::json::parse(load.out);
+  EXPECT_EQ(lj["ok"], 200) << load.out;
+  EXPECT_EQ(lj["visible_us"]["count"], 200) << load.out;
+  auto load_plain = run_rill({"load", "--count", "10", "--data", data.string()});
+  EXPECT_EQ(load_plain.code, 3) << load_plain.out << load_plain.err;
+
+  // Only the allowed clients' commands were appended.
   zmq::context_t ctx;
   transport::client_security good{server.public_z85, client};
   transport::rpc_client c(ctx, ep.command, &good);
   auto st = c.call({{"op", "status"}});
   ASSERT_TRUE(st.has_value());
-  EXPECT_EQ((*st)["head"], 1);
+  EXPECT_EQ((*st)["head"], 201);
 }
 
 }  // namespace
