@@ -81,6 +81,12 @@ size_t command_processor::handle(std::span<const char> body) {
   return replies_.size() - 1;
 }
 
+void command_processor::prefetch(std::span<const char> body) const {
+  command_target t;
+  if (body.size() <= opt_.lim.max_request_bytes && peek_command_target(body, t))
+    validator_.prefetch(t.agg, t.id, t.key);
+}
+
 errc command_processor::append_event(const command_request& c, const verdict& v) {
   event_.clear();
   event_view ev;

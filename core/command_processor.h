@@ -62,6 +62,11 @@ class command_processor {
   // Queues an error reply for a request that could not be read at all
   // (empty or extra frames): bad_request without req.
   size_t reject(errc code, std::string_view message);
+  // A hint that `body` will be handled soon (a few requests later in the same
+  // drained batch): prefetches the index and key slots a single command will
+  // look up, so the cache misses of consecutive requests overlap. Reads the
+  // request's top-level fields only; no effect on any result.
+  void prefetch(std::span<const char> body) const;
   // Call once after each drained batch of handle() calls: flushes in durable
   // mode and fixes the replies if the flush failed. Returns the flush result.
   errc end_batch();

@@ -64,9 +64,12 @@ bool validator::check_refs(const command_def& def, const msgpack::object* data,
 }
 
 void validator::prefetch(const command_request& c) const {
-  if (c.has_key) keys_.prefetch(c.key);
-  if (const aggregate_def* a = schema_.find_aggregate(c.agg); a != nullptr)
-    index_[a->index].prefetch(c.id);
+  prefetch(c.agg, c.id, c.has_key ? c.key : std::string_view());
+}
+
+void validator::prefetch(std::string_view agg, std::string_view id, std::string_view key) const {
+  if (!key.empty()) keys_.prefetch(key);
+  if (const aggregate_def* a = schema_.find_aggregate(agg); a != nullptr) index_[a->index].prefetch(id);
 }
 
 verdict validator::check(const command_request& c, uint64_t seq) {

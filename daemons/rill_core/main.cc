@@ -173,7 +173,15 @@ int run(rill::daemon::core_options& o) {
     }
     n = 1;
     while (n < in.size() && commands.recv(in[n], false)) ++n;
+    // Prefetch the index / key slots of the request kAhead further on while
+    // handling this one: consecutive pipelined commands overlap their misses.
+    constexpr size_t kAhead = 4;
+    auto prefetch = [&](size_t i) {
+      if (n > 1 && i < n && !in[i].empty && !in[i].extra_frames) proc.prefetch(in[i].bytes());
+    };
+    for (size_t i = 0; i < kAhead; ++i) prefetch(i);
     for (size_t i = 0; i < n; ++i) {
+      prefetch(i + kAhead);
       if (in[i].empty || in[i].extra_frames)
         proc.reject(errc::bad_request, in[i].empty ? "empty request: the body frame is missing"
                                                    : "a request is exactly one body frame");

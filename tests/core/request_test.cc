@@ -295,3 +295,76 @@ TEST_F(RequestTest, ErrorReplyEchoesReq) {
 
 }  // namespace
 }  // namespace rill
+
+namespace rill {
+namespace {
+
+command_target peek(const std::string& bytes, bool& ok) {
+  command_target t;
+  ok = peek_command_target({bytes.data(), bytes.size()}, t);
+  return t;
+}
+
+TEST(PeekCommandTarget, ReadsAggIdAndKeyWhateverTheFieldOrder) {
+  bool ok = false;
+  // json orders keys alphabetically: data, key, req before agg / id here.
+  const std::string full = test::mp(json{{"cmd", "CREATE_ORDER"},
+                                         {"data", {{"amount", 1}, {"nested", {{"id", "not this"}}}}},
+                                         {"key", "k1"},
+                                         {"req", {1, 2, {{"agg", "nor this"}}}},
+                                         {"agg", "order"},
+                                         {"id", "o-1"}});
+  auto t = peek(full, ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(t.agg, "order");
+  EXPECT_EQ(t.id, "o-1");
+  EXPECT_EQ(t.key, "k1");
+  // No key, or a nil key: empty.
+  const std::string no_key = test::mp(json{{"cmd", "X"}, {"agg", "a"}, {"id", "i"}});
+  t = peek(no_key, ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(t.id, "i");
+  EXPECT_TRUE(t.key.empty());
+  const std::string nil_key = test::mp(json{{"cmd", "X"}, {"agg", "a"}, {"id", "i"}, {"key", nullptr}});
+  t = peek(nil_key, ok);
+  ASSERT_TRUE(ok);
+  EXPECT_TRUE(t.key.empty());
+}
+
+TEST(PeekCommandTarget, FalseForAnythingElse) {
+  bool ok = true;
+  for (const std::string& bytes :
+       {std::string(), std::string("\xc1"), test::mp(json::array({1, 2})),
+        test::mp(json{{"op", "ping"}}), test::mp(json{{"agg", "a"}}),
+        test::mp(json{{"agg", "a"}, {"id", 5}}),
+        test::mp(json{{"batch", json::array({json{{"agg", "a"}, {"id", "i"}}})}}),
+        test::mp(json{{"agg", "a"}, {"id", "i"}}).substr(0, 6)}) {
+    peek(bytes, ok);
+    EXPECT_FALSE(ok) << bytes.size() << " bytes";
+  }
+  // A data value too large to skip within the budget: no hint (the decoder
+  // still handles the request).
+  json big = json::array();
+  for (uint64_t i = 0; i < kPeekBudget + 10; ++i) big.push_back(i);
+  peek(test::mp(json{{"data", {{"v", big}}}, {"agg", "a"}, {"id", "i"}}), ok);
+  EXPECT_FALSE(ok);
+}
+
+// Whenever both succeed, the peek agrees with the decoder.
+TEST_F(RequestTest, PeekAgreesWithTheDecoder) {
+  for (const json& j : {json{{"cmd", "C"}, {"agg", "customer"}, {"id", "c1"}},
+                        json{{"cmd", "C"}, {"agg", "customer"}, {"id", "c1"}, {"key", "k"}},
+                        json{{"req", 7}, {"data", {{"x", {1, 2, 3}}}}, {"cmd", "C"},
+                             {"agg", "order"}, {"id", "o9"}, {"corr", "z"}}}) {
+    ASSERT_EQ(decode(j), errc::ok) << message_;
+    bool ok = false;
+    const auto t = peek(bytes_, ok);
+    ASSERT_TRUE(ok) << j;
+    EXPECT_EQ(t.agg, r_.command.agg);
+    EXPECT_EQ(t.id, r_.command.id);
+    EXPECT_EQ(t.key, r_.command.has_key ? r_.command.key : std::string_view());
+  }
+}
+
+}  // namespace
+}  // namespace rill
