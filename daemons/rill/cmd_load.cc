@@ -210,6 +210,10 @@ void add_load_command(CLI::App& app, global_options& g) {
                   "on rill-notify (every acknowledged request, until the first note with seq >= its seq)");
   sub->add_option("--plot", c.plot, "Write the latency percentile curve and throughput as an SVG file");
   sub->add_option("--drain-timeout", c.drain_timeout_s, "Seconds to wait for the last replies (default 30)");
+  sub->add_option("--spin-us", c.spin_us,
+                  "Closed loop: when the window is full, poll for replies without blocking for up to "
+                  "this many microseconds before sleeping (a latency knob: saves the wake-up, "
+                  "costs a CPU); default 0");
   sub->footer(
       "Examples:\n"
       "  rill load --window 1 --duration 3                 round trip, one command in flight\n"

@@ -52,6 +52,8 @@ bool validate(const load_config& c, std::string& error) {
   else if (c.batch < 1 || c.batch > 4096) error = "--batch must be in 1..4096";
   else if (c.atomic && c.batch < 2) error = "--atomic needs --batch >= 2";
   else if (c.payload > 512 * 1024) error = "--payload must be <= 524288 bytes";
+  else if (c.spin_us > 1'000'000) error = "--spin-us must be <= 1000000";
+  else if (c.spin_us > 0 && c.open_loop()) error = "--spin-us is for the closed loop (no --rate)";
   else return true;
   return false;
 }

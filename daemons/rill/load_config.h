@@ -30,6 +30,7 @@ struct load_config {
   std::string notified;         // also measure command -> `changed` note for this model
   std::string plot;             // SVG file to write
   double drain_timeout_s = 30;  // how long to wait for the last replies
+  uint32_t spin_us = 0;         // closed loop: poll without blocking this long before sleeping
 
   bool open_loop() const { return rate > 0; }
 };

@@ -56,6 +56,7 @@ nlohmann::json report_json(const load_report& r) {
   j["batch"] = c.batch;
   j["atomic"] = c.atomic;
   j["payload"] = c.payload;
+  j["spin_us"] = c.spin_us;
   j["mix"] = {{"create", c.mix.create}, {"update", c.mix.update}, {"order", c.mix.order}};
   j["run_tag"] = r.run_tag;
   j["elapsed_s"] = std::round(r.elapsed_s * 1000) / 1000;

@@ -106,6 +106,14 @@ void load_worker::run() {
     } else {
       if (commands_ == 0 && now >= deadline_ns) break;
       if (pc.in_flight() >= cfg_.window) {
+        // --spin-us: look for the reply without sleeping first (saves the
+        // wake-up of a blocking poll, at the price of a busy CPU).
+        if (cfg_.spin_us > 0) {
+          const int64_t until = now + int64_t{cfg_.spin_us} * 1000;
+          while (pc.poll(on_reply, 0ms) == 0 && steady_ns() < until) {
+          }
+          if (pc.in_flight() < cfg_.window) continue;
+        }
         pc.poll(on_reply, 100ms);
         continue;
       }

@@ -154,6 +154,19 @@ TEST_F(load_smoke, AtomicBatches) {
   EXPECT_EQ(head(), 256u);
 }
 
+// --spin-us: the closed loop polls before sleeping; every reply still counts.
+TEST_F(load_smoke, ClientSpinKeepsEveryReply) {
+  int rc = -1;
+  json r = load("--count 300 --window 1 --spin-us 100", rc);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(r["spin_us"], 100);
+  EXPECT_EQ(r["ok"], 300);
+  EXPECT_EQ(r["latency_us"]["count"], 300);
+  EXPECT_EQ(r["lost"], 0);
+  EXPECT_EQ(head(), 300u);
+}
+
 TEST_F(load_smoke, OpenLoopSendsOnSchedule) {
   int rc = -1;
   json r = load("--rate 2000 --duration 1 --window 100", rc);
@@ -210,6 +223,10 @@ TEST_F(load_smoke, UsageErrorsAndNotRunning) {
   load("--count 10 --mix create:50,update:20", rc);
   EXPECT_EQ(rc, 2);
   load("--count 10 --atomic", rc);
+  EXPECT_EQ(rc, 2);
+  load("--rate 1000 --spin-us 50", rc);  // spinning is for the closed loop
+  EXPECT_EQ(rc, 2);
+  load("--count 10 --spin-us 2000000", rc);
   EXPECT_EQ(rc, 2);
   core_.kill(SIGTERM);
   load("--count 10", rc);
