@@ -17,6 +17,14 @@ event_publisher::event_publisher(zmq::context_t& ctx, publisher_options opt,
   apply_server_security(sock, opt_.endpoint, sec);
   prepare_ipc_endpoint(opt_.endpoint);
   sock.bind(opt_.endpoint);
+  next_ = opt_.start_after + 1;
+  if (opt_.inline_send) {
+    inline_sock_ = std::make_unique<zmq::socket_t>(std::move(sock));
+    inline_reader_ = std::make_unique<store::journal_reader>(opt_.journal_dir);
+    if (inline_reader_->seek(next_) != store::io_status::ok)
+      spdlog::error("publisher: cannot seek the journal to {}", next_);
+    return;
+  }
   thread_ = std::thread([this, s = std::move(sock)]() mutable { run(std::move(s)); });
 }
 
@@ -31,48 +39,62 @@ void event_publisher::advance(uint64_t seq) {
   uint64_t cur = limit_.load(std::memory_order_relaxed);
   while (seq > cur && !limit_.compare_exchange_weak(cur, seq, std::memory_order_release)) {
   }
+  if (inline_sock_) {
+    if (next_ <= seq && !pump(*inline_sock_, *inline_reader_, seq)) (void)inline_reader_->seek(next_);
+    return;
+  }
   if (seq > cur) limit_.notify_one();
+}
+
+bool event_publisher::pump(zmq::socket_t& sock, store::journal_reader& reader, uint64_t lim) {
+  while (next_ <= lim) {
+    store::record_view rec;
+    auto st = reader.next(rec);
+    if (st == store::io_status::end_of_log) return true;  // not mapped yet: next time
+    if (st != store::io_status::ok) {
+      spdlog::error("publisher: journal read failed at seq {}: {}", next_, store::to_string(st));
+      return false;
+    }
+    if (rec.seq < next_) continue;
+    event_head head;
+    topic_.clear();
+    if (peek_event(rec.body, head)) {
+      topic_.append(head.agg).push_back('/');
+      topic_.append(head.type);
+    }
+    try {
+      sock.send(zmq::buffer(topic_), zmq::send_flags::sndmore);
+      sock.send(zmq::const_buffer(rec.body.data(), rec.body.size()), zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) return true;
+    }
+    next_ = rec.seq + 1;
+    sent_.store(rec.seq, std::memory_order_relaxed);
+  }
+  return true;
 }
 
 void event_publisher::run(zmq::socket_t sock) {
   store::journal_reader reader(opt_.journal_dir);
-  uint64_t next = opt_.start_after + 1;
-  if (reader.seek(next) != store::io_status::ok) spdlog::error("publisher: cannot seek the journal to {}", next);
-  std::string topic;
+  if (reader.seek(next_) != store::io_status::ok) spdlog::error("publisher: cannot seek the journal to {}", next_);
   while (!stop_.load(std::memory_order_relaxed)) {
-    uint64_t lim = limit_.load(std::memory_order_acquire);
-    if (next > lim) {
+    const uint64_t lim = limit_.load(std::memory_order_acquire);
+    if (next_ > lim) {
       limit_.wait(lim, std::memory_order_acquire);
       continue;
     }
-    store::record_view rec;
-    auto st = reader.next(rec);
-    if (st == store::io_status::end_of_log) {
-      // The limit can run ahead of what this reader has mapped for a moment.
-      st = reader.wait_next(rec, std::chrono::milliseconds(10));
-      if (st == store::io_status::end_of_log) continue;
-    }
-    if (st != store::io_status::ok) {
-      spdlog::error("publisher: journal read failed at seq {}: {}", next, store::to_string(st));
+    const uint64_t before = next_;
+    if (!pump(sock, reader, lim)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      (void)reader.seek(next);
+      (void)reader.seek(next_);
       continue;
     }
-    if (rec.seq < next) continue;
-    event_head head;
-    topic.clear();
-    if (peek_event(rec.body, head)) {
-      topic.append(head.agg).push_back('/');
-      topic.append(head.type);
+    if (next_ == before && next_ <= lim) {
+      // The limit can run ahead of what this reader has mapped for a moment.
+      store::record_view rec;
+      if (reader.wait_next(rec, std::chrono::milliseconds(10)) == store::io_status::ok)
+        (void)reader.seek(next_);  // re-read it through pump
     }
-    try {
-      sock.send(zmq::buffer(topic), zmq::send_flags::sndmore);
-      sock.send(zmq::const_buffer(rec.body.data(), rec.body.size()), zmq::send_flags::none);
-    } catch (const zmq::error_t& e) {
-      if (e.num() == ETERM) return;
-    }
-    next = rec.seq + 1;
-    sent_.store(rec.seq, std::memory_order_relaxed);
   }
 }
 

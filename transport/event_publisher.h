@@ -1,8 +1,10 @@
 #pragma once
-// event_publisher: the live event feed (PROTOCOL.md "Events"). Owns one
-// thread and its PUB socket; tails the journal in-process and publishes each
-// record as [topic "<agg>/<TYPE>", body] with the body bytes exactly as
-// journaled (no second encode).
+// event_publisher: the live event feed (PROTOCOL.md "Events"). Owns the PUB
+// socket and (unless inline_send) a thread; tails the journal in-process and
+// publishes each record as [topic "<agg>/<TYPE>", body] with the body bytes
+// exactly as journaled (no second encode). With inline_send, advance() sends
+// on the calling thread (rill-core's command thread), saving a thread
+// wake-up per batch on the way to subscribers.
 //
 // It publishes up to a limit the command thread raises with advance(): the
 // published head, or in `batch` sync mode the durable head, so the feed never
@@ -12,15 +14,18 @@
 // high-water mark cannot hold; subscribers see the gap in seq and read the
 // missed events from the journal or the replay endpoint.
 //
-// Thread-safety: advance(), limit() and sent() are thread-safe; construct and
+// Thread-safety: advance(), limit() and sent() are thread-safe (with
+// inline_send, advance() must always come from one thread); construct and
 // destroy from one thread.
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include <zmq.hpp>
 
+#include "store/journal_reader.h"
 #include "transport/security.h"
 
 namespace rill::transport {
@@ -30,6 +35,10 @@ struct publisher_options {
   std::filesystem::path journal_dir;
   int send_hwm = 100'000;
   uint64_t start_after = 0;  // publish records with seq > start_after
+  // Send from the caller of advance() instead of a thread of its own (one
+  // thread hop less between an append and the feed; the caller pays for the
+  // sends). advance() must then always be called from the same thread.
+  bool inline_send = false;
 };
 
 class event_publisher {
@@ -48,7 +57,14 @@ class event_publisher {
 
  private:
   void run(zmq::socket_t sock);
+  // Sends every record from next_ up to `lim`; false on a read error (the
+  // caller retries later).
+  bool pump(zmq::socket_t& sock, store::journal_reader& reader, uint64_t lim);
   publisher_options opt_;
+  uint64_t next_ = 1;
+  std::string topic_;
+  std::unique_ptr<zmq::socket_t> inline_sock_;
+  std::unique_ptr<store::journal_reader> inline_reader_;
   std::atomic<uint64_t> limit_;
   std::atomic<uint64_t> sent_;
   std::atomic<bool> stop_{false};
