@@ -17,7 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemons/rill_notify/options.h"
-#include "daemons/rill_notify/pid_file.h"
+#include "daemons/common/pid_file.h"
 #include "transport/notifier_server.h"
 #include "transport/security.h"
 

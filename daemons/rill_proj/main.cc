@@ -22,7 +22,7 @@
 
 #include "daemons/rill_proj/hosted_models.h"
 #include "daemons/rill_proj/options.h"
-#include "daemons/rill_proj/pid_file.h"
+#include "daemons/common/pid_file.h"
 #include "readmodels/runtime.h"
 #include "transport/endpoints.h"
 
@@ -88,7 +88,7 @@ int run(proj_options& o, const sigset_t& signals) {
     models.push_back(std::move(m));
   }
 
-  proj::pid_file pid;
+  daemon::pid_file pid;
   std::string error;
   if (!pid.acquire(run_dir / proj::pid_file_name(o.models), error)) {
     spdlog::critical("{}", error);

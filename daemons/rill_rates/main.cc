@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemons/rill_rates/options.h"
-#include "daemons/rill_rates/pid_file.h"
+#include "daemons/common/pid_file.h"
 #include "daemons/rill_rates/rates_server.h"
 #include "daemons/rill_rates/rates_table.h"
 #include "transport/security.h"

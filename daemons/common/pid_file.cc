@@ -1,4 +1,4 @@
-#include "daemons/rill_proj/pid_file.h"
+#include "daemons/common/pid_file.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace rill::proj {
+namespace rill::daemon {
 
 bool pid_file::acquire(const std::filesystem::path& path, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -39,8 +39,8 @@ bool pid_file::acquire(const std::filesystem::path& path, std::string& error) {
 
 pid_file::~pid_file() {
   if (fd_ < 0) return;
-  ::unlink(path_.c_str());  // while still locked: no other instance can be in between
+  ::unlink(path_.c_str());  // while still locked: no other instance can be between
   ::close(fd_);
 }
 
-}  // namespace rill::proj
+}  // namespace rill::daemon
