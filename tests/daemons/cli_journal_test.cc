@@ -14,41 +14,12 @@ namespace {
 
 class CliJournal : public ::testing::Test {
  protected:
-  void SetUp() override {
-    store::journal_options o;
-    o.dir = dir_.path() / "journal";
-    o.segment_size = 64 << 10;
-    o.prefault_ahead = 0;
-    store::recovery_report rep;
-    auto w = store::journal_writer::open(o, rep);
-    ASSERT_TRUE(w) << rep.message;
-    for (uint64_t seq = 1; seq <= kEvents; ++seq) {
-      nlohmann::json ev = {
-          {"seq", seq},
-          {"ts", 1'700'000'000'000'000'000ull + seq},
-          {"type", "CUSTOMER_CREATED"},
-          {"agg", "customer"},
-          {"id", "c" + std::to_string(seq)},
-          {"ver", 1},
-          {"data", {{"name", "Customer " + std::to_string(seq)}, {"email", "c@example.com"}}}};
-      auto bytes = nlohmann::json::to_msgpack(ev);
-      sizes_.push_back(bytes.size());
-      ASSERT_EQ(w->append(seq, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}),
-                store::io_status::ok);
-      w->publish();
-    }
-    ASSERT_EQ(w->flush(), store::io_status::ok);
-  }
+  void SetUp() override { write_customer_journal(dir_.path() / "journal", kEvents, sizes_); }
   std::vector<std::string> args(std::vector<std::string> a) {
     a.insert(a.end(), {"--data", dir_.path().string()});
     return a;
   }
-  // File offset of record `seq` in the first segment.
-  uint64_t offset_of(uint64_t seq) const {
-    uint64_t off = store::format::kHeaderSize;
-    for (uint64_t s = 1; s < seq; ++s) off += store::format::record_size(sizes_[s - 1]);
-    return off;
-  }
+  uint64_t offset_of(uint64_t seq) const { return record_offset(sizes_, seq); }
   static constexpr uint64_t kEvents = 10;
   temp_dir dir_{"rcli"};
   std::vector<size_t> sizes_;

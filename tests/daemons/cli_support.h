@@ -20,6 +20,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "store/journal_format.h"
+#include "store/journal_writer.h"
 #include "tests/support/child_process.h"
 
 namespace rill::test {
@@ -177,5 +179,42 @@ class live_rill {
   pid_t supervisor_ = 0;
   bool stopped_ = false;
 };
+
+// Writes `events` CUSTOMER_CREATED events (seq 1.., ids c1..) to a fresh
+// journal in `dir` with 64 KiB segments, flushed; appends each body's size
+// to `sizes` (for record_offset).
+inline void write_customer_journal(const std::filesystem::path& dir, uint64_t events,
+                                   std::vector<size_t>& sizes) {
+  store::journal_options o;
+  o.dir = dir;
+  o.segment_size = 64 << 10;
+  o.prefault_ahead = 0;
+  store::recovery_report rep;
+  auto w = store::journal_writer::open(o, rep);
+  ASSERT_TRUE(w) << rep.message;
+  for (uint64_t seq = 1; seq <= events; ++seq) {
+    nlohmann::json ev = {
+        {"seq", seq},
+        {"ts", 1'700'000'000'000'000'000ull + seq},
+        {"type", "CUSTOMER_CREATED"},
+        {"agg", "customer"},
+        {"id", "c" + std::to_string(seq)},
+        {"ver", 1},
+        {"data", {{"name", "Customer " + std::to_string(seq)}, {"email", "c@example.com"}}}};
+    auto bytes = nlohmann::json::to_msgpack(ev);
+    sizes.push_back(bytes.size());
+    ASSERT_EQ(w->append(seq, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}),
+              store::io_status::ok);
+    w->publish();
+  }
+  ASSERT_EQ(w->flush(), store::io_status::ok);
+}
+
+// File offset of record `seq` in the first segment of such a journal.
+inline uint64_t record_offset(const std::vector<size_t>& sizes, uint64_t seq) {
+  uint64_t off = store::format::kHeaderSize;
+  for (uint64_t s = 1; s < seq; ++s) off += store::format::record_size(sizes[s - 1]);
+  return off;
+}
 
 }  // namespace rill::test

@@ -42,37 +42,12 @@ bool exited(pid_t pid) {
 class CoreDamage : public ::testing::Test {
  protected:
   void write_journal(uint64_t events) {
-    store::journal_options o;
-    o.dir = dir_.path() / "journal";
-    o.segment_size = 64 << 10;
-    o.prefault_ahead = 0;
-    store::recovery_report rep;
-    auto w = store::journal_writer::open(o, rep);
-    ASSERT_TRUE(w) << rep.message;
-    for (uint64_t seq = 1; seq <= events; ++seq) {
-      nlohmann::json ev = {{"seq", seq},
-                           {"ts", 1'700'000'000'000'000'000ull + seq},
-                           {"type", "CUSTOMER_CREATED"},
-                           {"agg", "customer"},
-                           {"id", "c" + std::to_string(seq)},
-                           {"ver", 1},
-                           {"data", {{"name", "Customer " + std::to_string(seq)}, {"email", "c@x"}}}};
-      auto bytes = nlohmann::json::to_msgpack(ev);
-      sizes_.push_back(bytes.size());
-      ASSERT_EQ(w->append(seq, {reinterpret_cast<const char*>(bytes.data()), bytes.size()}),
-                store::io_status::ok);
-      w->publish();
-    }
-    ASSERT_EQ(w->flush(), store::io_status::ok);
+    write_customer_journal(dir_.path() / "journal", events, sizes_);
   }
   fs::path seg(uint32_t i) const {
     return dir_.path() / "journal" / store::format::segment_file_name(i);
   }
-  uint64_t offset_of(uint64_t seq) const {  // in the first segment
-    uint64_t off = store::format::kHeaderSize;
-    for (uint64_t s = 1; s < seq; ++s) off += store::format::record_size(sizes_[s - 1]);
-    return off;
-  }
+  uint64_t offset_of(uint64_t seq) const { return record_offset(sizes_, seq); }
   void write_at(const fs::path& p, uint64_t off, const std::string& bytes) {
     int fd = ::open(p.c_str(), O_RDWR);
     ASSERT_GE(fd, 0);
