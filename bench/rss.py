@@ -51,12 +51,29 @@ def rss_mib(pid):
     return out.get("RssAnon", 0.0), out.get("VmHWM", 0.0)
 
 
+# Every process this script starts, so that main() can stop them (by pid)
+# whatever row failed.
+STARTED = []
+
+
+def stop_all():
+    for p in STARTED:
+        if isinstance(p, subprocess.Popen):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        elif p.is_alive():  # a multiprocessing.Process (watcher group)
+            p.kill()
+            p.join()
+
+
 class Daemon:
     def __init__(self, work, name, args):
         self.data = tempfile.mkdtemp(prefix=name + "-", dir=work)
         self.log = open(self.data + ".log", "w")
         self.proc = subprocess.Popen([os.path.join(BIN, name), "--data", self.data] + args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
+        STARTED.append(self.proc)
 
     def ep(self, name):
         return "ipc://" + os.path.join(self.data, "run", name)
@@ -179,6 +196,7 @@ def watchers_row(_, work, rows):
         p = multiprocessing.Process(target=watcher_group,
                                     args=(ntf.ep("notify"), first, min(per, CLIENTS - first), child))
         p.start()
+        STARTED.append(p)
         groups.append((p, parent))
     acked = sum(conn.recv() for _, conn in groups)
     rss, hwm = ntf.rss()
@@ -198,6 +216,7 @@ def slow_query_row(ctx, work, rows):
     log = open(proj_data + ".proj.log", "w")
     proj = subprocess.Popen([os.path.join(BIN, "rill-proj"), "--data", proj_data, "--models",
                              "customers", "--notify-in", "none"], stdout=log, stderr=subprocess.STDOUT)
+    STARTED.append(proj)
     ep = "ipc://" + os.path.join(proj_data, "run", "model.customers")
     path = os.path.join(proj_data, "run", "model.customers")
     for _ in range(200):
@@ -247,6 +266,7 @@ def main():
             fn(ctx, work, rows)
             print(f"# {fn.__name__}: {time.time() - t0:.1f} s", file=sys.stderr)
     finally:
+        stop_all()
         ctx.destroy(0)
         shutil.rmtree(work, ignore_errors=True)
     print("| daemon, load | what | anon RSS before (MiB) | anon RSS after (MiB) | peak RSS incl. mapped journal (MiB) | notes |")
