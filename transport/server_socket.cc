@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 namespace rill::transport {
@@ -38,8 +39,8 @@ bool server_socket::recv(inbound& in, bool wait) {
   in.empty = false;
   in.body.rebuild();
   const auto flags = wait ? zmq::recv_flags::none : zmq::recv_flags::dontwait;
-  std::vector<zmq::message_t> frames;
-  frames.reserve(4);
+  std::vector<zmq::message_t>& frames = frames_;  // reused: no allocation per request
+  frames.clear();
   try {
     zmq::message_t first;
     if (!socket_.recv(first, flags)) return false;
@@ -72,7 +73,7 @@ bool server_socket::recv(inbound& in, bool wait) {
 }
 
 bool server_socket::reply(const inbound& in, std::span<const char> reply) {
-  const auto deadline = std::chrono::steady_clock::now() + opt_.send_timeout;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // set at the first refusal
   // The first frame decides whether the peer can take the message; once it is
   // accepted, the remaining frames of the message always go through.
   for (;;) {
@@ -84,7 +85,9 @@ bool server_socket::reply(const inbound& in, std::span<const char> reply) {
       ++dropped_;  // EHOSTUNREACH: the peer disconnected
       return false;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!deadline) deadline = now + opt_.send_timeout;
+    if (now >= *deadline) {
       ++dropped_;
       return false;
     }

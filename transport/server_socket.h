@@ -64,6 +64,7 @@ class server_socket {
   zmq::socket_t socket_;
   server_options opt_;
   uint64_t dropped_ = 0;
+  std::vector<zmq::message_t> frames_;  // recv()'s scratch
 };
 
 // Creates the parent directory of an ipc:// endpoint with mode 0700 and
