@@ -10,6 +10,8 @@
 //
 // Thread-safety: plain data and pure functions; an event_payload is used by
 // one thread.
+#include <poll.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <cstdint>
@@ -58,6 +60,19 @@ inline int64_t mono_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The open-loop senders wait for their next send time the way `rill load`
+// does: asleep in ppoll on the connection (woken early by a reply to read),
+// with 1 us of timer slack, never spinning. On 2 CPUs a spinning client
+// takes a CPU from the server it measures, so both sides must wait alike.
+inline void precise_timer_slack() { ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0); }
+inline void wait_readable_until(int fd, int64_t until_ns) {
+  const int64_t left = until_ns - mono_ns();
+  if (left <= 0) return;
+  timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+  pollfd p{fd, POLLIN, 0};
+  (void)::ppoll(&p, 1, &ts, nullptr);
 }
 
 // The msgpack bytes of one event, patched in place per event.

@@ -147,6 +147,7 @@ void row_latency(PGconn* c, const peer_options& o, const std::string& table, pee
   event_payload p;
   const double interval = 1e9 / o.rate;
   uint64_t sent = 0, pending = 0;
+  precise_timer_slack();
   pollfd pfd{PQsocket(c), POLLIN, 0};
   auto drain = [&](int wait_ms) {
     if (PQflush(c) < 0) fail(c, "flush");
@@ -170,7 +171,7 @@ void row_latency(PGconn* c, const peer_options& o, const std::string& table, pee
     if (intended >= deadline) break;
     for (int64_t now = mono_ns(); now < intended; now = mono_ns()) {
       drain(0);
-      if (intended - now > 200'000) std::this_thread::sleep_for(std::chrono::nanoseconds(intended - now - 100'000));
+      wait_readable_until(PQsocket(c), intended);
     }
     p.set(sent, static_cast<uint64_t>(intended));
     const std::string stamp = std::to_string(intended);

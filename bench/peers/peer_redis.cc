@@ -186,6 +186,7 @@ void row_latency(redisContext* c, const peer_options& o, const std::string& key,
   const double interval = 1e9 / o.rate;
   const int64_t start = mono_ns(), deadline = start + static_cast<int64_t>(o.duration_s * 1e9);
   uint64_t sent = 0, acked = 0;
+  precise_timer_slack();
   pollfd pfd{c->fd, POLLIN, 0};
   auto read_ready = [&] {
     while (::poll(&pfd, 1, 0) > 0) {
@@ -203,7 +204,7 @@ void row_latency(redisContext* c, const peer_options& o, const std::string& key,
     if (intended >= deadline) break;
     for (int64_t now = mono_ns(); now < intended; now = mono_ns()) {
       read_ready();
-      if (intended - now > 200'000) std::this_thread::sleep_for(std::chrono::nanoseconds(intended - now - 100'000));
+      wait_readable_until(c->fd, intended);
     }
     p.set(sent, static_cast<uint64_t>(intended));
     append_xadd(c, key, p.bytes());
