@@ -11,6 +11,10 @@
 // depth - 1 further push() calls (event_source::stable_bodies() says how
 // many a source guarantees; depth = stable_bodies() + 1 at most).
 //
+// An event of a kind the model does not read (read_model::reads()) is not
+// decoded and takes no slot: it counts as applied once the events before it
+// are (skipped()).
+//
 // An event that does not decode is skipped (counted in undecodable()), as
 // the projector does. apply() exceptions propagate; the event that threw
 // counts as not applied (applied() is the seq before it).
@@ -23,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "readmodels/event_filter.h"
 #include "readmodels/projector_decode.h"
 #include "readmodels/read_model.h"
 
@@ -46,6 +51,8 @@ class apply_ahead {
   uint64_t applied() const { return applied_; }
   size_t queued() const { return count_; }
   uint64_t undecodable() const { return undecodable_; }
+  // Events the model does not read, passed over without decoding.
+  uint64_t skipped() const { return skipped_; }
   // Why the last undecodable event did not decode.
   const std::string& last_error() const { return why_; }
 
@@ -54,17 +61,20 @@ class apply_ahead {
     event_decoder decoder;
     event_view view;
     uint64_t seq = 0;
+    uint64_t through = 0;  // seq of the last unread event pushed after it
     bool ok = false;
   };
   void apply_oldest();
 
   read_model& model_;
   change_set& changed_;
+  event_filter filter_;
   std::vector<slot> ring_;
   size_t head_ = 0;   // oldest queued
   size_t count_ = 0;  // queued
   uint64_t applied_ = 0;
   uint64_t undecodable_ = 0;
+  uint64_t skipped_ = 0;
   std::string why_;
 };
 

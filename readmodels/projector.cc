@@ -37,8 +37,10 @@ constexpr uint64_t kSkipLogEvery = 1000;
 projector::projector(runtime_options opt, std::vector<std::unique_ptr<read_model>> models,
                      projector_env env)
     : opt_(std::move(opt)), env_(std::move(env)) {
-  for (auto& m : models)
+  for (auto& m : models) {
+    filter_.add(*m);  // a rebuild's instance is a clone_empty(): it reads the same kinds
     slots_.push_back(std::make_unique<projector_slot>(std::move(m), opt_.max_report_keys));
+  }
 }
 
 projector::~projector() {
@@ -195,8 +197,12 @@ bool projector::catch_up(clock::time_point now) {
 }
 
 bool projector::apply_event(uint64_t seq, std::span<const char> body) {
-  const bool ok = decoder_.decode(body, view_, why_) == errc::ok;
-  if (!ok) {
+  // A kind no hosted model reads is passed over undecoded (its ts still
+  // counts for the lag).
+  event_kind_head kind;
+  const bool unread = filter_.skips(body, kind);
+  const bool ok = !unread && decoder_.decode(body, view_, why_) == errc::ok;
+  if (!ok && !unread) {
     if (++events_skipped_ <= 10 || events_skipped_ % kSkipLogEvery == 0)
       spdlog::error("event {} does not decode and is skipped by every model: {} ({} so far)", seq,
                     why_, events_skipped_);
@@ -221,7 +227,7 @@ bool projector::apply_event(uint64_t seq, std::span<const char> body) {
         }
       }
       s.applied = seq;
-      s.last_ts = ok ? view_.ts : 0;
+      s.last_ts = ok ? view_.ts : unread ? kind.ts : 0;
       ++s.events_applied;
     }
     if (s.pending && s.pending_applied + 1 == seq) {
@@ -425,7 +431,9 @@ void projector::step_rebuilds(clock::time_point now) {
           break;
         }
         try {
-          if (decoder_.decode(ev.body, view_, why_) == errc::ok) s.pending->apply(view_, ignored);
+          event_kind_head kind;
+          if (!filter_.skips(ev.body, kind) && decoder_.decode(ev.body, view_, why_) == errc::ok)
+            s.pending->apply(view_, ignored);
         } catch (const std::exception& e) {
           s.rebuild_error = std::string("the rebuilt model threw: ") + e.what();
           spdlog::error("rebuild of {}: {}", s.name, s.rebuild_error);

@@ -34,6 +34,7 @@
 
 #include "core/buffer.h"
 #include "readmodels/change_reporter.h"
+#include "readmodels/event_filter.h"
 #include "readmodels/event_source.h"
 #include "readmodels/projector_decode.h"
 #include "readmodels/projector_slot.h"
@@ -112,6 +113,7 @@ class projector {
   std::unique_ptr<event_source> aux_;  // status probes, snapshot checks, rebuild hand-over
   std::unique_ptr<change_reporter> reporter_;
   std::unique_ptr<snapshot_writer> writer_;
+  event_filter filter_;  // the kinds no hosted model reads are not decoded
   event_decoder decoder_;
   event_view view_;
   std::string why_;

@@ -62,6 +62,11 @@ struct model_config {
   nlohmann::json settings = nlohmann::json::object();  // model-specific options
 };
 
+// A kind of event: its aggregate type and event type.
+struct event_kind {
+  std::string_view agg, type;
+};
+
 class saga;
 
 class read_model {
@@ -76,6 +81,15 @@ class read_model {
   // not change the state or any answer; the default does nothing. Called by
   // rebuilds and journal catch-up, a few events ahead (apply_ahead.h).
   virtual void prefetch(const event_view& e) const { (void)e; }
+  // The kinds of event apply() reacts to; empty (the default) = any event.
+  // A model that lists kinds promises that apply() ignores every other event
+  // entirely (no state change, no changed key, no side effect), whatever its
+  // data. Rebuilds, catch-up and the live path then skip those events
+  // without decoding them (event_filter.h), which is most of the work when a
+  // model reads a few kinds out of many. The list must stay the same for the
+  // model's life and be the same for its clone_empty(); the views must stay
+  // valid as long as the model.
+  virtual std::span<const event_kind> reads() const { return {}; }
   // Answers query `q` with `args` (a map; empty map when absent). On ok the
   // result value has been packed into `result` (exactly one value). On error
   // returns the code (bad_request, not_found, unknown_query) and a message;

@@ -59,6 +59,16 @@ void customer_analysis_model::sync_new() {
 
 void customer_analysis_model::prefetch(const event_view& e) const { st_.book.prefetch(e); }
 
+std::span<const event_kind> customer_analysis_model::reads() const {
+  static constexpr event_kind kinds[] = {
+      {domain::customer, domain::customer_created},
+      {domain::customer, domain::classification_updated},
+      {domain::order, domain::order_created},
+      {domain::order, domain::exchange_rate_set},
+  };
+  return kinds;
+}
+
 void customer_analysis_model::apply(const event_view& e, change_set& changed) {
   if (e.agg == domain::customer) {
     if (e.type == domain::customer_created) {

@@ -61,6 +61,7 @@ class customer_analysis_model final : public saga {
 
   std::string_view name() const override { return "customer_analysis"; }
   void apply(const event_view& e, change_set& changed) override;
+  std::span<const event_kind> reads() const override;
   void prefetch(const event_view& e) const override;
   errc query(std::string_view q, const msgpack::object& args, packer& result,
              std::string& message) const override;

@@ -38,6 +38,15 @@ void customers_model::prefetch(const event_view& e) const {
   if (e.agg == domain::customer) st_.index.prefetch(e.id);
 }
 
+std::span<const event_kind> customers_model::reads() const {
+  static constexpr event_kind kinds[] = {
+      {domain::customer, domain::customer_created},
+      {domain::customer, domain::customer_updated},
+      {domain::customer, domain::classification_updated},
+  };
+  return kinds;
+}
+
 void customers_model::apply(const event_view& e, change_set& changed) {
   if (e.agg != domain::customer) return;
   if (e.type == domain::customer_created) {

@@ -36,6 +36,7 @@ class customers_model final : public read_model {
 
   std::string_view name() const override { return "customers"; }
   void apply(const event_view& e, change_set& changed) override;
+  std::span<const event_kind> reads() const override;
   void prefetch(const event_view& e) const override;
   errc query(std::string_view q, const msgpack::object& args, packer& result,
              std::string& message) const override;

@@ -39,6 +39,16 @@ email_campaigns_model::options email_campaigns_model::parse(const model_config& 
   return o;
 }
 
+std::span<const event_kind> email_campaigns_model::reads() const {
+  static constexpr event_kind kinds[] = {
+      {domain::customer, domain::customer_created},
+      {domain::customer, domain::customer_updated},
+      {domain::customer, domain::classification_updated},
+      {domain::campaign, domain::campaign_started},
+  };
+  return kinds;
+}
+
 void email_campaigns_model::apply(const event_view& e, change_set& changed) {
   if (e.agg == domain::customer) {
     on_customer(e, changed);

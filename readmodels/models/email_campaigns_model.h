@@ -48,6 +48,7 @@ class email_campaigns_model final : public saga {
 
   std::string_view name() const override { return "email_campaigns"; }
   void apply(const event_view& e, change_set& changed) override;
+  std::span<const event_kind> reads() const override;
   errc query(std::string_view q, const msgpack::object& args, packer& result,
              std::string& message) const override;
   void save(out_buffer& out) const override;

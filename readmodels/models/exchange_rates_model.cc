@@ -81,6 +81,14 @@ void exchange_rates_model::prefetch(const event_view& e) const {
   if (e.agg == domain::order) index_.prefetch(e.id);
 }
 
+std::span<const event_kind> exchange_rates_model::reads() const {
+  static constexpr event_kind kinds[] = {
+      {domain::order, domain::order_created},
+      {domain::order, domain::exchange_rate_set},
+  };
+  return kinds;
+}
+
 void exchange_rates_model::apply(const event_view& e, change_set& changed) {
   if (e.agg != domain::order) return;
   if (e.type == domain::order_created) {

@@ -47,6 +47,16 @@ void orders_model::link_order(state& st, uint32_t idx) {
   ++c.count;
 }
 
+std::span<const event_kind> orders_model::reads() const {
+  static constexpr event_kind kinds[] = {
+      {domain::customer, domain::customer_created},
+      {domain::customer, domain::customer_updated},
+      {domain::order, domain::order_created},
+      {domain::order, domain::exchange_rate_set},
+  };
+  return kinds;
+}
+
 void orders_model::apply(const event_view& e, change_set& changed) {
   if (e.agg == domain::order) {
     if (e.type == domain::order_created)

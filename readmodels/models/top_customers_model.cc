@@ -33,6 +33,16 @@ void top_customers_model::sync_new(state& st) {
 
 void top_customers_model::prefetch(const event_view& e) const { st_.book.prefetch(e); }
 
+std::span<const event_kind> top_customers_model::reads() const {
+  static constexpr event_kind kinds[] = {
+      {domain::customer, domain::customer_created},
+      {domain::customer, domain::customer_updated},
+      {domain::order, domain::order_created},
+      {domain::order, domain::exchange_rate_set},
+  };
+  return kinds;
+}
+
 void top_customers_model::apply(const event_view& e, change_set& changed) {
   if (e.agg == domain::customer) {
     std::string_view name;

@@ -125,10 +125,15 @@ TEST(RuntimeRebuild, RebuildOfALargeJournalWhileAppending) {
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
 
-// A second model, to host two in one runtime.
+// A second model, to host two in one runtime. With `kinds`, it says it reads
+// only those, yet counts every apply() call: the count shows which events
+// the runtime passed over undecoded.
 class counter_model final : public read_model {
  public:
+  counter_model() = default;
+  explicit counter_model(std::vector<readmodels::event_kind> kinds) : kinds_(std::move(kinds)) {}
   std::string_view name() const override { return "counter"; }
+  std::span<const readmodels::event_kind> reads() const override { return kinds_; }
   void apply(const event_view&, readmodels::change_set& c) override {
     ++n_;
     c.add("all");
@@ -156,12 +161,57 @@ class counter_model final : public read_model {
     }
   }
   std::unique_ptr<read_model> clone_empty() const override {
-    return std::make_unique<counter_model>();
+    return std::make_unique<counter_model>(kinds_);
   }
 
  private:
+  std::vector<readmodels::event_kind> kinds_;
   uint64_t n_ = 0;
 };
+
+TEST(RuntimeRebuild, KindsNoHostedModelReadsArePassedOverInCatchUpLiveAndRebuild) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(300, 3);  // every third is THING_CREATED
+  const std::vector<readmodels::event_kind> created = {{"thing", "THING_CREATED"}};
+  auto count = [&](const std::string& ep) {
+    auto r = query(ctx, ep, {{"q", "count"}});
+    return r ? (*r)["result"].get<uint64_t>() : 0;
+  };
+  {
+    std::vector<std::unique_ptr<read_model>> models;
+    models.push_back(std::make_unique<counter_model>(created));
+    running_runtime rt(test_options(dir.path()), std::move(models));
+    const auto ep = rt.endpoint("counter");
+    ASSERT_TRUE(wait_applied(ctx, ep, 300));
+    EXPECT_EQ(count(ep), 100u);  // catch-up
+    const json s = status(ctx, ep);
+    EXPECT_EQ(s["events_applied"], 300) << "passed-over events count as applied";
+    EXPECT_EQ(s["events_skipped"], 0) << "and are not undecodable";
+    j.append_many(30, 3);  // live: 10 more THING_CREATED
+    ASSERT_TRUE(wait_applied(ctx, ep, 330));
+    EXPECT_EQ(count(ep), 110u);
+    EXPECT_EQ(status(ctx, ep)["lag"], 0);
+    auto r = query(ctx, ep, {{"q", "rebuild"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)["result"]["started"], true);
+    ASSERT_TRUE(eventually([&] {
+      auto st = query(ctx, ep, {{"q", "status"}});
+      return st && (*st)["result"]["rebuilds"] == 1 && (*st)["result"]["rebuilding"] == false;
+    }));
+    EXPECT_EQ(count(ep), 110u);  // the rebuilt instance passed over them too
+  }
+  // Hosted with a model that reads everything, every event is decoded and
+  // applied to both (from seq 1: no snapshot of the first run).
+  std::filesystem::remove_all(dir.path() / "models");
+  std::vector<std::unique_ptr<read_model>> models;
+  models.push_back(std::make_unique<readmodels::journal_stats>());
+  models.push_back(std::make_unique<counter_model>(created));
+  running_runtime rt(test_options(dir.path()), std::move(models));
+  ASSERT_TRUE(wait_applied(ctx, rt.endpoint("counter"), 330));
+  EXPECT_EQ(count(rt.endpoint("counter")), 330u);
+}
 
 TEST(RuntimeRebuild, TwoModelsInOneProcessEachOnItsEndpoint) {
   temp_dir dir;

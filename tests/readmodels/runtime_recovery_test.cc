@@ -25,11 +25,6 @@ std::vector<uint64_t> snapshot_seqs(const fs::path& data) {
   return seqs;
 }
 
-json status(zmq::context_t& ctx, const std::string& ep) {
-  auto r = query(ctx, ep, {{"q", "status"}});
-  return r ? (*r)["result"] : json();
-}
-
 TEST(RuntimeRecovery, RestartFromSnapshotPlusTailEqualsRebuild) {
   temp_dir dir;
   zmq::context_t ctx;

@@ -36,11 +36,6 @@ struct fake_core {
   std::unique_ptr<transport::replay_server> replay;
 };
 
-json status(zmq::context_t& ctx, const std::string& ep) {
-  auto r = query(ctx, ep, {{"q", "status"}});
-  return r ? (*r)["result"] : json();
-}
-
 TEST(RuntimeSources, ReplaySourceCatchesUpAndFollowsTheFeed) {
   temp_dir dir;
   zmq::context_t ctx;

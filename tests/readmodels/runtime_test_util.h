@@ -169,6 +169,12 @@ inline std::optional<json> query(zmq::context_t& ctx, const std::string& ep, jso
   return c.call(std::move(request), timeout);
 }
 
+// The model's status result (null on timeout).
+inline json status(zmq::context_t& ctx, const std::string& ep) {
+  auto r = query(ctx, ep, {{"q", "status"}});
+  return r ? (*r)["result"] : json();
+}
+
 // Waits until the model's status says seq >= want.
 inline bool wait_applied(zmq::context_t& ctx, const std::string& ep, uint64_t want,
                          std::chrono::milliseconds timeout = 20000ms) {
