@@ -1,7 +1,5 @@
 #include "core/event.h"
 
-#include <cstring>
-
 #include "core/limits.h"
 #include "core/msgpack_decode.h"
 #include "core/msgpack_pack.h"
@@ -178,101 +176,6 @@ bool peek_event(std::span<const char> body, event_head& out) {
     if (ok) return true;
   }
   return peek_generic(body, out);
-}
-
-namespace {
-
-// Raw readers for peek_event_kind: p advances; false when the bytes at p are
-// not what is wanted or run past end.
-// key: a fixstr with its header byte (N - 1 bytes without the terminator).
-template <size_t N>
-inline bool raw_key(const uint8_t*& p, const uint8_t* end, const char (&key)[N]) {
-  if (static_cast<size_t>(end - p) < N - 1 || std::memcmp(p, key, N - 1) != 0) return false;
-  p += N - 1;
-  return true;
-}
-
-// n = 1, 2, 4 or 8 big-endian bytes.
-inline uint64_t load_be(const uint8_t* p, unsigned n) {
-  switch (n) {
-    case 1:
-      return p[0];
-    case 2: {
-      uint16_t v;
-      std::memcpy(&v, p, 2);
-      return __builtin_bswap16(v);
-    }
-    case 4: {
-      uint32_t v;
-      std::memcpy(&v, p, 4);
-      return __builtin_bswap32(v);
-    }
-    default: {
-      uint64_t v;
-      std::memcpy(&v, p, 8);
-      return __builtin_bswap64(v);
-    }
-  }
-}
-
-inline bool raw_uint(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
-  if (p == end) return false;
-  const uint8_t b = *p;
-  if (b < 0x80) {
-    v = b;
-    ++p;
-    return true;
-  }
-  if (b < 0xcc || b > 0xcf) return false;
-  const unsigned n = 1u << (b - 0xcc);  // cc..cf: 1, 2, 4, 8 bytes
-  if (static_cast<size_t>(end - p) < 1 + n) return false;
-  v = load_be(p + 1, n);
-  p += 1 + n;
-  return true;
-}
-
-inline bool raw_str(const uint8_t*& p, const uint8_t* end, std::string_view& s) {
-  if (p == end) return false;
-  const uint8_t b = *p;
-  size_t len = 0, head = 1;
-  if ((b & 0xe0) == 0xa0) {
-    len = b & 0x1f;
-  } else if (b == 0xd9 && end - p >= 2) {
-    len = p[1], head = 2;
-  } else if (b == 0xda && end - p >= 3) {
-    len = load_be(p + 1, 2), head = 3;
-  } else if (b == 0xdb && end - p >= 5) {
-    len = load_be(p + 1, 4), head = 5;
-  } else {
-    return false;
-  }
-  if (static_cast<size_t>(end - p) - head < len) return false;
-  s = {reinterpret_cast<const char*>(p + head), len};
-  p += head + len;
-  return true;
-}
-
-}  // namespace
-
-bool peek_event_kind(std::span<const char> body, event_kind_head& out) {
-  // The hot filter of rebuilds and catch-up: raw byte checks, no cursor.
-  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
-  const uint8_t* const end = p + body.size();
-  if (p == end) return false;
-  const uint8_t m = *p;
-  const bool fixmap = (m & 0xf0) == 0x80 && (m & 0x0f) >= 4;
-  if (fixmap) {
-    ++p;
-  } else if (m == 0xde && end - p >= 3 && load_be(p + 1, 2) >= 4) {
-    p += 3;
-  } else if (m == 0xdf && end - p >= 5 && load_be(p + 1, 4) >= 4) {
-    p += 5;
-  } else {
-    return false;
-  }
-  return raw_key(p, end, "\xa3seq") && raw_uint(p, end, out.seq) && raw_key(p, end, "\xa2ts") &&
-         raw_uint(p, end, out.ts) && raw_key(p, end, "\xa4type") && raw_str(p, end, out.type) &&
-         raw_key(p, end, "\xa3" "agg") && raw_str(p, end, out.agg);
 }
 
 void append_topic(out_buffer& out, std::string_view agg, std::string_view type) {

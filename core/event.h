@@ -57,18 +57,6 @@ struct event_head {
 // otherwise. False when the body is malformed or a required field is missing.
 bool peek_event(std::span<const char> body, event_head& out);
 
-// The fields that say what kind of event a body holds, read without a zone.
-struct event_kind_head {
-  uint64_t seq = 0, ts = 0;
-  std::string_view type, agg;
-};
-
-// Reads seq, ts, type and agg when the body starts the way rill writes it
-// (a map whose first four keys are seq ts type agg); false otherwise (the
-// caller decodes the body in full instead). Reads only those four fields:
-// nothing after agg is looked at, so true does not mean the body decodes.
-bool peek_event_kind(std::span<const char> body, event_kind_head& out);
-
 // The topic of an event on the feed: "<agg>/<type>". Appends to out.
 void append_topic(out_buffer& out, std::string_view agg, std::string_view type);
 

@@ -5,9 +5,9 @@
 // the default domain, customers reads 3 of 5 kinds but only 30% of the
 // events; skipping is a peek of four fields instead of a decode.
 //
-// An event is skipped only when it is in rill's layout (core/event.h
-// peek_event_kind) and its (agg, type) is listed by none of the models; an
-// event in any other layout is decoded (and, if it does not decode, counted
+// An event is skipped only when it is in rill's layout (peek_event_kind in
+// projector_decode.h) and its (agg, type) is listed by none of the models;
+// an event in any other layout is decoded (and, if it does not decode, counted
 // as undecodable as before). A model with an empty list reads everything,
 // and then the filter skips nothing and peeks nothing.
 //
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "core/event.h"
+#include "readmodels/projector_decode.h"
 #include "readmodels/read_model.h"
 
 namespace rill::readmodels {

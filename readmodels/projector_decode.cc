@@ -210,6 +210,18 @@ struct reader {
 
 }  // namespace
 
+bool peek_event_kind(std::span<const char> body, event_kind_head& out) {
+  reader r{reinterpret_cast<const uint8_t*>(body.data()),
+           reinterpret_cast<const uint8_t*>(body.data()) + body.size()};
+  if (r.left() < 1 || *r.p < 0x84 || *r.p > 0x8f) return false;  // a fixmap of 4..15 fields
+  ++r.p;
+  return r.literal("\xa3seq") && r.uint(out.seq) && r.literal("\xa2ts") && r.uint(out.ts) &&
+         r.literal("\xa4type") && r.str(out.type) &&
+         r.literal("\xa3"
+                   "agg") &&
+         r.str(out.agg);
+}
+
 bool decode_canonical_event(std::span<const char> body, msgpack::zone& zone, event_view& out) {
   reader r{reinterpret_cast<const uint8_t*>(body.data()),
            reinterpret_cast<const uint8_t*>(body.data()) + body.size()};

@@ -20,8 +20,10 @@
 //
 // Ownership: the view's strings point into the body, its data into the zone;
 // valid until the next decode(). Thread-safety: none (one per thread).
+#include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "core/event.h"
@@ -32,6 +34,19 @@ namespace rill::readmodels {
 // The fast path alone: true and `out` filled when `body` is a canonical
 // event; false (out unspecified) otherwise. Never throws.
 bool decode_canonical_event(std::span<const char> body, msgpack::zone& zone, event_view& out);
+
+// What kind of event a body holds: its first four fields.
+struct event_kind_head {
+  uint64_t seq = 0, ts = 0;
+  std::string_view type, agg;
+};
+
+// Reads seq, ts, type and agg when the body starts the way rill writes it
+// (a fixmap whose first four keys are seq ts type agg; the same readers as
+// the fast path, so every body decode_canonical_event accepts peeks); false
+// otherwise, and the caller decodes the body in full instead. Looks at
+// nothing after agg: true does not mean the body decodes. Never throws.
+bool peek_event_kind(std::span<const char> body, event_kind_head& out);
 
 class event_decoder {
  public:

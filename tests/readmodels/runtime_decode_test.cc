@@ -1,5 +1,6 @@
 // The projector's event decoder: the canonical fast path gives exactly what
-// decode_event() gives, and everything else falls back to it.
+// decode_event() gives, and everything else falls back to it; the kind peek
+// reads rill's layout only.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -160,6 +161,75 @@ TEST(ProjectorDecode, GarbageIsRejectedNeverTrusted) {
   EXPECT_NE(d.decode({trailing.data(), trailing.size()}, v, why), errc::ok) << "trailing byte";
   const std::string deep = encode(json::parse(std::string(100, '[') + std::string(100, ']')));
   EXPECT_EQ(d.decode({deep.data(), deep.size()}, v, why), errc::bad_request) << "data not a map";
+}
+
+std::string to_mp(const json& j) {
+  const auto v = json::to_msgpack(j);
+  return std::string(v.begin(), v.end());
+}
+
+TEST(ProjectorDecode, PeekKindReadsSeqTsTypeAggOfRillsLayoutOnly) {
+  event_view e;
+  e.seq = 9;
+  e.ts = 123456789;
+  e.type = "ORDER_CREATED";
+  e.agg = "order";
+  e.id = "o-1";
+  e.ver = 1;
+  out_buffer out;
+  encode_event(out, e);
+  event_kind_head k;
+  ASSERT_TRUE(peek_event_kind(out.span(), k));
+  EXPECT_EQ(k.seq, 9u);
+  EXPECT_EQ(k.ts, 123456789u);
+  EXPECT_EQ(k.type, "ORDER_CREATED");
+  EXPECT_EQ(k.agg, "order");
+  // Every cut before the end of agg fails; a cut after it still peeks (the
+  // peek promises nothing about the rest).
+  const size_t agg_end = out.view().find("order") + 5;
+  for (size_t cut = 0; cut < out.size(); ++cut)
+    EXPECT_EQ(peek_event_kind({out.data(), cut}, k), cut >= agg_end) << cut;
+  // Another field order: false (the caller decodes in full).
+  const std::string other = to_mp(json{{"agg", "order"}, {"data", json::object()}, {"id", "o"},
+                                    {"seq", 1}, {"ts", 1}, {"type", "T"}, {"ver", 1}});
+  EXPECT_FALSE(peek_event_kind({other.data(), other.size()}, k));
+  // The right order with a wrong type: false.
+  const auto head4 = [](auto seq, auto type) {
+    msgpack::sbuffer b;
+    msgpack::packer<msgpack::sbuffer> pk(b);
+    pk.pack_map(4);
+    pk.pack(std::string("seq"));
+    pk.pack(seq);
+    pk.pack(std::string("ts"));
+    pk.pack(2);
+    pk.pack(std::string("type"));
+    pk.pack(type);
+    pk.pack(std::string("agg"));
+    pk.pack(std::string("a"));
+    return std::string(b.data(), b.size());
+  };
+  const std::string good4 = head4(1, std::string("T"));
+  EXPECT_TRUE(peek_event_kind({good4.data(), good4.size()}, k));
+  EXPECT_EQ(k.agg, "a");
+  // Wider encodings: uint16 / uint64 seq, str8 type.
+  const std::string wide = head4(uint64_t{300}, std::string(40, 'T'));
+  ASSERT_TRUE(peek_event_kind({wide.data(), wide.size()}, k));
+  EXPECT_EQ(k.seq, 300u);
+  EXPECT_EQ(k.type, std::string(40, 'T'));
+  const std::string big = head4(uint64_t{1} << 40, std::string("T"));
+  ASSERT_TRUE(peek_event_kind({big.data(), big.size()}, k));
+  EXPECT_EQ(k.seq, uint64_t{1} << 40);
+  // rill writes a fixmap: a map16 header is left to the full decoder.
+  const std::string map16 = std::string("\xde\x00\x04", 3) + good4.substr(1);
+  EXPECT_FALSE(peek_event_kind({map16.data(), map16.size()}, k));
+  for (size_t cut = 0; cut < wide.size(); ++cut)
+    EXPECT_FALSE(peek_event_kind({wide.data(), cut}, k)) << cut;
+  const std::string bad_type = head4(1, 3);
+  EXPECT_FALSE(peek_event_kind({bad_type.data(), bad_type.size()}, k));
+  const std::string neg_seq = head4(-1, std::string("T"));
+  EXPECT_FALSE(peek_event_kind({neg_seq.data(), neg_seq.size()}, k));
+  const std::string array = to_mp(json::array({"seq", 1, "ts", 2, "type", "T", "agg", "a"}));
+  EXPECT_FALSE(peek_event_kind({array.data(), array.size()}, k));
 }
 
 }  // namespace
