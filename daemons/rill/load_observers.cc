@@ -115,12 +115,13 @@ void after_probe::finish() {
 
 void after_probe::loop() {
   transport::rpc_client client(ctx_, ep_, client_security());
+  uint64_t sampled = 0;
   while (!stop_.load()) {
-    auto [seq, sent] = shared_.ack.get();
-    if (seq == 0) {
-      std::this_thread::sleep_for(1ms);
-      continue;
-    }
+    // One sample per acknowledgement newer than the last one sampled, taken
+    // as soon as it arrives.
+    auto [seq, sent] = shared_.ack.wait_newer(sampled, 20ms);
+    if (seq <= sampled) continue;
+    sampled = seq;
     nlohmann::json q = {{"model", model_}, {"q", "status"}, {"args", nlohmann::json::object()},
                         {"after", seq}, {"timeout_ms", 2000}};
     auto r = client.call(q, 3s);
@@ -136,8 +137,6 @@ void after_probe::loop() {
       continue;
     }
     hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
-    // Wait for a newer acknowledgement before the next sample.
-    while (!stop_.load() && shared_.ack.get().first == seq) std::this_thread::sleep_for(100us);
   }
 }
 

@@ -17,6 +17,8 @@
 // `last_ack` are the only state shared (atomics).
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -54,22 +56,36 @@ struct worker_result {
 };
 
 // The last acknowledged seq and the intended send time of its command, for
-// the `--after-model` probe. Written by the workers, read by the probe.
+// the `--after-model` probe. Written by the workers, read by the probe, which
+// sleeps until a newer one arrives (so a sample starts at the acknowledgement,
+// not up to a polling interval after it).
 class last_ack {
  public:
   // Thread-safe.
   void set(uint64_t seq, int64_t sent_ns) {
-    std::lock_guard lock(mutex_);
-    if (seq > seq_) seq_ = seq, sent_ns_ = sent_ns;
+    {
+      std::lock_guard lock(mutex_);
+      if (seq <= seq_) return;
+      seq_ = seq, sent_ns_ = sent_ns;
+    }
+    changed_.notify_one();
   }
   // Thread-safe. {0, 0} until the first acknowledgement.
   std::pair<uint64_t, int64_t> get() {
     std::lock_guard lock(mutex_);
     return {seq_, sent_ns_};
   }
+  // Thread-safe. Waits up to `max_wait` for a seq above `than`; returns the
+  // latest (which may still be <= than after the wait).
+  std::pair<uint64_t, int64_t> wait_newer(uint64_t than, std::chrono::milliseconds max_wait) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, max_wait, [&] { return seq_ > than; });
+    return {seq_, sent_ns_};
+  }
 
  private:
   std::mutex mutex_;
+  std::condition_variable changed_;
   uint64_t seq_ = 0;
   int64_t sent_ns_ = 0;
 };
