@@ -46,7 +46,7 @@ BIN=$(cd "$BIN" && pwd)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rill-peers-XXXXXX")
 chmod 755 "$WORK"
-CORE_PID="" REDIS_PID="" PG_DATA="" PG_PID=""
+CORE_PID="" PROJ_PID="" REDIS_PID="" PG_DATA="" PG_PID=""
 as_pg() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
 stop_pid() {  # pid: TERM, wait up to 10 s, then KILL
   local pid=$1
@@ -55,13 +55,14 @@ stop_pid() {  # pid: TERM, wait up to 10 s, then KILL
   kill -KILL "$pid" 2>/dev/null || true
 }
 cleanup() {
+  if [[ -n $PROJ_PID ]]; then stop_pid "$PROJ_PID"; wait "$PROJ_PID" 2>/dev/null || true; fi
   if [[ -n $CORE_PID ]]; then stop_pid "$CORE_PID"; wait "$CORE_PID" 2>/dev/null || true; fi
   if [[ -n $REDIS_PID ]]; then stop_pid "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; fi
   if [[ -n $PG_DATA ]]; then
     as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 20 stop >/dev/null 2>&1 || true
     [[ -n $PG_PID ]] && stop_pid "$PG_PID"
   fi
-  CORE_PID="" REDIS_PID="" PG_DATA=""
+  CORE_PID="" PROJ_PID="" REDIS_PID="" PG_DATA=""
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -110,15 +111,24 @@ rill_row() {  # name, core args (one string), load args...
   log "rill $name: rill-core $core_args; rill load $*"
   # shellcheck disable=SC2086
   start_core "$d" $core_args
+  if [[ -n ${PROJ:-} ]]; then  # a rill-proj hosting $PROJ next to rill-core
+    "$BIN/rill-proj" --data "$d" --models "$PROJ" >"$d.proj.log" 2>&1 &
+    PROJ_PID=$!
+    for _ in $(seq 100); do [[ -S $d/run/model.$PROJ ]] && break; sleep 0.1; done
+    sleep 0.5  # its first catch-up
+  fi
   timeout 300 "$BIN/rill" load --data "$d" --json "$@" >"$WORK/rill-$name.json" 2>"$WORK/rill-$name.err" || true
+  if [[ -n $PROJ_PID ]]; then stop_pid "$PROJ_PID"; wait "$PROJ_PID" 2>/dev/null || true; PROJ_PID=""; fi
   stop_pid "$CORE_PID"; wait "$CORE_PID" 2>/dev/null || true; CORE_PID=""
-  rm -rf "$d"
+  rm -rf "$d" "$d.proj.log"
 }
 rill_row one       ""             --window 1 --duration "$SECS"
 rill_row pipelined ""             --window 1000 --duration "$SECS"
 rill_row batched   ""             --batch "$BATCH" --window 16 --duration "$SECS"
 rill_row durable   "--sync batch" --window 1000 --duration "$SECS"
 rill_row latency   ""             --rate "$RATE" --window 1000 --visible --duration "$LAT_SECS"
+PROJ=customers rill_row readyourwrites "" --rate "$RATE" --window 1000 --mix create:50,update:50 \
+  --after-model customers --duration "$LAT_SECS"
 log "rill rebuild: bench_projection, $EVENTS events"
 RILL_BENCH_EVENTS=$EVENTS TMPDIR=$WORK timeout 400 "$BIN/bench_projection" \
   --benchmark_filter='BM_read_journal|BM_rebuild_domain_model/(customers|orders)/depth:8' --benchmark_format=json \
@@ -194,7 +204,7 @@ def rebuild():
     scan = [x["events/s"] for x in b if x["name"].startswith("BM_read_journal") and "events/s" in x]
     return (min(models) if models else None), (scan[0] if scan else None)
 
-r = {n: load("rill-" + n) for n in ["one", "pipelined", "batched", "durable", "latency"]}
+r = {n: load("rill-" + n) for n in ["one", "pipelined", "batched", "durable", "latency", "readyourwrites"]}
 p = {(s, n): load(f"{s}-{n}") for s in ["redis", "postgres"]
      for n in ["one", "pipelined", "durable", "latency", "catchup"]}
 rb, scan = rebuild()
@@ -230,6 +240,10 @@ for q, factor, t in [("p50", 1.0, "<= 1x"), ("p99", 0.5, "<= 0.5x")]:
         lat(p["redis", "latency"], "visible_us", q), "lat", factor, t, "Redis XADD->XREAD")
     add(f"append -> subscriber {q} @ {rate // 1000}k/s", lat(r["latency"], "visible_us", q),
         lat(p["postgres", "latency"], "visible_us", q), "lat", peer_name="PG NOTIFY->LISTEN")
+for q in ["p50", "p99"]:
+    add(f"command -> customers answers `after` {q} @ {rate // 1000}k/s",
+        lat(r["readyourwrites"], "after_us", q), lat(p["redis", "latency"], "visible_us", q), "lat",
+        1.0, "<= 1x", "Redis XADD->XREAD")
 add(f"rebuild / catch-up {events // 1000}k", rb, tput(p["postgres", "catchup"]), "rate", 10.0, ">= 10x",
     "PG paged SELECT")
 add(f"rebuild / catch-up {events // 1000}k", rb, tput(p["redis", "catchup"]), "rate",
@@ -245,8 +259,10 @@ for x in rows:
 notes = []
 for n, j in r.items():
     if j:
-        l = j.get("visible_us") if n == "latency" else j["latency_us"]
+        l = j.get("visible_us") if n == "latency" else j.get("after_us") if n == "readyourwrites" else j["latency_us"]
         extra = f", events seen {l.get('count')}/{j.get('ok')}" if n == "latency" else ""
+        if n == "readyourwrites":
+            extra = f", samples {l.get('count')}, timeouts {l.get('timeouts')}, ack p50 {us_txt(j['latency_us']['p50'])}"
         notes.append(f"rill {n}: {rate_txt(j['throughput'])}, p50 {us_txt(l['p50'])}, p90 {us_txt(l['p90'])}, "
                      f"p99 {us_txt(l['p99'])}, max {us_txt(l['max'])}, ok/failed/lost {j['ok']}/{j['failed']}/{j['lost']}{extra}")
     else:
@@ -260,7 +276,9 @@ for (s, n), j in p.items():
         notes.append(f"{s} {n}: FAILED: {why.get(s + '-' + n, '?')}")
 if scan: notes.append(f"rill journal scan (no decode): {rate_txt(scan)}; rebuild figure = the slower of customers and orders (decode 8 ahead + prefetch, as rebuild_job)")
 print()
-print("latencies: per request (batch / pipeline / transaction for batched rows); latency rows: intended send -> seen by the subscriber")
+print("latencies: per request (batch / pipeline / transaction for batched rows); latency rows: intended send -> seen by the subscriber;"
+      " readyourwrites: intended send -> rill-proj customers answers a query with after = the acknowledged seq (sampled:"
+      " one query at a time, each for the newest acknowledgement)")
 for n in notes:
     print("  " + n)
 PY
