@@ -1,8 +1,9 @@
 #pragma once
-// pid_file: D/run/<daemon>.pid (rill-notify, rill-rates, rill-proj-<models>),
-// held under an exclusive flock(2) for the daemon's lifetime, so a second instance for the same data directory is
-// refused (it would otherwise unlink and steal the first one's ipc sockets)
-// while a stale file left by a killed process is simply taken over (the
+// pid_file: D/run/<daemon>.pid (rill-core, rill-notify, rill-rates,
+// rill-proj-<models>), held under an exclusive flock(2) for the daemon's
+// lifetime, so a second instance for the same data directory is refused (it
+// would otherwise unlink and steal the first one's ipc sockets) while a stale
+// file left by a killed process is simply taken over (the
 // kernel drops the lock with the process).
 //
 // Ownership: owns the open file. Thread-safety: none needed (main thread).

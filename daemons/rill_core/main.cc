@@ -24,6 +24,7 @@
 
 #include "core/command_processor.h"
 #include "core/schema.h"
+#include "daemons/common/pid_file.h"
 #include "daemons/rill_core/index_store.h"
 #include "daemons/rill_core/options.h"
 #include "daemons/rill_core/writer_sink.h"
@@ -144,9 +145,13 @@ int run(rill::daemon::core_options& o) {
   command_processor proc(*sch, *val, sink, std::move(po));
   daemon::background_checkpointer checkpointer(o.data);
 
-  // The pid file says we are up.
-  auto pid_file = o.data / "run" / "rill-core.pid";
-  { std::ofstream(pid_file) << ::getpid() << "\n"; }
+  // The pid file says we are up (flock'ed like the other daemons'; the
+  // journal's LOCK already keeps out a second rill-core on this data dir).
+  daemon::pid_file pid;
+  if (std::string error; !pid.acquire(o.data / "run" / "rill-core.pid", error)) {
+    spdlog::critical("rill-core: {}", error);
+    return 1;
+  }
   spdlog::info("rill-core up: pid {}, head {}, sync {}, command {}, events {}, replay {}",
                ::getpid(), writer->head(), o.sync.to_string(), o.command, o.events, o.replay);
 
@@ -209,9 +214,7 @@ int run(rill::daemon::core_options& o) {
   checkpointer.wait();
   if (!daemon::write_checkpoint(*val, writer->head(), o.data))
     spdlog::warn("could not write the index checkpoint; the next start replays the journal");
-  std::error_code ec;
-  fs::remove(pid_file, ec);
-  return 0;
+  return 0;  // ~pid_file removes the pid file
 }
 
 int main(int argc, char** argv) {

@@ -1,5 +1,11 @@
 // rill-core through its sockets: PROTOCOL.md "Commands", "Events", "Replay".
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
 
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
@@ -133,6 +139,39 @@ TEST_F(core_daemon, IdempotencyKeySurvivesRestart) {
   daemon_.kill(SIGKILL);  // and without a clean exit (no checkpoint written at exit)
   start();
   EXPECT_EQ(create_customer("c1", "k-1")["dup"], true);
+}
+
+// D/run/rill-core.pid: our pid, flock'ed while we run, removed on a clean
+// stop, taken over after a SIGKILL left it behind.
+TEST_F(core_daemon, PidFileIsLockedWhileUpAndRemovedOnStop) {
+  const auto path = dir_.path() / "run" / "rill-core.pid";
+  auto read_pid = [&] {
+    std::ifstream in(path);
+    long pid = 0;
+    in >> pid;
+    return pid;
+  };
+  auto locked = [&] {  // another open file description cannot take the lock
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ::close(fd);
+    return held;
+  };
+  EXPECT_EQ(read_pid(), daemon_.pid());
+  EXPECT_TRUE(locked());
+  daemon_.kill(SIGTERM);
+  EXPECT_FALSE(std::filesystem::exists(path));
+  start();
+  EXPECT_EQ(read_pid(), daemon_.pid());
+  const pid_t first = daemon_.pid();
+  daemon_.kill(SIGKILL);
+  ASSERT_TRUE(std::filesystem::exists(path)) << "a killed daemon leaves its pid file";
+  EXPECT_FALSE(locked()) << "the kernel dropped the lock with the process";
+  start();
+  EXPECT_NE(daemon_.pid(), first);
+  EXPECT_EQ(read_pid(), daemon_.pid());
+  EXPECT_TRUE(locked());
 }
 
 TEST_F(core_daemon, AtomicBatchIsAllOrNothing) {
