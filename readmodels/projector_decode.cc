@@ -217,8 +217,9 @@ bool peek_event_kind(std::span<const char> body, event_kind_head& out) {
   ++r.p;
   return r.literal("\xa3seq") && r.uint(out.seq) && r.literal("\xa2ts") && r.uint(out.ts) &&
          r.literal("\xa4type") && r.str(out.type) &&
-         r.literal("\xa3"
-                   "agg") &&
+         r.literal(
+             "\xa3"
+             "agg") &&
          r.str(out.agg);
 }
 

@@ -13,17 +13,16 @@
 // is set, then waits up to cfg.drain_timeout_s for the outstanding replies.
 //
 // Ownership: borrows the context, config and shared counters, which must
-// outlive run(). Thread-safety: run() on one thread; `progress` and
-// `last_ack` are the only state shared (atomics).
+// outlive run(). Thread-safety: run() on one thread; `progress` (atomics)
+// and `last_ack` (a mutex) are the only state shared.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <zmq.hpp>

@@ -221,8 +221,8 @@ TEST_F(load_smoke, NotifiedRowFromAWatchingClient) {
 // --after-model: a probe asks rill-proj `customers` with `after` = the
 // latest acknowledged seq, one sample per newer acknowledgement.
 TEST_F(load_smoke, AfterModelProbeSamplesReadYourWrites) {
-  test::child_process proj({std::string(RILL_BIN_DIR) + "/rill-proj", "--data", dir_.path().string(),
-                            "--models", "customers"},
+  test::child_process proj({std::string(RILL_BIN_DIR) + "/rill-proj", "--data",
+                            dir_.path().string(), "--models", "customers"},
                            (dir_.path() / "proj.log").string());
   ASSERT_TRUE(test::eventually(
       [&] {
@@ -233,9 +233,10 @@ TEST_F(load_smoke, AfterModelProbeSamplesReadYourWrites) {
       20s))
       << "rill-proj did not come up";
   int rc = -1;
-  json r = load("--rate 2000 --duration 1 --window 100 --mix create:50,update:50 "
-                "--after-model customers",
-                rc);
+  json r = load(
+      "--rate 2000 --duration 1 --window 100 --mix create:50,update:50 "
+      "--after-model customers",
+      rc);
   ASSERT_TRUE(r.is_object()) << "no JSON report";
   EXPECT_EQ(rc, 0);
   ASSERT_TRUE(r.contains("after_us")) << r.dump();

@@ -5,11 +5,12 @@
 // to every default model (filled with a small event log; sagas off), which
 // are then queried, saved and loaded again.
 // Aborts on what a crash would not show: the fast path and decode_event
-// disagreeing on an event both accept, peek_event_kind (the filter that
-// lets a model pass over kinds it does not read) disagreeing with either, a model whose save() output does not
-// load again. A model that throws on a strange event is not a finding here
-// (the projector stops that model, and rill-core validates events against
-// the schema before journaling them); a crash or sanitizer report is.
+// disagreeing on an event both accept, peek_event_kind (the filter that lets
+// a model pass over kinds it does not read) disagreeing with either, a model
+// whose save() output does not load again. A model that throws on a strange
+// event is not a finding here (the projector stops that model, and rill-core
+// validates events against the schema before journaling them); a crash or
+// sanitizer report is.
 #include <cstdint>
 #include <cstring>
 #include <span>

@@ -37,6 +37,13 @@ std::vector<std::string> encode_all(const event_log& log) {
   return bodies;
 }
 
+// Pushes every body (seqs from 1), then flushes.
+void push_all(apply_ahead& ahead, const std::vector<std::string>& bodies) {
+  for (size_t i = 0; i < bodies.size(); ++i)
+    ahead.push(i + 1, {bodies[i].data(), bodies[i].size()});
+  ahead.flush();
+}
+
 // Records the order of prefetch() and apply() calls; throws on one seq.
 class recording_model final : public read_model {
  public:
@@ -137,13 +144,7 @@ TEST(ApplyAhead, AThrowingApplyLeavesAppliedAtTheEventBefore) {
   m.throw_at = 5;
   change_set changed;
   apply_ahead ahead(m, changed, 8);
-  EXPECT_THROW(
-      {
-        for (size_t i = 0; i < bodies.size(); ++i)
-          ahead.push(i + 1, {bodies[i].data(), bodies[i].size()});
-        ahead.flush();
-      },
-      std::runtime_error);
+  EXPECT_THROW({ push_all(ahead, bodies); }, std::runtime_error);
   EXPECT_EQ(ahead.applied(), 4u);
 }
 
@@ -160,7 +161,9 @@ event_log mixed_log(size_t n) {
   return log;
 }
 
-void reads_customers(recording_model& m) { m.kinds = {{"customer", "CUSTOMER_CREATED"}}; }
+void reads_customers(recording_model& m) {
+  m.kinds = {{"customer", "CUSTOMER_CREATED"}};
+}
 
 TEST(ApplyAhead, KindsTheModelDoesNotReadAreNeitherDecodedNorAppliedButCountAsApplied) {
   const event_log log = mixed_log(20);
@@ -212,18 +215,20 @@ TEST(ApplyAhead, UnreadKindsAreDecodedWhenNotInRillsLayoutAndAThrowStopsBeforeTh
   auto bodies = encode_all(log);
   // Body 6 (an unread kind) in another field order: the filter cannot peek
   // it, so it is decoded and given to apply() (which ignores it by contract).
-  const std::vector<uint8_t> sorted =
-      json::to_msgpack(json{{"agg", "customer"}, {"data", json::object()}, {"id", "c5"},
-                            {"seq", 6}, {"ts", 1}, {"type", "CUSTOMER_NOTED"}, {"ver", 1}});
+  const std::vector<uint8_t> sorted = json::to_msgpack(json{{"agg", "customer"},
+                                                            {"data", json::object()},
+                                                            {"id", "c5"},
+                                                            {"seq", 6},
+                                                            {"ts", 1},
+                                                            {"type", "CUSTOMER_NOTED"},
+                                                            {"ver", 1}});
   bodies[5].assign(sorted.begin(), sorted.end());
   {
     recording_model m;
     reads_customers(m);
     change_set changed;
     apply_ahead ahead(m, changed, 4);
-    for (size_t i = 0; i < bodies.size(); ++i)
-      ahead.push(i + 1, {bodies[i].data(), bodies[i].size()});
-    ahead.flush();
+    push_all(ahead, bodies);
     std::vector<uint64_t> applied;
     for (auto [kind, seq] : m.calls)
       if (kind == 'a') applied.push_back(seq);
@@ -237,13 +242,7 @@ TEST(ApplyAhead, UnreadKindsAreDecodedWhenNotInRillsLayoutAndAThrowStopsBeforeTh
     m.throw_at = 2;
     change_set changed;
     apply_ahead ahead(m, changed, 8);
-    EXPECT_THROW(
-        {
-          for (size_t i = 0; i < bodies.size(); ++i)
-            ahead.push(i + 1, {bodies[i].data(), bodies[i].size()});
-          ahead.flush();
-        },
-        std::runtime_error);
+    EXPECT_THROW({ push_all(ahead, bodies); }, std::runtime_error);
     EXPECT_EQ(ahead.applied(), 1u);
   }
 }
@@ -292,9 +291,7 @@ TEST(ApplyAhead, EveryModelEqualsItselfAppliedOneAtATime) {
     log.apply_to(*plain);
     change_set ignored(false);
     apply_ahead ahead(*ahead_model, ignored, 8);
-    for (size_t i = 0; i < bodies.size(); ++i)
-      ahead.push(i + 1, {bodies[i].data(), bodies[i].size()});
-    ahead.flush();
+    push_all(ahead, bodies);
     EXPECT_EQ(ahead.undecodable(), 0u) << name;
     EXPECT_GT(ahead.skipped(), 0u) << name;  // every default model lists what it reads
     EXPECT_EQ(ahead.applied(), bodies.size()) << name;
