@@ -56,4 +56,38 @@ struct string_eq {
   bool operator()(std::string_view a, std::string_view b) const { return a == b; }
 };
 
+// A string key that carries its hash, for maps that grow large: a lookup
+// hashes the string once (hashed()) and reuses the hash to find and then to
+// insert, and growing the map re-reads only the stored hashes, never the
+// strings (a rehash of long, heap-held keys would otherwise miss the cache
+// once per key and hash each again). S is std::string (the map owns the
+// bytes) or std::string_view (they live elsewhere); lookups use
+// hashed_key<std::string_view>. Costs 8 bytes per entry.
+template <class S>
+struct hashed_key {
+  S s;
+  size_t h = 0;
+};
+using hashed_view = hashed_key<std::string_view>;
+
+inline hashed_view hashed(std::string_view s) {
+  return {s, string_hash{}(s)};
+}
+
+struct hashed_key_hash {
+  using is_transparent = void;
+  template <class S>
+  size_t operator()(const hashed_key<S>& k) const noexcept {
+    return k.h;
+  }
+};
+
+struct hashed_key_eq {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const hashed_key<A>& a, const hashed_key<B>& b) const noexcept {
+    return a.h == b.h && std::string_view(a.s) == std::string_view(b.s);
+  }
+};
+
 }  // namespace rill

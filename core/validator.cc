@@ -25,18 +25,18 @@ validator::validator(const schema& s, validator_options o)
 
 const uint64_t* validator::find_version(uint16_t agg, std::string_view id) const {
   const version_map& m = index_[agg];
-  auto it = m.find(id);
+  auto it = m.find(hashed(id));
   return it != m.end() ? &it->second : nullptr;
 }
 
-void validator::add_key(std::string_view key, uint64_t seq, uint64_t ver) {
-  key_fifo_.emplace_back(key);
-  keys_.emplace(std::string_view(key_fifo_.back()), key_entry{seq, ver});
+void validator::add_key(hashed_view key, uint64_t seq, uint64_t ver) {
+  key_fifo_.emplace_back(key.s);
+  keys_.emplace(hashed_view{key_fifo_.back(), key.h}, key_entry{seq, ver});
 }
 
 void validator::evict_keys() {
   while (key_fifo_.size() > opts_.max_keys) {
-    keys_.erase(std::string_view(key_fifo_.front()));
+    keys_.erase(hashed(key_fifo_.front()));
     key_fifo_.pop_front();
   }
 }
@@ -68,14 +68,17 @@ void validator::prefetch(const command_request& c) const {
 }
 
 void validator::prefetch(std::string_view agg, std::string_view id, std::string_view key) const {
-  if (!key.empty()) keys_.prefetch(key);
-  if (const aggregate_def* a = schema_.find_aggregate(agg); a != nullptr) index_[a->index].prefetch(id);
+  if (!key.empty()) keys_.prefetch(hashed(key));
+  if (const aggregate_def* a = schema_.find_aggregate(agg); a != nullptr)
+    index_[a->index].prefetch(hashed(id));
 }
 
 verdict validator::check(const command_request& c, uint64_t seq) {
   verdict v;
+  // Each string is hashed once here; the find and the insert reuse it.
+  const hashed_view key = c.has_key ? hashed(c.key) : hashed_view{};
   if (c.has_key) {
-    if (auto it = keys_.find(c.key); it != keys_.end()) {
+    if (auto it = keys_.find(key); it != keys_.end()) {
       v.seq = it->second.seq;
       v.ver = it->second.ver;
       v.dup = true;
@@ -105,7 +108,8 @@ verdict validator::check(const command_request& c, uint64_t seq) {
     return v;
   }
   version_map& m = index_[a->index];
-  auto it = m.find(c.id);
+  const hashed_view id = hashed(c.id);
+  auto it = m.find(id);
   const bool exists = it != m.end();
   if (def->creates && exists) {
     v.code = errc::already_exists;
@@ -141,13 +145,13 @@ verdict validator::check(const command_request& c, uint64_t seq) {
     it->second = current + 1;
   } else {
     u.w = undo_entry::what::created;
-    m.emplace(std::string(c.id), 1);
+    m.emplace(hashed_key<std::string>{std::string(c.id), id.h}, 1);
   }
   undo_.push_back(u);
   v.ver = current + 1;
   v.seq = seq;
   if (c.has_key) {
-    add_key(c.key, seq, v.ver);
+    add_key(key, seq, v.ver);
     undo_entry k;
     k.w = undo_entry::what::key;
     k.id_off = undo_ids_.size();
@@ -161,13 +165,13 @@ void validator::rollback_to(size_t sp) {
     const undo_entry u = undo_.back();
     undo_.pop_back();
     if (u.w == undo_entry::what::key) {
-      keys_.erase(std::string_view(key_fifo_.back()));
+      keys_.erase(hashed(key_fifo_.back()));
       key_fifo_.pop_back();
       continue;
     }
     const std::string_view id(undo_ids_.data() + u.id_off, u.id_len);
     version_map& m = index_[u.agg];
-    auto it = m.find(id);
+    auto it = m.find(hashed(id));
     if (it != m.end()) {
       if (u.w == undo_entry::what::created) {
         m.erase(it);
@@ -190,14 +194,15 @@ bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
   const aggregate_def* a = schema_.find_aggregate(agg);
   if (a == nullptr) return false;
   version_map& m = index_[a->index];
-  if (auto it = m.find(id); it != m.end()) {
+  const hashed_view h = hashed(id);
+  if (auto it = m.find(h); it != m.end()) {
     it->second = ver;
   } else {
-    m.emplace(std::string(id), ver);
+    m.emplace(hashed_key<std::string>{std::string(id), h.h}, ver);
   }
   // A key seen again after it was forgotten keeps its first (surviving) entry.
-  if (!key.empty() && !keys_.contains(key)) {
-    add_key(key, seq, ver);
+  if (const hashed_view k = hashed(key); !key.empty() && !keys_.contains(k)) {
+    add_key(k, seq, ver);
     evict_keys();
   }
   return true;

@@ -112,11 +112,14 @@ class validator {
     size_t id_off = 0;     // into undo_ids_
     uint64_t prev_ver = 0;
   };
-  using version_map = absl::flat_hash_map<std::string, uint64_t, string_hash, string_eq>;
-  using key_map = absl::flat_hash_map<std::string_view, key_entry, string_hash, string_eq>;
+  // Both maps keep each key's hash (core/string_hash.h: hashed_key), so
+  // growing them never re-reads the ids and keys.
+  using version_map =
+      absl::flat_hash_map<hashed_key<std::string>, uint64_t, hashed_key_hash, hashed_key_eq>;
+  using key_map = absl::flat_hash_map<hashed_view, key_entry, hashed_key_hash, hashed_key_eq>;
 
   const uint64_t* find_version(uint16_t agg, std::string_view id) const;
-  void add_key(std::string_view key, uint64_t seq, uint64_t ver);
+  void add_key(hashed_view key, uint64_t seq, uint64_t ver);
   void evict_keys();
   bool check_refs(const command_def& def, const msgpack::object* data, verdict& v) const;
 

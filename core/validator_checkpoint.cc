@@ -68,13 +68,13 @@ void validator::serialize(out_buffer& out, uint64_t seq) const {
     put_str(out, schema_.aggregate(i).name);
     put<uint64_t>(out, index_[i].size());
     for (const auto& [id, ver] : index_[i]) {
-      put_str(out, id);
+      put_str(out, id.s);
       put<uint64_t>(out, ver);
     }
   }
   put<uint64_t>(out, key_fifo_.size());
   for (const std::string& k : key_fifo_) {
-    const key_entry& e = keys_.find(std::string_view(k))->second;
+    const key_entry& e = keys_.find(hashed(k))->second;
     put_str(out, k);
     put<uint64_t>(out, e.seq);
     put<uint64_t>(out, e.ver);
@@ -113,7 +113,9 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
       std::string_view id;
       uint64_t ver;
       if (!r.get_str(id) || !r.get(ver)) return false;
-      if (m != nullptr && !m->emplace(std::string(id), ver).second) return false;
+      if (m != nullptr &&
+          !m->emplace(hashed_key<std::string>{std::string(id), hashed(id).h}, ver).second)
+        return false;
     }
   }
   uint64_t nkeys;
@@ -126,7 +128,7 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
     key_entry e;
     if (!r.get_str(k) || !r.get(e.seq) || !r.get(e.ver)) return false;
     fifo.emplace_back(k);
-    if (!keys.emplace(std::string_view(fifo.back()), e).second) return false;
+    if (!keys.emplace(hashed(fifo.back()), e).second) return false;
   }
   if (r.remaining() != 0) return false;
   // Deque elements stay where they are when the deque is swapped, so the

@@ -266,6 +266,62 @@ TEST_F(ValidatorTest, CheckpointRoundTrip) {
   EXPECT_FALSE(small.check(with_key(customer("m"), "key-0"), 301).dup);
 }
 
+// The index and key maps keep each entry's hash and grow many times here
+// (short ids hashed inline, long ones with XXH3, keys as views into the
+// FIFO). Every entry must still be found after the growth, after
+// rollbacks of entries staged across a growth, after key eviction and
+// after a checkpoint round trip.
+TEST_F(ValidatorTest, LookupsSurviveGrowthRollbackAndEviction) {
+  validator v(schema::default_schema(), validator_options{.max_keys = 5000});
+  auto id = [](int i) {
+    return i % 2 == 0
+               ? "c" + std::to_string(i)
+               : "customer-with-a-long-id-" + std::to_string(i) + "-" + std::string(i % 40, 'x');
+  };
+  constexpr int n = 20000;
+  uint64_t seq = 0;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_EQ(v.check(with_key(customer(id(i)), "key-" + id(i)), ++seq).code, errc::ok) << i;
+    if (i % 1000 == 999) {
+      // Stage 300 more (the maps grow while they are staged), then undo them.
+      const size_t sp = v.savepoint();
+      for (int j = 0; j < 300; ++j)
+        ASSERT_EQ(
+            v.check(with_key(customer("staged-" + std::to_string(i) + "-" + std::to_string(j)),
+                             "staged-key-" + std::to_string(j)),
+                    seq + 1 + j)
+                .code,
+            errc::ok);
+      v.rollback_to(sp);
+    }
+    v.commit();
+  }
+  EXPECT_EQ(v.aggregate_count(), static_cast<size_t>(n));
+  EXPECT_EQ(v.key_count(), 5000u);
+  EXPECT_EQ(v.version("customer", "staged-999-0"), 0u);
+  auto expect_state = [&](validator& w) {
+    for (int i = 0; i < n; ++i) ASSERT_EQ(w.version("customer", id(i)), 1u) << i;
+    // The last 5000 keys are kept (their retries are dups with the first
+    // seq); older ones were forgotten.
+    for (int i = n - 5000; i < n; i += 97) {
+      const verdict r = w.check(with_key(customer("retry"), "key-" + id(i)), seq + 1);
+      ASSERT_TRUE(r.dup) << i;
+      EXPECT_EQ(r.seq, static_cast<uint64_t>(i + 1));
+    }
+    EXPECT_FALSE(w.check(with_key(customer("c0"), "key-" + id(0)), seq + 1).dup);
+    EXPECT_EQ(w.check(customer(id(n - 1)), seq + 1).code, errc::already_exists);
+    w.rollback_to(0);
+  };
+  expect_state(v);
+  out_buffer out;
+  v.serialize(out, seq);
+  validator w(schema::default_schema(), validator_options{.max_keys = 5000});
+  uint64_t at = 0;
+  ASSERT_TRUE(w.load(out.span(), at));
+  EXPECT_EQ(at, seq);
+  expect_state(w);
+}
+
 TEST_F(ValidatorTest, CorruptCheckpointsAreRefusedAndChangeNothing) {
   ASSERT_EQ(v_.check(with_key(customer("c1"), "k"), 1).code, errc::ok);
   v_.commit();
