@@ -1,9 +1,10 @@
 #include "core/event.h"
 
 #include "core/limits.h"
+#include "core/msgpack_cursor.h"
 #include "core/msgpack_decode.h"
 #include "core/msgpack_pack.h"
-#include "core/msgpack_cursor.h"
+#include "core/msgpack_raw.h"
 
 namespace rill {
 
@@ -176,6 +177,18 @@ bool peek_event(std::span<const char> body, event_head& out) {
     if (ok) return true;
   }
   return peek_generic(body, out);
+}
+
+bool peek_event_kind(std::span<const char> body, event_kind_head& out) {
+  raw_reader r = raw_reader::of(body.data(), body.size());
+  if (r.left() < 1 || *r.p < 0x84 || *r.p > 0x8f) return false;  // a fixmap of 4..15 fields
+  ++r.p;
+  return r.literal("\xa3seq") && r.uint(out.seq) && r.literal("\xa2ts") && r.uint(out.ts) &&
+         r.literal("\xa4type") && r.str(out.type) &&
+         r.literal(
+             "\xa3"
+             "agg") &&
+         r.str(out.agg);
 }
 
 void append_topic(out_buffer& out, std::string_view agg, std::string_view type) {

@@ -57,6 +57,20 @@ struct event_head {
 // otherwise. False when the body is malformed or a required field is missing.
 bool peek_event(std::span<const char> body, event_head& out);
 
+// What kind of event a body holds: its first four fields.
+struct event_kind_head {
+  uint64_t seq = 0, ts = 0;
+  std::string_view type, agg;
+};
+
+// Reads seq, ts, type and agg when the body starts the way rill writes it (a
+// fixmap whose first four keys are seq ts type agg, read with
+// core/msgpack_raw.h); false otherwise, and the caller falls back to
+// peek_event or a full decode. Looks at nothing after agg: true does not
+// mean the body decodes. About a third of peek_event's cost on rill's
+// events. Never throws.
+bool peek_event_kind(std::span<const char> body, event_kind_head& out);
+
 // The topic of an event on the feed: "<agg>/<type>". Appends to out.
 void append_topic(out_buffer& out, std::string_view agg, std::string_view type);
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/msgpack_raw.h"
+
 namespace rill::readmodels {
 
 namespace {
@@ -9,88 +11,10 @@ namespace {
 // Containers nested deeper than this go to the checked slow path.
 constexpr int kMaxDepth = 64;
 
-// A bounds-checked, inline MessagePack reader for the few forms rill-core
-// writes. Every read checks the bytes left first; a failed read means "not
-// canonical" and the caller falls back to decode_event().
-struct reader {
-  const uint8_t* p;
-  const uint8_t* end;
-
-  size_t left() const { return static_cast<size_t>(end - p); }
-
-  // Compared as one integer: with N known, the two memcpy become a load or
-  // two and a constant (std::memcmp of 3 or 5 bytes was an out-of-line call).
-  template <size_t N>
-  bool literal(const char (&bytes)[N]) {  // N includes the terminating NUL
-    constexpr size_t n = N - 1;
-    static_assert(n >= 1 && n <= 8);
-    if (left() < n) return false;
-    uint64_t have = 0, want = 0;
-    std::memcpy(&have, p, n);
-    std::memcpy(&want, bytes, n);
-    if (have != want) return false;
-    p += n;
-    return true;
-  }
-
-  static uint64_t be(const uint8_t* q, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v = (v << 8) | q[i];
-    return v;
-  }
-
-  // A fixed-width field of n bytes after the type byte.
-  bool field(int n, uint64_t& v) {
-    if (left() < static_cast<size_t>(1 + n)) return false;
-    v = be(p + 1, n);
-    p += 1 + n;
-    return true;
-  }
-
-  bool uint(uint64_t& v) {
-    if (p >= end) return false;
-    const uint8_t b = *p;
-    if (b <= 0x7f) {
-      v = b;
-      ++p;
-      return true;
-    }
-    switch (b) {
-      case 0xcc:
-        return field(1, v);
-      case 0xcd:
-        return field(2, v);
-      case 0xce:
-        return field(4, v);
-      case 0xcf:
-        return field(8, v);
-      default:
-        return false;
-    }
-  }
-
-  bool str(std::string_view& s) {
-    if (p >= end) return false;
-    const uint8_t b = *p;
-    uint64_t n = 0;
-    size_t hdr = 1;
-    if ((b & 0xe0) == 0xa0) {
-      n = b & 0x1f;
-    } else if (b == 0xd9 && left() >= 2) {
-      n = p[1], hdr = 2;
-    } else if (b == 0xda && left() >= 3) {
-      n = be(p + 1, 2), hdr = 3;
-    } else if (b == 0xdb && left() >= 5) {
-      n = be(p + 1, 4), hdr = 5;
-    } else {
-      return false;
-    }
-    if (left() - hdr < n) return false;
-    s = {reinterpret_cast<const char*>(p + hdr), static_cast<size_t>(n)};
-    p += hdr + n;
-    return true;
-  }
-
+// The scalar readers are core's (core/msgpack_raw.h: also behind
+// peek_event_kind); this adds the builders of the `data` tree. A failed read
+// means "not canonical" and the caller falls back to decode_event().
+struct reader : raw_reader {
   // Builds any value rill-core writes into `o` (strings reference the body).
   bool value(msgpack::zone& zone, msgpack::object& o, int depth) {
     if (p >= end) return false;
@@ -168,15 +92,6 @@ struct reader {
     }
   }
 
-  bool count(uint8_t b, uint8_t fix_mask, uint8_t c16, uint64_t& n) {
-    if ((b & 0xf0) == fix_mask) {
-      n = b & 0x0f;
-      ++p;
-      return true;
-    }
-    return b == c16 ? field(2, n) : field(4, n);
-  }
-
   bool map(msgpack::zone& zone, msgpack::object& o, int depth) {
     uint64_t n = 0;
     if (depth >= kMaxDepth || !count(*p, 0x80, 0xde, n) || n > left() / 2) return false;
@@ -210,22 +125,8 @@ struct reader {
 
 }  // namespace
 
-bool peek_event_kind(std::span<const char> body, event_kind_head& out) {
-  reader r{reinterpret_cast<const uint8_t*>(body.data()),
-           reinterpret_cast<const uint8_t*>(body.data()) + body.size()};
-  if (r.left() < 1 || *r.p < 0x84 || *r.p > 0x8f) return false;  // a fixmap of 4..15 fields
-  ++r.p;
-  return r.literal("\xa3seq") && r.uint(out.seq) && r.literal("\xa2ts") && r.uint(out.ts) &&
-         r.literal("\xa4type") && r.str(out.type) &&
-         r.literal(
-             "\xa3"
-             "agg") &&
-         r.str(out.agg);
-}
-
 bool decode_canonical_event(std::span<const char> body, msgpack::zone& zone, event_view& out) {
-  reader r{reinterpret_cast<const uint8_t*>(body.data()),
-           reinterpret_cast<const uint8_t*>(body.data()) + body.size()};
+  reader r{raw_reader::of(body.data(), body.size())};
   if (r.left() < 1 || *r.p < 0x87 || *r.p > 0x89) return false;  // a fixmap of 7..9 fields
   const unsigned n = *r.p++ & 0x0f;
   out.key = {};

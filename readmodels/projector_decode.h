@@ -35,18 +35,11 @@ namespace rill::readmodels {
 // event; false (out unspecified) otherwise. Never throws.
 bool decode_canonical_event(std::span<const char> body, msgpack::zone& zone, event_view& out);
 
-// What kind of event a body holds: its first four fields.
-struct event_kind_head {
-  uint64_t seq = 0, ts = 0;
-  std::string_view type, agg;
-};
-
-// Reads seq, ts, type and agg when the body starts the way rill writes it
-// (a fixmap whose first four keys are seq ts type agg; the same readers as
-// the fast path, so every body decode_canonical_event accepts peeks); false
-// otherwise, and the caller decodes the body in full instead. Looks at
-// nothing after agg: true does not mean the body decodes. Never throws.
-bool peek_event_kind(std::span<const char> body, event_kind_head& out);
+// What kind of event a body holds (core/event.h; it reads with the same
+// raw readers as the fast path, so every body decode_canonical_event
+// accepts peeks).
+using rill::event_kind_head;
+using rill::peek_event_kind;
 
 class event_decoder {
  public:

@@ -33,7 +33,7 @@ constexpr auto kMaxSleep = std::chrono::microseconds(500);
 
 class journal_reader::impl {
  public:
-  explicit impl(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  impl(std::filesystem::path dir, reader_options opt) : dir_(std::move(dir)), opt_(opt) {}
 
   io_status seek(uint64_t seq);
   io_status next(record_view& out);
@@ -64,6 +64,7 @@ class journal_reader::impl {
   void release_behind();
 
   std::filesystem::path dir_;
+  reader_options opt_;
   std::vector<segment> segs_;
   position cur_;
   uint64_t target_ = 0;
@@ -157,7 +158,7 @@ io_status journal_reader::impl::next(record_view& out) {
   for (;;) {
     record_info info;
     const char* rec = nullptr;
-    io_status s = peek(cur_, true, info, rec);
+    io_status s = peek(cur_, opt_.verify_checksums, info, rec);
     if (s != io_status::ok) return s;
     consume(cur_, info);
     if (info.seq < target_) continue;
@@ -274,8 +275,8 @@ uint64_t journal_reader::impl::last_seq() {
 
 // ---------------------------------------------------------------------------
 
-journal_reader::journal_reader(std::filesystem::path dir)
-    : impl_(std::make_unique<impl>(std::move(dir))) {}
+journal_reader::journal_reader(std::filesystem::path dir, reader_options opt)
+    : impl_(std::make_unique<impl>(std::move(dir), opt)) {}
 journal_reader::~journal_reader() = default;
 journal_reader::journal_reader(journal_reader&&) noexcept = default;
 journal_reader& journal_reader::operator=(journal_reader&&) noexcept = default;

@@ -13,7 +13,8 @@
 // Consistency: a reader sees only published records (acquire load of each
 // commit word), in seq order, without gaps, and a published group whole or
 // not at all. It checks every record's length, checksum and seq density;
-// next() returns corrupt on a bad record. New segment files are picked up
+// next() returns corrupt on a bad record. (A reader inside the writer's own
+// process may skip the checksum: reader_options.) New segment files are picked up
 // as they appear (the next file is looked up at an end-of-segment marker,
 // the directory is rescanned when seeking or at the start of the journal).
 #include <chrono>
@@ -31,10 +32,18 @@ struct record_view {
   std::span<const char> body;  // valid until the next call on the reader
 };
 
+struct reader_options {
+  // false: next() checks each record's length and seq but not its body
+  // checksum. Only for a reader in the writer's process that reads records
+  // this process has just appended (rill-core's feed publisher), where the
+  // hash would only re-check bytes it wrote microseconds earlier.
+  bool verify_checksums = true;
+};
+
 class journal_reader {
  public:
   // Does no I/O; a missing or empty directory reads as an empty journal.
-  explicit journal_reader(std::filesystem::path dir);
+  explicit journal_reader(std::filesystem::path dir, reader_options opt = {});
   ~journal_reader();
   journal_reader(journal_reader&&) noexcept;
   journal_reader& operator=(journal_reader&&) noexcept;

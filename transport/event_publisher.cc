@@ -8,6 +8,15 @@
 
 namespace rill::transport {
 
+namespace {
+// The publisher runs in the writer's process and reads only records that
+// process appended after start_after, a moment after appending them:
+// length and seq are still checked, the body checksum is not re-computed.
+store::reader_options reader_opts() {
+  return {.verify_checksums = false};
+}
+}  // namespace
+
 event_publisher::event_publisher(zmq::context_t& ctx, publisher_options opt,
                                  const server_security* sec)
     : opt_(std::move(opt)), limit_(opt_.start_after), sent_(opt_.start_after) {
@@ -20,7 +29,7 @@ event_publisher::event_publisher(zmq::context_t& ctx, publisher_options opt,
   next_ = opt_.start_after + 1;
   if (opt_.inline_send) {
     inline_sock_ = std::make_unique<zmq::socket_t>(std::move(sock));
-    inline_reader_ = std::make_unique<store::journal_reader>(opt_.journal_dir);
+    inline_reader_ = std::make_unique<store::journal_reader>(opt_.journal_dir, reader_opts());
     if (inline_reader_->seek(next_) != store::io_status::ok)
       spdlog::error("publisher: cannot seek the journal to {}", next_);
     return;
@@ -56,9 +65,11 @@ bool event_publisher::pump(zmq::socket_t& sock, store::journal_reader& reader, u
       return false;
     }
     if (rec.seq < next_) continue;
-    event_head head;
     topic_.clear();
-    if (peek_event(rec.body, head)) {
+    if (event_kind_head kind; peek_event_kind(rec.body, kind)) {
+      topic_.append(kind.agg).push_back('/');
+      topic_.append(kind.type);
+    } else if (event_head head; peek_event(rec.body, head)) {
       topic_.append(head.agg).push_back('/');
       topic_.append(head.type);
     }
@@ -75,7 +86,7 @@ bool event_publisher::pump(zmq::socket_t& sock, store::journal_reader& reader, u
 }
 
 void event_publisher::run(zmq::socket_t sock) {
-  store::journal_reader reader(opt_.journal_dir);
+  store::journal_reader reader(opt_.journal_dir, reader_opts());
   if (reader.seek(next_) != store::io_status::ok) spdlog::error("publisher: cannot seek the journal to {}", next_);
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t lim = limit_.load(std::memory_order_acquire);

@@ -2,9 +2,14 @@
 // event_publisher: the live event feed (PROTOCOL.md "Events"). Owns the PUB
 // socket and (unless inline_send) a thread; tails the journal in-process and
 // publishes each record as [topic "<agg>/<TYPE>", body] with the body bytes
-// exactly as journaled (no second encode). With inline_send, advance() sends
-// on the calling thread (rill-core's command thread), saving a thread
-// wake-up per batch on the way to subscribers.
+// exactly as journaled (no second encode); the topic comes from the body's
+// first four fields (peek_event_kind). With inline_send, advance() sends on
+// the calling thread (rill-core's command thread), saving a thread wake-up
+// per batch on the way to subscribers.
+//
+// It must run in the process that appends to the journal: it does not
+// re-compute the checksum of the records it reads back (length and seq are
+// still checked; store::reader_options).
 //
 // It publishes up to a limit the command thread raises with advance(): the
 // published head, or in `batch` sync mode the durable head, so the feed never

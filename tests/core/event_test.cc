@@ -73,6 +73,50 @@ TEST(Event, EncodesInTheFixedOrderAndRoundTrips) {
   EXPECT_EQ(topic.view(), "order/ORDER_CREATED");
 }
 
+// peek_event_kind reads the first four fields of what encode_event writes,
+// with or without key and corr, and agrees with peek_event; it refuses a
+// body in another field order (peek_event still reads that one).
+TEST(Event, PeekKindReadsTheFirstFourFields) {
+  msgpack::zone zone;
+  const std::string data_bytes = mp(json{{"name", "Ada"}});
+  for (int extra = 0; extra < 3; ++extra) {
+    event_view e;
+    e.seq = 300 + extra;
+    e.ts = 1'700'000'000'000'000'123ull;
+    e.type = "CUSTOMER_CREATED";
+    e.agg = "customer";
+    e.id = "c-1";
+    e.ver = 1;
+    e.data = make_data(zone, data_bytes);
+    if (extra > 0) e.key = "k";
+    if (extra > 1) e.corr = "c";
+    out_buffer out;
+    encode_event(out, e);
+    event_kind_head k;
+    ASSERT_TRUE(peek_event_kind(out.span(), k));
+    EXPECT_EQ(k.seq, e.seq);
+    EXPECT_EQ(k.ts, e.ts);
+    EXPECT_EQ(k.type, "CUSTOMER_CREATED");
+    EXPECT_EQ(k.agg, "customer");
+    event_head h;
+    ASSERT_TRUE(peek_event(out.span(), h));
+    EXPECT_EQ(h.type, k.type);
+    EXPECT_EQ(h.agg, k.agg);
+  }
+  const std::string other = mp(json{{"agg", "customer"},
+                                    {"data", json::object()},
+                                    {"id", "c-1"},
+                                    {"seq", 1},
+                                    {"ts", 2},
+                                    {"type", "T"},
+                                    {"ver", 1}});
+  event_kind_head k;
+  EXPECT_FALSE(peek_event_kind({other.data(), other.size()}, k));
+  event_head h;
+  ASSERT_TRUE(peek_event({other.data(), other.size()}, h));
+  EXPECT_EQ(h.agg, "customer");
+}
+
 TEST(Event, AbsentKeyCorrAndDataAreOmittedOrEmpty) {
   event_view e;
   e.seq = 1;

@@ -205,6 +205,39 @@ TEST(JournalReader, FlippedByteIsReportedAsCorrupt) {
   EXPECT_EQ(r.position_seq(), 20u);
 }
 
+// Without checksums (the writer's own publisher), a flipped body byte is
+// read as written; a record whose seq breaks the sequence is still corrupt.
+TEST(JournalReader, WithoutChecksumsOnlyTheStructureIsChecked) {
+  temp_dir t;
+  auto o = small_options(t.journal());
+  {
+    auto w = open_writer(o);
+    ASSERT_TRUE(w);
+    append_range(*w, 1, 50);
+  }
+  const uint64_t off20 = record_offset(o.dir, 1, 20);
+  char b = 0x55;
+  write_at(seg_path(o.dir, 1), off20 + 16, &b, 1);
+  const uint64_t off30 = record_offset(o.dir, 1, 30);
+  char s = 0x7f;
+  write_at(seg_path(o.dir, 1), off30 + 8, &s, 1);  // seq 30 -> 127
+
+  journal_reader checked(o.dir);
+  journal_reader unchecked(o.dir, reader_options{.verify_checksums = false});
+  record_view v;
+  for (uint64_t seq = 1; seq < 20; ++seq) ASSERT_EQ(checked.next(v), io_status::ok);
+  EXPECT_EQ(checked.next(v), io_status::corrupt);
+  for (uint64_t seq = 1; seq < 30; ++seq) {
+    ASSERT_EQ(unchecked.next(v), io_status::ok) << seq;
+    ASSERT_EQ(v.seq, seq);
+    if (seq == 20) {
+      EXPECT_EQ(v.body[0], 0x55);
+    }
+  }
+  EXPECT_EQ(unchecked.next(v), io_status::corrupt);
+  EXPECT_EQ(unchecked.position_seq(), 30u);
+}
+
 TEST(JournalReader, ReaderSeesRecordsAcrossWriterRestart) {
   temp_dir t;
   auto o = small_options(t.journal());
