@@ -76,6 +76,11 @@ errc check_value(const field_def& f, const msgpack::object& v, std::string& mess
         }
       }
       if (f.min_len || f.max_len) {
+        // A string of b bytes has between ceil(b/4) and b code points: count
+        // them only when those bounds do not settle it.
+        const size_t b = s.size();
+        if ((!f.max_len || b <= *f.max_len) && (!f.min_len || (b + 3) / 4 >= *f.min_len))
+          return errc::ok;
         return check_length(f, utf8_length(s), "characters", message);
       }
       return errc::ok;

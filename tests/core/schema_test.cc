@@ -264,6 +264,36 @@ TEST_F(DataTest, GeneralFieldRules) {
   EXPECT_EQ(run({{"n", 1}, {"meta", json::object()}}), errc::bad_request);
   EXPECT_EQ(run({{"n", 1}, {"flag", 1}}), errc::bad_request);
   EXPECT_EQ(run({{"n", 1}, {"name", "abcd"}}), errc::bad_request);
+  EXPECT_EQ(run({{"n", 1}, {"name", "éééé"}}), errc::bad_request);
+}
+
+// String lengths are code points on both sides of the range, whether or not
+// the byte count alone could decide (1- to 4-byte characters).
+TEST_F(DataTest, StringLengthsCountCodePoints) {
+  std::string error;
+  auto s = schema::parse(R"({"aggregates": {"t": {"commands": {"C": {"event": "E", "fields": {
+      "w": {"type": "string", "min_len": 3, "max_len": 5}}}}}}})",
+                         error);
+  ASSERT_NE(s, nullptr) << error;
+  const command_def* c = s->find_command("t", "C");
+  auto run = [&](const std::string& w) {
+    bytes_ = mp(json{{"w", w}});
+    zone_.clear();
+    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
+    return c->check_data(&obj_, message_);
+  };
+  EXPECT_EQ(run("ab"), errc::bad_request);
+  EXPECT_EQ(run("abc"), errc::ok) << message_;
+  EXPECT_EQ(run("abcde"), errc::ok) << message_;
+  EXPECT_EQ(run("abcdef"), errc::bad_request);
+  EXPECT_EQ(run("éé"), errc::bad_request);         // 4 bytes, 2 characters
+  EXPECT_EQ(run("ééé"), errc::ok) << message_;     // 6 bytes, 3 characters
+  EXPECT_EQ(run("ééééé"), errc::ok) << message_;   // 10 bytes, 5 characters
+  EXPECT_EQ(run("éééééé"), errc::bad_request);     // 12 bytes, 6 characters
+  EXPECT_EQ(run("😀😀"), errc::bad_request);       // 8 bytes, 2 characters
+  EXPECT_EQ(run("😀😀😀"), errc::ok) << message_;  // 12 bytes, 3 characters
+  EXPECT_NE(run("abcdef"), errc::ok);
+  EXPECT_NE(message_.find("at most 5 characters"), std::string::npos) << message_;
 }
 
 }  // namespace
