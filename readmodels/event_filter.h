@@ -6,7 +6,7 @@
 // events; skipping is a peek of four fields instead of a decode.
 //
 // An event is skipped only when it is in rill's layout (peek_event_kind in
-// projector_decode.h) and its (agg, type) is listed by none of the models;
+// core/event.h) and its (agg, type) is listed by none of the models;
 // an event in any other layout is decoded (and, if it does not decode, counted
 // as undecodable as before). A model with an empty list reads everything,
 // and then the filter skips nothing and peeks nothing.

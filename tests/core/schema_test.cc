@@ -233,6 +233,49 @@ TEST_F(DataTest, NonFiniteNumbersAndNonStringKeysAreRejected) {
   EXPECT_NE(message_.find("duplicate"), std::string::npos) << message_;
 }
 
+// Lookups by name find every definition and nothing else, both for short
+// lists (scanned) and long ones (searched): 3 and 12 aggregates, names of
+// equal length that differ in one byte, prefixes and extensions.
+TEST(SchemaLookup, FindsEveryNameAndNoNearMiss) {
+  for (int n : {3, 12}) {
+    std::string text = R"({"aggregates": {)";
+    for (int i = 0; i < n; ++i) {
+      if (i) text += ",";
+      const std::string a = "agg" + std::string(1, static_cast<char>('a' + i));
+      text += "\"" + a + "\": {\"commands\": {";
+      for (int j = 0; j < n; ++j) {
+        if (j) text += ",";
+        text += "\"C" + std::to_string(j) + "\": {\"event\": \"E" + std::to_string(j) + "\"}";
+      }
+      text += "}}";
+    }
+    text += "}}";
+    std::string error;
+    auto s = schema::parse(text, error);
+    ASSERT_NE(s, nullptr) << error;
+    ASSERT_EQ(s->aggregate_count(), static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      const std::string a = "agg" + std::string(1, static_cast<char>('a' + i));
+      const aggregate_def* def = s->find_aggregate(a);
+      ASSERT_NE(def, nullptr) << a;
+      EXPECT_EQ(def->name, a);
+      for (int j = 0; j < n; ++j) {
+        const command_def* c = s->find_command(a, "C" + std::to_string(j));
+        ASSERT_NE(c, nullptr) << a << " C" << j;
+        EXPECT_EQ(c->event, "E" + std::to_string(j));
+      }
+      EXPECT_EQ(s->find_command(a, "C"), nullptr);
+      EXPECT_EQ(s->find_command(a, "C" + std::to_string(n)), nullptr);
+      EXPECT_EQ(s->find_command(a, "c0"), nullptr);
+    }
+    EXPECT_EQ(s->find_aggregate("agg"), nullptr);
+    EXPECT_EQ(s->find_aggregate("aggaa"), nullptr);
+    EXPECT_EQ(s->find_aggregate("agg" + std::string(1, static_cast<char>('a' + n))), nullptr);
+    EXPECT_EQ(s->find_aggregate("AGGA"), nullptr);
+    EXPECT_EQ(s->find_aggregate(""), nullptr);
+  }
+}
+
 TEST_F(DataTest, GeneralFieldRules) {
   std::string error;
   auto s = schema::parse(R"({"aggregates": {"t": {"commands": {"C": {"event": "E", "fields": {
