@@ -40,7 +40,7 @@ namespace rill {
 
 struct validator_options {
   // Idempotency keys retained; past this the oldest are forgotten first (a
-  // forgotten key's retry becomes a new command). Costs about 80 bytes per
+  // forgotten key's retry becomes a new command). Costs about 90 bytes per
   // key of up to 15 bytes, plus the key's length above that.
   size_t max_keys = 4'000'000;
 };
