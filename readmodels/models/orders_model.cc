@@ -28,12 +28,13 @@ orders_model::options orders_model::parse(const nlohmann::json& settings) {
 uint32_t orders_model::customer_of(state& st, std::string_view id) {
   const auto c = static_cast<uint32_t>(st.customers.size());
   bool added = false;
-  auto it = st.customer_index.lazy_emplace(id, [&](const index::constructor& ctor) {
+  const hashed_view key = hashed(id);
+  auto it = st.customer_index.lazy_emplace(key, [&](const index::constructor& ctor) {
     added = true;
-    ctor(st.strings.add(id), c);
+    ctor(hashed_view{st.strings.add(id), key.h}, c);
   });
   if (!added) return it->second;
-  st.customers.push_back(customer{it->first, {}, false});
+  st.customers.push_back(customer{it->first.s, {}, false});
   return c;
 }
 
@@ -74,7 +75,7 @@ void orders_model::apply(const event_view& e, change_set& changed) {
   if (created) {
     c = customer_of(st_, e.id);
   } else {
-    auto it = st_.customer_index.find(e.id);
+    auto it = st_.customer_index.find(hashed(e.id));
     if (it == st_.customer_index.end()) return;
     c = it->second;
   }
@@ -86,12 +87,12 @@ void orders_model::apply(const event_view& e, change_set& changed) {
 
 void orders_model::prefetch(const event_view& e) const {
   if (e.agg == domain::order) {
-    st_.order_index.prefetch(e.id);
+    st_.order_index.prefetch(hashed(e.id));
     std::string_view customer_id;
     if (e.type == domain::order_created && get_str(e.data, domain::f_customer_id, customer_id))
-      st_.customer_index.prefetch(customer_id);
+      st_.customer_index.prefetch(hashed(customer_id));
   } else if (e.agg == domain::customer) {
-    st_.customer_index.prefetch(e.id);
+    st_.customer_index.prefetch(hashed(e.id));
   }
 }
 
@@ -106,13 +107,14 @@ void orders_model::on_order(const event_view& e, change_set& changed) {
   // One hash of the id: a second create of an existing order is ignored.
   const auto idx = static_cast<uint32_t>(st_.orders.size());
   bool added = false;
-  auto it = st_.order_index.lazy_emplace(e.id, [&](const index::constructor& ctor) {
+  const hashed_view key = hashed(e.id);
+  auto it = st_.order_index.lazy_emplace(key, [&](const index::constructor& ctor) {
     added = true;
-    ctor(st_.strings.add(e.id), idx);
+    ctor(hashed_view{st_.strings.add(e.id), key.h}, idx);
   });
   if (!added) return;
   order& o = st_.orders.emplace_back();
-  o.id = it->first;
+  o.id = it->first.s;
   o.currency = st_.strings.add(currency);
   o.customer = customer_of(st_, customer_id);
   o.amount = amount;
@@ -133,7 +135,7 @@ void orders_model::on_rate(const event_view& e, change_set& changed) {
       !get_str(e.data, domain::f_base, base_raw) || !normalize_currency(base_raw, base) ||
       as_view(base) != opts_.base)
     return;
-  auto it = st_.order_index.find(e.id);
+  auto it = st_.order_index.find(hashed(e.id));
   if (it == st_.order_index.end()) return;
   order& o = st_.orders[it->second];
   o.rate = rate;
@@ -170,7 +172,7 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
     std::string id;
     if (errc e = a.check_known({"id"}, message); e != errc::ok) return e;
     if (errc e = a.required_string("id", id, message); e != errc::ok) return e;
-    auto it = st_.order_index.find(id);
+    auto it = st_.order_index.find(hashed(id));
     if (it == st_.order_index.end()) {
       message = "no order '" + id + "'";
       return errc::not_found;
@@ -186,7 +188,7 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
     if (errc e = a.required_string("customer_id", id, message); e != errc::ok) return e;
     if (errc e = a.optional_uint("offset", UINT64_MAX, offset, message); e != errc::ok) return e;
     if (errc e = a.optional_uint("limit", UINT64_MAX, limit, message); e != errc::ok) return e;
-    auto it = st_.customer_index.find(id);
+    auto it = st_.customer_index.find(hashed(id));
     if (it == st_.customer_index.end()) {
       result.pack_array(0);
       return errc::ok;
@@ -240,7 +242,7 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
     c.id = st.strings.add(r.str());
     c.name = r.optional_str(c.has_name);
     if (!r.ok()) break;
-    if (!st.customer_index.emplace(c.id, i).second) r.fail("duplicate customer id");
+    if (!st.customer_index.emplace(hashed(c.id), i).second) r.fail("duplicate customer id");
     st.customers.push_back(std::move(c));
   }
   const uint32_t no = r.array();
@@ -260,7 +262,7 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
       break;
     }
     o.customer = static_cast<uint32_t>(c);
-    if (!st.order_index.emplace(o.id, i).second) r.fail("duplicate order id");
+    if (!st.order_index.emplace(hashed(o.id), i).second) r.fail("duplicate order id");
     st.orders.push_back(std::move(o));
     link_order(st, i);
   }

@@ -70,7 +70,9 @@ class orders_model final : public read_model {
     bool has_name = false;
     uint32_t first = kNone, last = kNone, count = 0;
   };
-  using index = absl::flat_hash_map<std::string_view, uint32_t, string_hash, string_eq>;
+  // Keys carry their hash (core/string_hash.h), so growing an index during
+  // a rebuild never goes back to the pooled id bytes.
+  using index = absl::flat_hash_map<hashed_view, uint32_t, hashed_key_hash, hashed_key_eq>;
   struct state {
     string_pool strings;        // every id and currency below points here
     std::vector<order> orders;  // seq order
