@@ -50,10 +50,24 @@ if [[ "${RILL_TEST_SKIP_FUZZ:-0}" != 1 ]]; then
   for f in build-fuzz/bin/fuzz_*; do
     name=$(basename "$f"); corpus="tests/fuzz/corpus/${name#fuzz_}"
     work=$(mktemp -d)
+    mkdir -p "$root/fuzz-artifacts"
     [[ -d "$corpus" ]] && cp -r "$corpus/." "$work/"
     echo "-- $name for ${secs}s"
-    "$f" -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 "$work" 2>&1 | tail -n 3
-    rm -rf "$work"
+    log="$work.log"
+    rc=0
+    "$f" -max_total_time="$secs" -rss_limit_mb=4096 -print_final_stats=1 \
+      -artifact_prefix="$root/fuzz-artifacts/$name-" "$work" >"$log" 2>&1 || rc=$?
+    if [[ $rc != 0 ]]; then
+      # Show why: the report (check, sanitizer stack, leak) and the input in
+      # base64, which the CI log keeps when the artifact file is gone.
+      echo "!! $name failed (exit $rc); its log follows"
+      grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED|RELOAD)' "$log" | tail -n 120
+      echo "!! reproduce: $f fuzz-artifacts/<file> (artifacts in $root/fuzz-artifacts)"
+      rm -rf "$work" "$log"
+      exit "$rc"
+    fi
+    tail -n 3 "$log"
+    rm -rf "$work" "$log"
   done
 fi
 echo "all tests passed"
