@@ -201,7 +201,8 @@ bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
     m.emplace(hashed_key<std::string>{std::string(id), h.h}, ver);
   }
   // A key seen again after it was forgotten keeps its first (surviving) entry.
-  if (const hashed_view k = hashed(key); !key.empty() && !keys_.contains(k)) {
+  if (key.empty()) return true;
+  if (const hashed_view k = hashed(key); !keys_.contains(k)) {
     add_key(k, seq, ver);
     evict_keys();
   }
