@@ -99,8 +99,8 @@ io_status segment_file::open(const std::filesystem::path& file, access a, bool k
   if (rw) {
     // No fault-around or readahead on the writer's mapping: the kernel then
     // backs each fault with a single page instead of a large folio. A
-    // flush writes back whole dirty folios, and with 2 MiB folios (ext4 on
-    // Linux >= 6.16) every group commit rewrote megabytes for a few
+    // flush writes back whole dirty folios, and with large folios (ext4 on
+    // Linux 6.18 here) every group commit rewrote megabytes for a few
     // hundred appended records (bench/RESULTS.md, "Flush write amplification").
     ::madvise(seg->base_, map_size, MADV_RANDOM);
   }
