@@ -62,6 +62,7 @@ size_t command_processor::reject(errc code, std::string_view message) {
 
 size_t command_processor::handle(std::span<const char> body) {
   ++counters_.requests;
+  ts_ = 0;
   zone_.clear();
   reply_start_ = out_.size();
   request r;
@@ -91,7 +92,8 @@ errc command_processor::append_event(const command_request& c, const verdict& v)
   event_.clear();
   event_view ev;
   ev.seq = v.seq;
-  ev.ts = opt_.clock();
+  if (ts_ == 0) ts_ = opt_.clock();  // once per request message: a batch's events share it
+  ev.ts = ts_;
   ev.type = v.def->event;
   ev.agg = c.agg;
   ev.id = c.id;

@@ -41,7 +41,8 @@ namespace rill {
 struct processor_options {
   limits lim;
   bool durable = false;  // flush in end_batch() before the replies count (sync mode batch)
-  // Wall clock in ns since the epoch, for the events' ts. Replaceable in tests.
+  // Wall clock in ns since the epoch, for the events' ts; read once per
+  // request message (a batch's events share it). Replaceable in tests.
   std::function<uint64_t()> clock;
   // Extra fields for the status reply (sync mode, segments, uptime, ...).
   std::function<nlohmann::json()> extra_status;
@@ -105,6 +106,7 @@ class command_processor {
   out_buffer event_;     // scratch for one event body
   out_buffer req_buf_;   // packed req objects of the batch
   size_t reply_start_ = 0;
+  uint64_t ts_ = 0;  // the events' ts for the request being handled (0: not read yet)
   std::vector<reply_ref> replies_;
   std::vector<command_request> batch_cmds_;
   std::vector<verdict> batch_verdicts_;

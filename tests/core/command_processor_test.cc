@@ -157,5 +157,50 @@ TEST_F(durable_processor_test, FailedFlushTurnsAcksIntoUnavailable) {
   EXPECT_EQ(e["error"], "unknown_command") << "replies that acknowledged nothing stay as they are";
 }
 
+TEST(ProcessorClock, ReadOncePerRequestMessageSoABatchsEventsShareTheirTs) {
+  memory_sink sink;
+  validator val(schema::default_schema());
+  processor_options o;
+  uint64_t now = 1000, reads = 0;
+  o.clock = [&] {
+    ++reads;
+    return now += 7;
+  };
+  command_processor proc(schema::default_schema(), val, sink, o);
+  auto handle = [&](const json& req) {
+    auto b = json::to_msgpack(req);
+    proc.begin_batch();
+    proc.handle({reinterpret_cast<const char*>(b.data()), b.size()});
+    proc.end_batch();
+  };
+  auto create = [](const std::string& id) {
+    return json{{"cmd", "CREATE_CUSTOMER"},
+                {"agg", "customer"},
+                {"id", id},
+                {"data", {{"name", "N"}, {"email", "e@x"}}}};
+  };
+  handle({{"batch", {create("a"), create("b"), create("c")}}});
+  EXPECT_EQ(reads, 1u);
+  handle(create("d"));
+  handle(create("e"));
+  EXPECT_EQ(reads, 3u);
+  handle({{"op", "ping"}});
+  handle(create("a"));  // already_exists: no event, no clock read
+  EXPECT_EQ(reads, 3u);
+  ASSERT_EQ(sink.events().size(), 5u);
+  std::vector<uint64_t> ts;
+  for (const auto& body : sink.events()) {
+    msgpack::zone z;
+    event_view ev;
+    ASSERT_EQ(decode_event({body.data(), body.size()}, z, ev), errc::ok);
+    ts.push_back(ev.ts);
+  }
+  EXPECT_EQ(ts[0], 1007u);
+  EXPECT_EQ(ts[1], 1007u);
+  EXPECT_EQ(ts[2], 1007u);
+  EXPECT_EQ(ts[3], 1014u);
+  EXPECT_EQ(ts[4], 1021u);
+}
+
 }  // namespace
 }  // namespace rill
