@@ -34,8 +34,12 @@ class echo_server {
   ~echo_server() {
     stop_ = true;
     thread_.join();
+    // ZeroMQ leaves the ipc socket file behind; the test must not.
+    sock_.close();
+    ::unlink(path().c_str());
   }
   const std::string& endpoint() const { return ep_; }
+  std::string path() const { return ep_.substr(std::string("ipc://").size()); }
 
  private:
   void run() {
@@ -61,6 +65,17 @@ class echo_server {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+TEST(EchoServer, LeavesNoSocketFileBehind) {
+  zmq::context_t ctx;
+  std::string path;
+  {
+    echo_server srv(ctx, 0us);
+    path = srv.path();
+    ASSERT_EQ(::access(path.c_str(), F_OK), 0) << "the bound socket file exists while it runs";
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << path;
+}
 
 TEST(PipelineClient, PollUntilTimesOutWithoutReplies) {
   zmq::context_t ctx(1);
