@@ -138,6 +138,7 @@ verdict validator::check(const command_request& c, uint64_t seq) {
   u.agg = a->index;
   u.id_off = undo_ids_.size();
   u.id_len = static_cast<uint32_t>(c.id.size());
+  u.hash = id.h;
   undo_ids_.append(c.id);
   if (exists) {
     u.w = undo_entry::what::bumped;
@@ -145,7 +146,8 @@ verdict validator::check(const command_request& c, uint64_t seq) {
     it->second = current + 1;
   } else {
     u.w = undo_entry::what::created;
-    m.emplace(hashed_key<std::string>{std::string(c.id), id.h}, 1);
+    u.id_mark = ids_.mark();
+    m.emplace(hashed_key<short_or_pooled>{short_or_pooled(c.id, ids_), id.h}, 1);
   }
   undo_.push_back(u);
   v.ver = current + 1;
@@ -169,15 +171,13 @@ void validator::rollback_to(size_t sp) {
       key_fifo_.pop_back();
       continue;
     }
-    const std::string_view id(undo_ids_.data() + u.id_off, u.id_len);
+    const hashed_view id{std::string_view(undo_ids_.data() + u.id_off, u.id_len), u.hash};
     version_map& m = index_[u.agg];
-    auto it = m.find(hashed(id));
-    if (it != m.end()) {
-      if (u.w == undo_entry::what::created) {
-        m.erase(it);
-      } else {
-        it->second = u.prev_ver;
-      }
+    if (u.w == undo_entry::what::created) {
+      m.erase(id);
+      ids_.release_to(u.id_mark);  // undone newest first: nothing newer uses the bytes
+    } else if (auto it = m.find(id); it != m.end()) {
+      it->second = u.prev_ver;
     }
     undo_ids_.resize(u.id_off);
   }
@@ -198,7 +198,7 @@ bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
   if (auto it = m.find(h); it != m.end()) {
     it->second = ver;
   } else {
-    m.emplace(hashed_key<std::string>{std::string(id), h.h}, ver);
+    m.emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids_), h.h}, ver);
   }
   // A key seen again after it was forgotten keeps its first (surviving) entry.
   if (key.empty()) return true;

@@ -35,6 +35,7 @@
 #include "core/request.h"
 #include "core/schema.h"
 #include "core/string_hash.h"
+#include "core/string_pool.h"
 
 namespace rill {
 
@@ -90,6 +91,8 @@ class validator {
   uint64_t version(std::string_view agg, std::string_view id) const;
   size_t aggregate_count() const;
   size_t key_count() const { return keys_.size(); }
+  // Bytes held for ids longer than 15 bytes (shorter ones sit in the index).
+  size_t long_id_bytes() const { return ids_.allocated(); }
 
   // Checkpoint of the index and keys (format: core/index_checkpoint.h),
   // valid for the journal up to and including `seq`. Call with no staged
@@ -109,13 +112,17 @@ class validator {
     enum class what : uint8_t { created, bumped, key } w;
     uint16_t agg = 0;
     uint32_t id_len = 0;
-    size_t id_off = 0;     // into undo_ids_
-    uint64_t prev_ver = 0;
+    size_t id_off = 0;              // into undo_ids_
+    size_t hash = 0;                // of the id
+    uint64_t prev_ver = 0;          // bumped
+    string_pool::position id_mark;  // created: ids_ before the id was added
   };
   // Both maps keep each key's hash (core/string_hash.h: hashed_key), so
-  // growing them never re-reads the ids and keys.
+  // growing them never re-reads the ids and keys. An id of up to 15 bytes
+  // sits in the index's slot, a longer one in ids_: a slot is 32 bytes and
+  // no id takes a heap block of its own.
   using version_map =
-      absl::flat_hash_map<hashed_key<std::string>, uint64_t, hashed_key_hash, hashed_key_eq>;
+      absl::flat_hash_map<hashed_key<short_or_pooled>, uint64_t, hashed_key_hash, hashed_key_eq>;
   using key_map = absl::flat_hash_map<hashed_view, key_entry, hashed_key_hash, hashed_key_eq>;
 
   const uint64_t* find_version(uint16_t agg, std::string_view id) const;
@@ -125,6 +132,7 @@ class validator {
 
   const schema& schema_;
   validator_options opts_;
+  string_pool ids_;                    // the bytes of the long ids in index_
   std::vector<version_map> index_;     // per aggregate type (schema index)
   std::deque<std::string> key_fifo_;   // owns the key strings, oldest first
   key_map keys_;                       // views into key_fifo_

@@ -99,6 +99,7 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
       !r.get(at_seq) || !r.get(ntypes) || !r.get(reserved)) {
     return false;
   }
+  string_pool ids;
   std::vector<version_map> index(schema_.aggregate_count());
   for (uint32_t t = 0; t < ntypes; ++t) {
     std::string_view name;
@@ -114,7 +115,8 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
       uint64_t ver;
       if (!r.get_str(id) || !r.get(ver)) return false;
       if (m != nullptr &&
-          !m->emplace(hashed_key<std::string>{std::string(id), hashed(id).h}, ver).second)
+          !m->emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids), hashed(id).h}, ver)
+               .second)
         return false;
     }
   }
@@ -133,6 +135,8 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
   if (r.remaining() != 0) return false;
   // Deque elements stay where they are when the deque is swapped, so the
   // views in keys stay valid.
+  // Moving the pool keeps its chunks (and the index's views) in place.
+  ids_ = std::move(ids);
   index_.swap(index);
   key_fifo_.swap(fifo);
   keys_.swap(keys);

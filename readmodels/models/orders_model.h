@@ -27,7 +27,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include "core/string_hash.h"
-#include "readmodels/models/string_pool.h"
+#include "core/string_pool.h"
 #include "readmodels/read_model.h"
 
 namespace rill::readmodels {

@@ -322,6 +322,50 @@ TEST_F(ValidatorTest, LookupsSurviveGrowthRollbackAndEviction) {
   expect_state(w);
 }
 
+TEST_F(ValidatorTest, IdsOf15And16BytesAndUndoneCreatesKeepNoMemory) {
+  const std::string s15 = "customer-000015", s16 = "customer-0000016";
+  ASSERT_EQ(s15.size(), 15u);
+  ASSERT_EQ(s16.size(), 16u);
+  ASSERT_EQ(v_.check(customer(s15), 1).code, errc::ok);
+  EXPECT_EQ(v_.long_id_bytes(), 0u);  // inline in the index
+  ASSERT_EQ(v_.check(customer(s16), 2).code, errc::ok);
+  v_.commit();
+  const size_t held = v_.long_id_bytes();
+  EXPECT_GT(held, 0u);
+  EXPECT_EQ(v_.version("customer", s15), 1u);
+  EXPECT_EQ(v_.version("customer", s16), 1u);
+  EXPECT_EQ(v_.version("customer", s16.substr(0, 15)), 0u);
+  // A client that keeps sending atomic batches of new long ids that fail
+  // at the end: each abort gives the ids' bytes back.
+  for (int round = 0; round < 50; ++round) {
+    const size_t sp = v_.savepoint();
+    for (int i = 0; i < 2000; ++i) {
+      const std::string id =
+          "a-long-staged-customer-id-" + std::to_string(round) + "-" + std::to_string(i);
+      ASSERT_EQ(v_.check(customer(id), 3 + i).code, errc::ok);
+      // Updates of a staged create are undone with it.
+      ASSERT_EQ(v_.check(cmd("customer", "UPDATE_CUSTOMER", id, {{"name", "B"}}), 3 + i).code,
+                errc::ok);
+    }
+    EXPECT_EQ(v_.check(customer(s16), 9999).code, errc::already_exists);
+    v_.rollback_to(sp);
+    strings_.clear();
+    datas_.clear();
+  }
+  EXPECT_EQ(v_.long_id_bytes(), held);
+  EXPECT_EQ(v_.aggregate_count(), 2u);
+  EXPECT_EQ(v_.version("customer", "a-long-staged-customer-id-0-0"), 0u);
+  // Both survive a checkpoint.
+  out_buffer out;
+  v_.serialize(out, 2);
+  validator w(schema::default_schema());
+  uint64_t at = 0;
+  ASSERT_TRUE(w.load(out.span(), at));
+  EXPECT_EQ(w.version("customer", s15), 1u);
+  EXPECT_EQ(w.version("customer", s16), 1u);
+  EXPECT_EQ(w.long_id_bytes(), held);
+}
+
 TEST_F(ValidatorTest, CorruptCheckpointsAreRefusedAndChangeNothing) {
   ASSERT_EQ(v_.check(with_key(customer("c1"), "k"), 1).code, errc::ok);
   v_.commit();
