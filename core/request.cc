@@ -273,6 +273,8 @@ bool peek_command_target(std::span<const char> bytes, command_target& out) {
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view name;
     if (!c.read_str(name)) return false;
+    // A batch or admin request has no single target: do not walk its body.
+    if (name == "batch" || name == "op") return false;
     std::string_view* dst = name == "agg" ? &out.agg
                             : name == "id" ? &out.id
                             : name == "key" ? &out.key

@@ -70,7 +70,8 @@ errc decode_command(const msgpack::object& o, const limits& lim, command_request
 // The string fields `agg`, `id` and `key` of a single command's top-level
 // map, read without decoding the request (no zone, no UTF-8 check, nested
 // values skipped): enough for a prefetch hint before the request is decoded
-// for real. False when bytes is not a map, agg / id is missing or not a str,
+// for real. False when bytes is not a map, has a `batch` or `op` field (it
+// stops there: a batch is not walked), agg / id is missing or not a str,
 // or more than kPeekBudget values would have to be read; key is empty when
 // absent. When it returns true for a request that decode_request accepts as
 // a command, agg / id / key equal the decoded ones. Never throws.

@@ -342,6 +342,12 @@ TEST(PeekCommandTarget, FalseForAnythingElse) {
     peek(bytes, ok);
     EXPECT_FALSE(ok) << bytes.size() << " bytes";
   }
+  // A batch or admin request has no single target, whatever else it holds:
+  // the peek stops at its `batch` / `op` field instead of walking past it.
+  peek(test::mp(json{{"agg", "a"}, {"batch", json::array({1, 2})}, {"id", "i"}}), ok);
+  EXPECT_FALSE(ok);
+  peek(test::mp(json{{"agg", "a"}, {"id", "i"}, {"op", "ping"}}), ok);
+  EXPECT_FALSE(ok);
   // A data value too large to skip within the budget: no hint (the decoder
   // still handles the request).
   json big = json::array();
