@@ -99,6 +99,7 @@ errc command_processor::append_event(const command_request& c, const verdict& v)
   ev.id = c.id;
   ev.ver = v.ver;
   ev.data = c.data;
+  ev.data_raw = c.data_raw;
   if (c.has_key) ev.key = c.key;
   if (c.has_corr) ev.corr = c.corr;
   encode_event(event_, ev);
@@ -150,7 +151,7 @@ void command_processor::handle_batch(const request& r) {
   // Decode every element first: a malformed element is that command's error.
   for (size_t i = 0; i < n; ++i) {
     auto& v = batch_verdicts_[i];
-    v.code = decode_command(arr.ptr[i], opt_.lim, batch_cmds_[i], v.message);
+    v.code = decode_command(arr.ptr[i], opt_.lim, batch_cmds_[i], v.message, r.bytes);
   }
 
   // Large indexes miss the cache on every lookup; asking for command i +

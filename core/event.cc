@@ -81,7 +81,9 @@ void encode_event(out_buffer& out, const event_view& e) {
   out.append(std::string_view("\xa3" "ver", 4));
   pk.pack_uint64(e.ver);
   out.append(std::string_view("\xa4" "data", 5));
-  if (e.data != nullptr) {
+  if (!e.data_raw.empty()) {
+    out.write(e.data_raw.data(), e.data_raw.size());
+  } else if (e.data != nullptr) {
     pack_object(out, *e.data);
   } else {
     out.push_back(static_cast<char>(0x80));  // {}

@@ -34,6 +34,9 @@ struct event_view {
   uint64_t seq = 0, ts = 0, ver = 0;
   std::string_view type, agg, id, key, corr;
   const msgpack::object* data = nullptr;  // a map; nullptr = {}
+  // For encode_event only: when not empty, the encoding of `data` (one map),
+  // written as is instead of packing data again.
+  std::span<const char> data_raw;
 };
 
 // Appends the encoded body to out (does not clear it).

@@ -308,6 +308,28 @@ bool msgpack_cursor::skip(uint64_t& budget) {
   while (pending != 0) {
     if (left == 0) return false;
     --left;
+    // The forms most values take (fixint, fixstr, fixmap) inline; read_header
+    // for the rest. pending >= 1 here, so pending - 1 + 2n cannot wrap.
+    if (c.p_ == c.end_) return false;
+    const uint8_t b = *c.p_;
+    if (b <= 0x7f || b >= 0xe0) {
+      ++c.p_;
+      --pending;
+      continue;
+    }
+    if ((b & 0xe0) == 0xa0) {
+      const size_t n = b & 0x1f;
+      if (c.remaining() - 1 < n) return false;
+      c.p_ += 1 + n;
+      --pending;
+      continue;
+    }
+    if ((b & 0xf0) == 0x80) {
+      ++c.p_;
+      pending += 2 * (b & 0x0f) - 1;
+      if (pending > c.remaining()) return false;
+      continue;
+    }
     kind k;
     uint64_t count;
     if (!c.read_header(k, count)) return false;

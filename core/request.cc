@@ -1,5 +1,6 @@
 #include "core/request.h"
 
+#include <cstdint>
 #include <limits>
 
 #include "core/msgpack_cursor.h"
@@ -57,9 +58,12 @@ errc bad(std::string& message, std::string_view a, std::string_view b = {},
 
 // The fields of one request map, found in one walk.
 struct field_set {
-  const msgpack::object* v[static_cast<size_t>(field::count_)] = {};
+  const msgpack::object_kv* kv[static_cast<size_t>(field::count_)] = {};
   std::string_view unknown;  // the first name that is none of ours
-  const msgpack::object* get(field f) const { return v[static_cast<size_t>(f)]; }
+  const msgpack::object* get(field f) const {
+    const msgpack::object_kv* p = kv[static_cast<size_t>(f)];
+    return p != nullptr ? &p->val : nullptr;
+  }
 };
 
 // Walks a map once. Every field name must be a string and appear once; the
@@ -79,9 +83,9 @@ errc collect(const msgpack::object& map, field_set& fs, std::string& message) {
       if (fs.unknown.empty()) fs.unknown = name;
       continue;
     }
-    const msgpack::object*& slot = fs.v[static_cast<size_t>(f)];
+    const msgpack::object_kv*& slot = fs.kv[static_cast<size_t>(f)];
     if (slot != nullptr && result == errc::ok) result = bad(message, "duplicate field: ", name);
-    if (slot == nullptr) slot = &kv->val;
+    if (slot == nullptr) slot = kv;
   }
   return result;
 }
@@ -110,9 +114,30 @@ inline bool absent(const msgpack::object* o) {
   return o == nullptr || o->type == msgpack::type::NIL;
 }
 
+// The encoded bytes of a map value, found in `bytes` from its key: the
+// zero-copy decoder (decode_msgpack) leaves a key's string pointing into the
+// request, and the value's encoding starts right after it. Empty when the
+// key does not point into `bytes` (an object from another decoder) or the
+// bytes there are not a map of the value's size.
+std::span<const char> raw_map_value(const msgpack::object_kv& kv, std::span<const char> bytes) {
+  if (bytes.empty() || kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::MAP)
+    return {};
+  const auto begin = reinterpret_cast<uintptr_t>(bytes.data());
+  const auto end = begin + bytes.size();
+  const auto key = reinterpret_cast<uintptr_t>(kv.key.via.str.ptr);
+  if (key < begin || key > end || kv.key.via.str.size > end - key) return {};
+  const size_t at = key - begin + kv.key.via.str.size;
+  msgpack_cursor c(bytes.subspan(at));
+  uint32_t n = 0;
+  if (!c.read_map_header(n) || n != kv.val.via.map.size) return {};
+  msgpack_cursor v(bytes.subspan(at));
+  if (!v.skip()) return {};
+  return v.bytes_since(0);
+}
+
 // Type-checks the command fields of fs into out.
-errc fill_command(const field_set& fs, const limits& lim, command_request& out,
-                  std::string& message) {
+errc fill_command(const field_set& fs, const limits& lim, std::span<const char> bytes,
+                  command_request& out, std::string& message) {
   if (!fs.unknown.empty()) return bad(message, "unknown field: ", utf8_prefix(fs.unknown, quote_max));
   for (field f : {field::batch, field::atomic, field::op}) {
     if (fs.get(f) != nullptr) {
@@ -154,6 +179,7 @@ errc fill_command(const field_set& fs, const limits& lim, command_request& out,
   if (const msgpack::object* data = fs.get(field::data); !absent(data)) {
     if (data->type != msgpack::type::MAP) return bad(message, "field data: must be a map");
     out.data = data;
+    out.data_raw = raw_map_value(*fs.kv[static_cast<size_t>(field::data)], bytes);
   }
   return errc::ok;
 }
@@ -187,12 +213,12 @@ void recover_req(std::span<const char> bytes, msgpack::zone& zone, const limits&
 }  // namespace
 
 errc decode_command(const msgpack::object& o, const limits& lim, command_request& out,
-                    std::string& message) {
+                    std::string& message, std::span<const char> bytes) {
   out = command_request{};
   if (o.type != msgpack::type::MAP) return bad(message, "a command must be a map");
   field_set fs;
   if (errc e = collect(o, fs, message); e != errc::ok) return e;
-  return fill_command(fs, lim, out, message);
+  return fill_command(fs, lim, bytes, out, message);
 }
 
 errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limits& lim,
@@ -211,6 +237,7 @@ errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limi
     return e;
   }
   out.root = root;
+  out.bytes = bytes;
   if (root->type != msgpack::type::MAP) return bad(message, "a request must be a map");
   field_set fs;
   const errc walked = collect(*root, fs, message);
@@ -260,7 +287,7 @@ errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limi
       fs.get(field::agg) == nullptr && fs.get(field::id) == nullptr) {
     return bad(message, "missing field: cmd (or batch, op)");
   }
-  return fill_command(fs, lim, out.command, message);
+  return fill_command(fs, lim, bytes, out.command, message);
 }
 
 bool peek_command_target(std::span<const char> bytes, command_target& out) {

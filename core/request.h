@@ -33,6 +33,10 @@ struct command_request {
   bool has_key = false, has_corr = false, has_expect = false;
   int64_t expect = 0;                     // >= 0 when has_expect
   const msgpack::object* data = nullptr;  // a map; nullptr = {}
+  // data's encoding as the client sent it (a view into the request bytes),
+  // when the decoder knows it; empty otherwise. The event is written with
+  // these bytes instead of re-encoding data.
+  std::span<const char> data_raw;
 };
 
 struct request {
@@ -44,6 +48,7 @@ struct request {
   std::string_view op;                     // kind::admin
   const msgpack::object* req = nullptr;    // the `req` field to echo, or nullptr
   const msgpack::object* root = nullptr;   // the whole request map
+  std::span<const char> bytes;             // what root was decoded from
 };
 
 // Parses `bytes` into `zone` and decodes the request. Returns ok, or the error
@@ -64,8 +69,10 @@ errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limi
 // corr 0..max_key_len (empty = absent), expect a non-negative integer, data a
 // map. A `req` field is accepted and ignored. Checks the UTF-8 of its own
 // string fields; nested data is covered by decode_request's check.
+// `bytes`: what decode_request decoded `o` from (request::bytes), so that
+// data_raw can be set; empty leaves data_raw empty.
 errc decode_command(const msgpack::object& o, const limits& lim, command_request& out,
-                    std::string& message);
+                    std::string& message, std::span<const char> bytes = {});
 
 // The string fields `agg`, `id` and `key` of a single command's top-level
 // map, read without decoding the request (no zone, no UTF-8 check, nested

@@ -87,6 +87,69 @@ TEST_F(processor_test, EventCarriesEveryProtocolField) {
   EXPECT_FALSE(json::from_msgpack(sink_.events()[0]).contains("req"));
 }
 
+// The event's data is the client's encoding of it, byte for byte (no second
+// encode), for a single command and for every element of a batch, atomic
+// or not. The data here uses forms a packer would not choose (map16, str8,
+// uint32 for a small number), so a re-encoded copy would differ.
+TEST_F(processor_test, EventDataIsTheClientsBytes) {
+  const std::string data(
+      "\xde\x00\x02"           // map16 of 2
+      "\xd9\x04name\xd9\x01N"  // str8 keys and values
+      "\xa5"
+      "email"
+      "\xda\x00\x03"
+      "e@x",
+      3 + 6 + 3 + 6 + 6);
+  auto command = [&](const std::string& id) {
+    out_buffer b;
+    msgpack::packer<out_buffer> pk(b);
+    pk.pack_map(4);
+    pk.pack(std::string_view("cmd"));
+    pk.pack(std::string_view("CREATE_CUSTOMER"));
+    pk.pack(std::string_view("agg"));
+    pk.pack(std::string_view("customer"));
+    pk.pack(std::string_view("id"));
+    pk.pack(std::string_view(id));
+    pk.pack(std::string_view("data"));
+    b.append(data);
+    return std::string(b.view());
+  };
+  auto send_raw = [&](const std::string& bytes) {
+    proc_.begin_batch();
+    const size_t i = proc_.handle({bytes.data(), bytes.size()});
+    proc_.end_batch();
+    const auto r = proc_.reply(i);
+    return json::from_msgpack(std::string(r.data(), r.size()));
+  };
+  auto batch = [&](bool atomic) {
+    out_buffer b;
+    msgpack::packer<out_buffer> pk(b);
+    pk.pack_map(2);
+    pk.pack(std::string_view("batch"));
+    pk.pack_array(2);
+    b.append(command(atomic ? "a1" : "b1"));
+    b.append(command(atomic ? "a2" : "b2"));
+    pk.pack(std::string_view("atomic"));
+    pk.pack(atomic);
+    return std::string(b.view());
+  };
+  ASSERT_EQ(send_raw(command("c1"))["ok"], true);
+  ASSERT_EQ(send_raw(batch(false))["results"][1]["seq"], 3);
+  ASSERT_EQ(send_raw(batch(true))["results"][1]["seq"], 5);
+  ASSERT_EQ(sink_.events().size(), 5u);
+  for (const std::string& ev : sink_.events()) {
+    const size_t at =
+        ev.find(std::string("\xa4"
+                            "data",
+                            5));
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(ev.substr(at + 5, data.size()), data);
+    const json j = json::from_msgpack(ev);
+    EXPECT_EQ(j["data"], (json{{"name", "N"}, {"email", "e@x"}}));
+    EXPECT_EQ(j["type"], "CUSTOMER_CREATED");
+  }
+}
+
 TEST_F(processor_test, FailedAppendIsUnavailableAndLeavesNoTrace) {
   sink_.fail_append = true;
   auto r = send(customer("c1"));

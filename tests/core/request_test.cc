@@ -64,6 +64,39 @@ TEST_F(RequestTest, DecodesAFullCommand) {
   ASSERT_NE(r_.root, nullptr);
 }
 
+// data_raw is the data value's bytes inside the request, for a command
+// and (through decode_command with the request's bytes) a batch element.
+TEST_F(RequestTest, DataRawIsTheDataValuesBytes) {
+  const json data = {{"amount", 12.5}, {"currency", "USD"}, {"tags", {1, 2, {{"x", nullptr}}}}};
+  const std::string data_bytes = mp(data);
+  const json cmd = {{"cmd", "C"}, {"agg", "order"}, {"id", "o-1"}, {"data", data}, {"req", 1}};
+  ASSERT_EQ(decode(cmd), errc::ok) << message_;
+  EXPECT_EQ(std::string(r_.command.data_raw.data(), r_.command.data_raw.size()), data_bytes);
+  EXPECT_GE(r_.command.data_raw.data(), bytes_.data());
+  EXPECT_LE(r_.command.data_raw.data() + r_.command.data_raw.size(), bytes_.data() + bytes_.size());
+
+  ASSERT_EQ(decode(json{{"batch", {cmd, json{{"cmd", "C"}, {"agg", "a"}, {"id", "i"}}}}}),
+            errc::ok);
+  command_request c;
+  ASSERT_EQ(decode_command(r_.batch->via.array.ptr[0], lim_, c, message_, r_.bytes), errc::ok);
+  EXPECT_EQ(std::string(c.data_raw.data(), c.data_raw.size()), data_bytes);
+  ASSERT_EQ(decode_command(r_.batch->via.array.ptr[1], lim_, c, message_, r_.bytes), errc::ok);
+  EXPECT_TRUE(c.data_raw.empty());  // no data
+  // Without the bytes, or for an object another decoder made (msgpack-c
+  // copies strings into its zone): no raw bytes, data alone.
+  ASSERT_EQ(decode_command(r_.batch->via.array.ptr[0], lim_, c, message_), errc::ok);
+  EXPECT_TRUE(c.data_raw.empty());
+  const std::string copy = mp(cmd);
+  msgpack::object_handle h = msgpack::unpack(copy.data(), copy.size());
+  ASSERT_EQ(decode_command(h.get(), lim_, c, message_, r_.bytes), errc::ok);
+  EXPECT_TRUE(c.data_raw.empty());
+  ASSERT_NE(c.data, nullptr);
+  // nil data: absent, no bytes.
+  ASSERT_EQ(decode(json{{"cmd", "C"}, {"agg", "a"}, {"id", "i"}, {"data", nullptr}}), errc::ok);
+  EXPECT_EQ(r_.command.data, nullptr);
+  EXPECT_TRUE(r_.command.data_raw.empty());
+}
+
 TEST_F(RequestTest, OptionalFieldsMayBeAbsentOrNil) {
   ASSERT_EQ(decode(json{{"cmd", "X"}, {"agg", "a"}, {"id", "1"}}), errc::ok) << message_;
   EXPECT_EQ(r_.command.data, nullptr);

@@ -16,6 +16,7 @@
 #include "core/limits.h"
 #include "core/msgpack_check.h"
 #include "core/msgpack_decode.h"
+#include "core/msgpack_pack.h"
 #include "core/reply.h"
 #include "core/request.h"
 #include "core/utf8.h"
@@ -29,12 +30,49 @@ void require(bool ok) {
   if (!ok) std::abort();
 }
 
-// An event encoded from a passed check must read back identically.
+// An event encoded from a passed check must read back identically, whether
+// its data is the client's bytes (data_raw, as rill-core writes it) or
+// packed again from the decoded tree.
 void check_event_round_trip(const command_request& c, const verdict& v, uint64_t seq) {
-  out_buffer body;
-  encode_event(body, event_view{.seq = seq, .ts = 1, .ver = v.ver, .type = v.def->event,
-                                .agg = c.agg, .id = c.id, .key = c.key, .corr = c.corr,
-                                .data = c.data});
+  // The decoder always knows the bytes of a command's data.
+  require(c.data == nullptr || !c.data_raw.empty());
+  out_buffer body, packed;
+  encode_event(body, event_view{.seq = seq,
+                                .ts = 1,
+                                .ver = v.ver,
+                                .type = v.def->event,
+                                .agg = c.agg,
+                                .id = c.id,
+                                .key = c.key,
+                                .corr = c.corr,
+                                .data = c.data,
+                                .data_raw = c.data_raw});
+  encode_event(packed, event_view{.seq = seq,
+                                  .ts = 1,
+                                  .ver = v.ver,
+                                  .type = v.def->event,
+                                  .agg = c.agg,
+                                  .id = c.id,
+                                  .key = c.key,
+                                  .corr = c.corr,
+                                  .data = c.data});
+  {
+    msgpack::zone z1, z2;
+    event_view a, b;
+    require(decode_event(body.span(), z1, a) == errc::ok);
+    require(decode_event(packed.span(), z2, b) == errc::ok);
+    require(a.data != nullptr && b.data != nullptr);
+    // Compared as packed bytes (NaN != NaN as objects).
+    out_buffer pa, pb;
+    pack_object(pa, *a.data);
+    pack_object(pb, *b.data);
+    require(pa.view() == pb.view());
+    if (c.data != nullptr) {
+      out_buffer pc;
+      pack_object(pc, *c.data);
+      require(pa.view() == pc.view());
+    }
+  }
   event_head h;
   require(peek_event(body.span(), h));
   require(h.seq == seq && h.ver == v.ver && h.agg == c.agg && h.id == c.id &&
@@ -123,7 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const size_t sp = val.savepoint();
       for (uint32_t i = 0; i < r.batch->via.array.size; ++i) {
         command_request c;
-        if (decode_command(r.batch->via.array.ptr[i], lim, c, message) != errc::ok) {
+        if (decode_command(r.batch->via.array.ptr[i], lim, c, message, r.bytes) != errc::ok) {
           require(valid_utf8(message));
           w.add_error(errc::bad_request, message);
           continue;
