@@ -25,6 +25,7 @@
 #include "core/command_processor.h"
 #include "core/schema.h"
 #include "daemons/common/pid_file.h"
+#include "daemons/rill_core/checkpoint_policy.h"
 #include "daemons/rill_core/index_store.h"
 #include "daemons/rill_core/options.h"
 #include "daemons/rill_core/writer_sink.h"
@@ -144,6 +145,13 @@ int run(rill::daemon::core_options& o) {
   };
   command_processor proc(*sch, *val, sink, std::move(po));
   daemon::background_checkpointer checkpointer(o.data);
+  daemon::checkpoint_policy checkpoints(o.checkpoint_every,
+                                        std::chrono::seconds(o.checkpoint_interval_s));
+  auto maybe_checkpoint = [&] {
+    if (checkpoints.due(writer->head(), checkpointer.last_seq()) &&
+        checkpointer.start(*val, writer->head()))
+      checkpoints.started();
+  };
 
   // The pid file says we are up (flock'ed like the other daemons'; the
   // journal's LOCK already keeps out a second rill-core on this data dir).
@@ -174,9 +182,7 @@ int run(rill::daemon::core_options& o) {
         } catch (const zmq::error_t&) {
         }
         publisher.advance(feed_head());  // retries a read the journal refused earlier
-        if (checkpointer.running() == false && o.checkpoint_every != 0 &&
-            writer->head() >= checkpointer.last_seq() + o.checkpoint_every)
-          checkpointer.start(*val, writer->head());
+        maybe_checkpoint();
         continue;
       }
     }
@@ -205,8 +211,7 @@ int run(rill::daemon::core_options& o) {
       spdlog::warn("{} replies dropped so far (clients gone or not reading)", commands.dropped_replies());
       dropped_logged = commands.dropped_replies();
     }
-    if (o.checkpoint_every != 0 && writer->head() >= checkpointer.last_seq() + o.checkpoint_every)
-      checkpointer.start(*val, writer->head());
+    maybe_checkpoint();
   }
 
   spdlog::info("rill-core stopping: head {}", writer->head());

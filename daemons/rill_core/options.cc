@@ -32,6 +32,8 @@ void apply_config(const std::string& file, core_options& o, std::string& sync_te
       else if (k == "drain_max") o.drain_max = v.get<size_t>();
       else if (k == "busy_poll_us") o.busy_poll_us = v.get<uint32_t>();
       else if (k == "checkpoint_every") o.checkpoint_every = v.get<uint64_t>();
+      else if (k == "checkpoint_interval_s")
+        o.checkpoint_interval_s = v.get<uint32_t>();
       else if (k == "curve_key") o.curve_key = v.get<std::string>();
       else if (k == "curve_allow") o.curve_allow = v.get<std::string>();
       else if (k == "log_level") o.log_level = v.get<std::string>();
@@ -64,6 +66,8 @@ int parse_core_options(int argc, char** argv, core_options& o) {
   app.add_option("--max-keys", o.max_keys, "idempotency keys retained (oldest forgotten first)");
   app.add_option("--busy-poll-us", o.busy_poll_us, "spin on the command socket before blocking (µs)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "events between index checkpoints");
+  app.add_option("--checkpoint-interval-s", o.checkpoint_interval_s,
+                 "at least this many seconds between two index checkpoints (0: no limit)");
   app.add_option("--curve-key", o.curve_key, "server CURVE key file (tcp:// endpoints)");
   app.add_option("--curve-allow", o.curve_allow, "allow-list of client public keys (tcp://)");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");

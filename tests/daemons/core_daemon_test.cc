@@ -5,12 +5,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "core/validator.h"
 #include "tests/support/child_process.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
@@ -139,6 +143,35 @@ TEST_F(core_daemon, IdempotencyKeySurvivesRestart) {
   daemon_.kill(SIGKILL);  // and without a clean exit (no checkpoint written at exit)
   start();
   EXPECT_EQ(create_customer("c1", "k-1")["dup"], true);
+}
+
+// Background index checkpoints (D/index/checkpoint.idx) follow both
+// --checkpoint-every and --checkpoint-interval-s.
+TEST_F(core_daemon, IndexCheckpointsFollowTheCountAndTheInterval) {
+  const auto file = dir_.path() / "index" / "checkpoint.idx";
+  auto checkpoint_seq = [&]() -> uint64_t {
+    std::ifstream in(file, std::ios::binary);
+    const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    validator v(schema::default_schema());
+    uint64_t seq = 0;
+    return v.load({body.data(), body.size()}, seq) ? seq : 0;
+  };
+  daemon_.kill(SIGKILL);  // no checkpoint at exit
+  std::filesystem::remove(file);
+  start({"--checkpoint-every", "10", "--checkpoint-interval-s", "3600"});
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(create_customer("a" + std::to_string(i))["ok"], true);
+  ASSERT_TRUE(test::eventually([&] { return checkpoint_seq() >= 10; }, 10s));
+  const uint64_t first = checkpoint_seq();
+  for (int i = 0; i < 40; ++i) ASSERT_EQ(create_customer("b" + std::to_string(i))["ok"], true);
+  std::this_thread::sleep_for(1s);  // a second checkpoint would have been written by now
+  EXPECT_EQ(checkpoint_seq(), first) << "40 more events, but the hour has not passed";
+  daemon_.kill(SIGKILL);
+  start({"--checkpoint-every", "10", "--checkpoint-interval-s", "0"});
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(create_customer("c" + std::to_string(i))["ok"], true);
+  // One at start-up (head 52), the next 10 events later (62).
+  EXPECT_TRUE(test::eventually([&] { return checkpoint_seq() >= 62; }, 10s))
+      << "without the interval, the count alone starts one; checkpoint at " << checkpoint_seq()
+      << ", head " << head();
 }
 
 // D/run/rill-core.pid: our pid, flock'ed while we run, removed on a clean
