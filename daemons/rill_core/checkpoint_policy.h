@@ -6,10 +6,11 @@
 // Each background checkpoint forks the daemon (index_store.h). The fork
 // copies the page tables of the whole index and every page the command
 // thread writes afterwards takes a copy-on-write fault, so at a high
-// command rate a count alone would fork every second or two (at 750k
-// commands/s and every 1M events, checkpoints cost 7% of the throughput;
-// bench/RESULTS.md). The interval bounds that cost; the count bounds the
-// journal tail a restart replays when the rate is low.
+// command rate a count alone would fork every second or two (at 800k
+// commands/s and every 1M events, a batched load ran 12% slower than with
+// one fork per 10 s; bench/RESULTS.md, session 7). The interval bounds that
+// cost; the count bounds the journal tail a restart replays when the rate
+// is low.
 //
 // Header-only (tests use it). Thread-safety: none; the command thread owns it.
 #include <chrono>
