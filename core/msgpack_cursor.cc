@@ -256,7 +256,7 @@ bool msgpack_cursor::read_nil() {
   return true;
 }
 
-bool msgpack_cursor::read_str(std::string_view& s) {
+bool msgpack_cursor::read_str_any(std::string_view& s) {
   kind k;
   uint64_t count, raw;
   const uint8_t *payload, *next;
@@ -301,7 +301,7 @@ bool msgpack_cursor::skip() {
   return skip(unlimited);
 }
 
-bool msgpack_cursor::skip(uint64_t& budget) {
+bool msgpack_cursor::skip_walk(uint64_t& budget) {
   msgpack_cursor c = *this;
   uint64_t pending = 1;
   uint64_t left = budget;

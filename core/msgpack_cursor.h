@@ -41,7 +41,17 @@ class msgpack_cursor {
   bool read_bool(bool& v);
   bool read_nil();
   // A str (fixstr, str 8/16/32); the view points into the borrowed bytes.
-  bool read_str(std::string_view& s);
+  // A fixstr (most field names and short values) is read inline.
+  bool read_str(std::string_view& s) {
+    if (p_ != end_ && (*p_ & 0xe0) == 0xa0) {
+      const size_t n = *p_ & 0x1f;
+      if (static_cast<size_t>(end_ - p_) - 1 < n) return false;
+      s = {reinterpret_cast<const char*>(p_ + 1), n};
+      p_ += 1 + n;
+      return true;
+    }
+    return read_str_any(s);
+  }
   // A bin (bin 8/16/32).
   bool read_bin(std::string_view& s);
   // Container headers: n is the number of elements (pairs for a map). The
@@ -54,7 +64,23 @@ class msgpack_cursor {
   // The same, but fails (without moving) once more than `budget` values would
   // have to be read; budget is decreased by the values read. Bounds the work
   // spent on a hostile message.
-  bool skip(uint64_t& budget);
+  bool skip(uint64_t& budget) {
+    // A fixint or fixstr inline; anything else walks.
+    if (p_ != end_ && budget != 0) {
+      const uint8_t b = *p_;
+      if (b <= 0x7f || b >= 0xe0) {
+        ++p_;
+        --budget;
+        return true;
+      }
+      if ((b & 0xe0) == 0xa0 && static_cast<size_t>(end_ - p_) - 1 >= (b & 0x1fu)) {
+        p_ += 1 + (b & 0x1f);
+        --budget;
+        return true;
+      }
+    }
+    return skip_walk(budget);
+  }
 
   bool at_end() const { return p_ == end_; }
   size_t offset() const { return static_cast<size_t>(p_ - begin_); }
@@ -76,6 +102,8 @@ class msgpack_cursor {
   bool read_header(kind& k, uint64_t& count, std::string_view& payload);
 
  private:
+  bool read_str_any(std::string_view& s);
+  bool skip_walk(uint64_t& budget);
   // Decodes the value header at p_ without moving. raw: the integer bits (as
   // uint64, sign-extended for negative ints) or the float bits; next: where
   // the cursor goes after reading the header (and the payload of str / bin /
