@@ -36,26 +36,20 @@ void require(bool ok) {
 void check_event_round_trip(const command_request& c, const verdict& v, uint64_t seq) {
   // The decoder always knows the bytes of a command's data.
   require(c.data == nullptr || !c.data_raw.empty());
+  event_view ev{.seq = seq,
+                .ts = 1,
+                .ver = v.ver,
+                .type = v.def->event,
+                .agg = c.agg,
+                .id = c.id,
+                .key = c.key,
+                .corr = c.corr,
+                .data = c.data,
+                .data_raw = c.data_raw};
   out_buffer body, packed;
-  encode_event(body, event_view{.seq = seq,
-                                .ts = 1,
-                                .ver = v.ver,
-                                .type = v.def->event,
-                                .agg = c.agg,
-                                .id = c.id,
-                                .key = c.key,
-                                .corr = c.corr,
-                                .data = c.data,
-                                .data_raw = c.data_raw});
-  encode_event(packed, event_view{.seq = seq,
-                                  .ts = 1,
-                                  .ver = v.ver,
-                                  .type = v.def->event,
-                                  .agg = c.agg,
-                                  .id = c.id,
-                                  .key = c.key,
-                                  .corr = c.corr,
-                                  .data = c.data});
+  encode_event(body, ev);
+  ev.data_raw = {};
+  encode_event(packed, ev);
   {
     msgpack::zone z1, z2;
     event_view a, b;
