@@ -60,32 +60,49 @@ size_t command_processor::reject(errc code, std::string_view message) {
   return replies_.size() - 1;
 }
 
-size_t command_processor::handle(std::span<const char> body) {
+void command_processor::decode(staged& s, std::span<const char> body) {
+  s.zone.clear();
+  s.message.clear();
+  s.code = decode_request(body, s.zone, opt_.lim, s.r, s.message);
+}
+
+size_t command_processor::handle(staged& s) {
   ++counters_.requests;
   ts_ = 0;
-  zone_.clear();
   reply_start_ = out_.size();
-  request r;
-  message_.clear();
-  errc e = decode_request(body, zone_, opt_.lim, r, message_);
-  if (e != errc::ok) {
-    count_error(e);
-    encode_error(out_, e, message_, r.req);
-    finish_reply(r.req, false);
+  if (s.code != errc::ok) {
+    count_error(s.code);
+    encode_error(out_, s.code, s.message, s.r.req);
+    finish_reply(s.r.req, false);
     return replies_.size() - 1;
   }
-  switch (r.k) {
-    case request::kind::command: handle_command(r); break;
-    case request::kind::batch: handle_batch(r); break;
-    case request::kind::admin: handle_admin(r); break;
+  switch (s.r.k) {
+    case request::kind::command:
+      handle_command(s.r);
+      break;
+    case request::kind::batch:
+      handle_batch(s.r);
+      break;
+    case request::kind::admin:
+      handle_admin(s.r);
+      break;
   }
   return replies_.size() - 1;
 }
 
-void command_processor::prefetch(std::span<const char> body) const {
-  command_target t;
-  if (body.size() <= opt_.lim.max_request_bytes && peek_command_target(body, t))
-    validator_.prefetch(t.agg, t.id, t.key);
+size_t command_processor::handle(std::span<const char> body) {
+  decode(now_, body);
+  return handle(now_);
+}
+
+void command_processor::stage(size_t i, std::span<const char> body) {
+  staged& s = ring_[i & (kRing - 1)];
+  decode(s, body);
+  if (s.code == errc::ok && s.r.k == request::kind::command) validator_.prefetch(s.r.command);
+}
+
+size_t command_processor::handle_staged(size_t i) {
+  return handle(ring_[i & (kRing - 1)]);
 }
 
 errc command_processor::append_event(const command_request& c, const verdict& v) {

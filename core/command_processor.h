@@ -20,6 +20,7 @@
 //
 // Ownership: borrows the schema, validator and sink, which must outlive it.
 // Thread-safety: not thread-safe; the command thread owns it.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,6 +34,7 @@
 #include "core/journal_sink.h"
 #include "core/limits.h"
 #include "core/msgpack.h"
+#include "core/request.h"
 #include "core/schema.h"
 #include "core/validator.h"
 
@@ -63,11 +65,17 @@ class command_processor {
   // Queues an error reply for a request that could not be read at all
   // (empty or extra frames): bad_request without req.
   size_t reject(errc code, std::string_view message);
-  // A hint that `body` will be handled soon (a few requests later in the same
-  // drained batch): prefetches the index and key slots a single command will
-  // look up, so the cache misses of consecutive requests overlap. Reads the
-  // request's top-level fields only; no effect on any result.
-  void prefetch(std::span<const char> body) const;
+  // Decoding ahead, for a drained batch of requests: stage(i, body) decodes
+  // request i now and prefetches the index and key slots a single command
+  // will look up; handle_staged(i) later handles it, with the same result
+  // and reply as handle(body). The cache misses of consecutive requests
+  // overlap, and each request is read once (decoding does not depend on the
+  // index, so decoding ahead is safe). Up to kLookahead requests may be
+  // staged past the one being handled: call handle_staged(i) before
+  // stage(i + kLookahead + 1). `body` must stay valid until handled.
+  static constexpr size_t kLookahead = 4;
+  void stage(size_t i, std::span<const char> body);
+  size_t handle_staged(size_t i);
   // Call once after each drained batch of handle() calls: flushes in durable
   // mode and fixes the replies if the flush failed. Returns the flush result.
   errc end_batch();
@@ -88,6 +96,17 @@ class command_processor {
     size_t req_off, req_len;  // the packed `req` to echo, in req_buf_
     bool acked_events;        // acknowledges appended events: at risk if the flush fails
   };
+  // A request decoded ahead of its handling (stage()), or now (handle()).
+  struct staged {
+    msgpack::zone zone;
+    request r;
+    errc code = errc::ok;
+    std::string message;
+  };
+  static constexpr size_t kRing = 8;  // a power of two > kLookahead
+  static_assert(kRing > kLookahead && (kRing & (kRing - 1)) == 0);
+  void decode(staged& s, std::span<const char> body);
+  size_t handle(staged& s);
   void handle_command(const request& r);
   void handle_batch(const request& r);
   void handle_admin(const request& r);
@@ -101,7 +120,8 @@ class command_processor {
   journal_sink& sink_;
   processor_options opt_;
   processor_counters counters_;
-  msgpack::zone zone_;
+  staged now_;                      // handle()'s request
+  std::array<staged, kRing> ring_;  // stage()'s requests, by index mod kRing
   out_buffer out_;       // all replies of the batch, back to back
   out_buffer event_;     // scratch for one event body
   out_buffer req_buf_;   // packed req objects of the batch
@@ -111,7 +131,6 @@ class command_processor {
   std::vector<command_request> batch_cmds_;
   std::vector<verdict> batch_verdicts_;
   std::vector<std::string> batch_messages_;
-  std::string message_;
 };
 
 }  // namespace rill

@@ -290,31 +290,4 @@ errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limi
   return fill_command(fs, lim, bytes, out.command, message);
 }
 
-bool peek_command_target(std::span<const char> bytes, command_target& out) {
-  msgpack_cursor c(bytes);
-  uint32_t n = 0;
-  if (!c.read_map_header(n)) return false;
-  out = {};
-  bool agg = false, id = false;
-  uint64_t budget = kPeekBudget;
-  for (uint32_t i = 0; i < n; ++i) {
-    std::string_view name;
-    if (!c.read_str(name)) return false;
-    // A batch or admin request has no single target: do not walk its body.
-    if (name == "batch" || name == "op") return false;
-    std::string_view* dst = name == "agg" ? &out.agg
-                            : name == "id" ? &out.id
-                            : name == "key" ? &out.key
-                                            : nullptr;
-    if (dst != nullptr && c.read_str(*dst)) {
-      agg |= dst == &out.agg;
-      id |= dst == &out.id;
-      continue;
-    }
-    if (dst == &out.key) out.key = {};  // nil or not a str: no key
-    if (!c.skip(budget)) return false;
-  }
-  return agg && id;
-}
-
 }  // namespace rill

@@ -74,18 +74,4 @@ errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limi
 errc decode_command(const msgpack::object& o, const limits& lim, command_request& out,
                     std::string& message, std::span<const char> bytes = {});
 
-// The string fields `agg`, `id` and `key` of a single command's top-level
-// map, read without decoding the request (no zone, no UTF-8 check, nested
-// values skipped): enough for a prefetch hint before the request is decoded
-// for real. False when bytes is not a map, has a `batch` or `op` field (it
-// stops there: a batch is not walked), agg / id is missing or not a str,
-// or more than kPeekBudget values would have to be read; key is empty when
-// absent. When it returns true for a request that decode_request accepts as
-// a command, agg / id / key equal the decoded ones. Never throws.
-struct command_target {
-  std::string_view agg, id, key;
-};
-inline constexpr uint64_t kPeekBudget = 4096;
-bool peek_command_target(std::span<const char> bytes, command_target& out);
-
 }  // namespace rill

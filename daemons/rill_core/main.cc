@@ -188,20 +188,22 @@ int run(rill::daemon::core_options& o) {
     }
     n = 1;
     while (n < in.size() && commands.recv(in[n], false)) ++n;
-    // Prefetch the index / key slots of the request kAhead further on while
-    // handling this one: consecutive pipelined commands overlap their misses.
-    constexpr size_t kAhead = 4;
-    auto prefetch = [&](size_t i) {
-      if (n > 1 && i < n && !in[i].empty && !in[i].extra_frames) proc.prefetch(in[i].bytes());
+    // Decode the request kLookahead further on (and prefetch its index / key
+    // slots) while handling this one: consecutive pipelined commands overlap
+    // their cache misses, and each request is read once.
+    constexpr size_t kAhead = command_processor::kLookahead;
+    auto readable = [&](size_t i) { return !in[i].empty && !in[i].extra_frames; };
+    auto stage = [&](size_t i) {
+      if (i < n && readable(i)) proc.stage(i, in[i].bytes());
     };
-    for (size_t i = 0; i < kAhead; ++i) prefetch(i);
+    for (size_t i = 0; i < kAhead; ++i) stage(i);
     for (size_t i = 0; i < n; ++i) {
-      prefetch(i + kAhead);
-      if (in[i].empty || in[i].extra_frames)
+      stage(i + kAhead);
+      if (readable(i))
+        proc.handle_staged(i);
+      else
         proc.reject(errc::bad_request, in[i].empty ? "empty request: the body frame is missing"
                                                    : "a request is exactly one body frame");
-      else
-        proc.handle(in[i].bytes());
     }
     if (proc.end_batch() != errc::ok)
       spdlog::critical("journal flush failed: refusing further writes until restarted");
