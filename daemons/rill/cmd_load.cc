@@ -139,6 +139,7 @@ int run_load(global_options& g, load_flags& f) {
   for (auto& w : workers) {
     auto& r = w->result();
     report.latency.merge(r.latency);
+    report.send_lag.merge(r.send_lag);
     report.requests += r.requests;
     report.replies += r.replies;
     report.ok += r.ok;

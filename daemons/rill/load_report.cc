@@ -71,6 +71,7 @@ nlohmann::json report_json(const load_report& r) {
   for (const auto& [code, n] : r.errors) j["errors"][code] = n;
   j["throughput"] = std::round(r.throughput());
   j["latency_us"] = latency_json(r.latency);
+  if (c.open_loop()) j["send_lag_us"] = latency_json(r.send_lag);
   if (r.visible) {
     j["visible_us"] = latency_json(*r.visible);
     j["visible_us"]["expected"] = r.visible_expected;
@@ -108,6 +109,7 @@ void print_report(std::ostream& out, const load_report& r) {
   if (r.visible) latency_row(rows, "visible on feed", *r.visible);
   if (r.after) latency_row(rows, "applied by " + c.after_model, *r.after);
   if (r.notified) latency_row(rows, "notified by " + c.notified, *r.notified);
+  if (c.open_loop()) latency_row(rows, "send lag (generator)", r.send_lag);
   print_table(out, {"latency", "samples", "p50", "p90", "p99", "p99.9", "max"}, rows);
   if (r.visible && r.visible->count() < r.visible_expected)
     out << "note: the feed delivered " << r.visible->count() << " of " << r.visible_expected

@@ -25,6 +25,7 @@ struct load_report {
   uint64_t requests = 0, replies = 0, ok = 0, failed = 0, lost = 0, malformed = 0;
   std::map<std::string, uint64_t, std::less<>> errors;
   latency_histogram latency;     // acknowledgement round trip, per request
+  latency_histogram send_lag;    // open loop: actual - intended send time, per request
   std::optional<latency_histogram> visible;  // command -> event on the feed
   uint64_t visible_expected = 0;
   std::optional<latency_histogram> after;    // command -> model answers `after`

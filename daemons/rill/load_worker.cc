@@ -126,6 +126,8 @@ void load_worker::run() {
     auto body = work.next(req, stamp ? sent_at : 0);
     s.req = req;
     s.sent_ns = sent_at;
+    if (cfg_.open_loop())
+      result_.send_lag.record(static_cast<uint64_t>(std::max<int64_t>(0, steady_ns() - sent_at)));
     if (!pc.submit(body, on_reply, 10s)) {
       s.sent_ns = 0;
       result_.fatal = "could not send to " + endpoint_;

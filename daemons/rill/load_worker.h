@@ -39,6 +39,10 @@ struct acked_request {
 
 struct worker_result {
   latency_histogram latency;   // per request (a batch is one request)
+  // Open loop: how late each request left the generator (actual send time
+  // minus intended). Large values mean the generator, not the server, is
+  // behind: its sleeps wake late or it has no CPU.
+  latency_histogram send_lag;
   uint64_t requests = 0;       // sent
   uint64_t replies = 0;        // received and matched
   uint64_t ok = 0;             // commands that succeeded

@@ -124,6 +124,7 @@ TEST_F(load_smoke, ClosedLoopMixCountsFieldsAndPlot) {
   EXPECT_LE(r["latency_us"]["p50"].get<double>(), r["latency_us"]["p99"].get<double>());
   EXPECT_LE(r["latency_us"]["p99"].get<double>(), r["latency_us"]["max"].get<double>());
   EXPECT_GT(r["throughput"].get<double>(), 0.0);
+  EXPECT_FALSE(r.contains("send_lag_us")) << "closed loop: no intended send times";
   ASSERT_TRUE(r.contains("visible_us"));
   EXPECT_GT(r["visible_us"]["count"].get<uint64_t>(), 0u);
   EXPECT_LE(r["visible_us"]["count"].get<uint64_t>(), 600u);
@@ -176,6 +177,13 @@ TEST_F(load_smoke, OpenLoopSendsOnSchedule) {
   // The schedule, not the server's speed, decides how many are sent.
   EXPECT_NEAR(r["commands"].get<double>(), 2000.0, 2.0);
   EXPECT_EQ(r["ok"], r["commands"]);
+  // How late each request left, next to its latency: one sample per request,
+  // never more than the latency measured from the same intended time.
+  ASSERT_TRUE(r.contains("send_lag_us")) << r.dump();
+  EXPECT_EQ(r["send_lag_us"]["count"], r["requests"]);
+  EXPECT_GE(r["send_lag_us"]["min"].get<double>(), 0.0);
+  EXPECT_LE(r["send_lag_us"]["p50"].get<double>(), r["latency_us"]["p50"].get<double>());
+  EXPECT_LE(r["send_lag_us"]["max"].get<double>(), r["latency_us"]["max"].get<double>());
   EXPECT_EQ(head(), r["ok"].get<uint64_t>());
 }
 
