@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <system_error>
+#include <thread>
 
 #include "store/journal_format.h"
 
@@ -17,7 +18,12 @@
 namespace rill::store {
 
 namespace {
-constexpr uint64_t kChunk = 2ull << 20;  // populate in steps so the writer's pokes are seen
+// Populates in small steps and yields the CPU after each: populating (page
+// allocation and zeroing) costs about 0.7 ms per MiB here, and a thread that
+// slept has scheduling credit, so a long run would hold a CPU that the
+// command path is waiting for. 2 MiB steps run back to back made the
+// acknowledgement p99 at 20k commands/s 1.5x worse (bench/RESULTS.md).
+constexpr uint64_t kChunk = 256ull << 10;
 constexpr auto kIdleWait = std::chrono::milliseconds(50);
 
 uint64_t now_ns() {
@@ -187,7 +193,13 @@ bool segment_supply::step(std::unique_lock<std::mutex>& lock) {
 void segment_supply::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
-    if (!step(lock)) cv_.wait_for(lock, kIdleWait);
+    if (!step(lock)) {
+      cv_.wait_for(lock, kIdleWait);
+      continue;
+    }
+    lock.unlock();
+    std::this_thread::yield();  // let a waiting thread run between two steps
+    lock.lock();
   }
 }
 
