@@ -172,8 +172,9 @@ void command_processor::handle_batch(const request& r) {
   }
 
   // Large indexes miss the cache on every lookup; asking for command i +
-  // kPrefetch's slots while checking command i overlaps those misses.
-  constexpr size_t kPrefetch = 4;
+  // kPrefetch's slots while checking command i overlaps those misses (the
+  // same distance as between requests, stage()).
+  constexpr size_t kPrefetch = kLookahead;
   auto prefetch = [&](size_t i) {
     if (i < n && batch_verdicts_[i].code == errc::ok) validator_.prefetch(batch_cmds_[i]);
   };

@@ -130,7 +130,6 @@ class command_processor {
   std::vector<reply_ref> replies_;
   std::vector<command_request> batch_cmds_;
   std::vector<verdict> batch_verdicts_;
-  std::vector<std::string> batch_messages_;
 };
 
 }  // namespace rill

@@ -64,13 +64,9 @@ bool validator::check_refs(const command_def& def, const msgpack::object* data,
 }
 
 void validator::prefetch(const command_request& c) const {
-  prefetch(c.agg, c.id, c.has_key ? c.key : std::string_view());
-}
-
-void validator::prefetch(std::string_view agg, std::string_view id, std::string_view key) const {
-  if (!key.empty()) keys_.prefetch(hashed(key));
-  if (const aggregate_def* a = schema_.find_aggregate(agg); a != nullptr)
-    index_[a->index].prefetch(hashed(id));
+  if (c.has_key) keys_.prefetch(hashed(c.key));
+  if (const aggregate_def* a = schema_.find_aggregate(c.agg); a != nullptr)
+    index_[a->index].prefetch(hashed(c.id));
 }
 
 verdict validator::check(const command_request& c, uint64_t seq) {

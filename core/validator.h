@@ -71,8 +71,6 @@ class validator {
   // lookups will touch (the aggregate's and the key's hash-map slots), so a
   // batch can overlap those cache misses. No effect on results.
   void prefetch(const command_request& c) const;
-  // The same from the raw fields (key empty = none), before decoding.
-  void prefetch(std::string_view agg, std::string_view id, std::string_view key) const;
 
   // Position in the undo log of staged changes.
   size_t savepoint() const { return undo_.size(); }
