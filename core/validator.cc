@@ -24,9 +24,7 @@ validator::validator(const schema& s, validator_options o)
     : schema_(s), opts_(o), index_(s.aggregate_count()) {}
 
 const uint64_t* validator::find_version(uint16_t agg, std::string_view id) const {
-  const version_map& m = index_[agg];
-  auto it = m.find(hashed(id));
-  return it != m.end() ? &it->second : nullptr;
+  return index_[agg].find(hashed(id));
 }
 
 void validator::add_key(hashed_view key, uint64_t seq, uint64_t ver) {
@@ -74,9 +72,9 @@ verdict validator::check(const command_request& c, uint64_t seq) {
   // Each string is hashed once here; the find and the insert reuse it.
   const hashed_view key = c.has_key ? hashed(c.key) : hashed_view{};
   if (c.has_key) {
-    if (auto it = keys_.find(key); it != keys_.end()) {
-      v.seq = it->second.seq;
-      v.ver = it->second.ver;
+    if (const key_entry* e = keys_.find(key); e != nullptr) {
+      v.seq = e->seq;
+      v.ver = e->ver;
       v.dup = true;
       v.def = schema_.find_command(c.agg, c.cmd);
       return v;
@@ -105,8 +103,8 @@ verdict validator::check(const command_request& c, uint64_t seq) {
   }
   version_map& m = index_[a->index];
   const hashed_view id = hashed(c.id);
-  auto it = m.find(id);
-  const bool exists = it != m.end();
+  uint64_t* const cur = m.find(id);
+  const bool exists = cur != nullptr;
   if (def->creates && exists) {
     v.code = errc::already_exists;
     describe(v.message, a->name, c.id);
@@ -120,7 +118,7 @@ verdict validator::check(const command_request& c, uint64_t seq) {
     return v;
   }
   if (def->has_refs && !check_refs(*def, c.data, v)) return v;
-  const uint64_t current = exists ? it->second : 0;
+  const uint64_t current = exists ? *cur : 0;
   if (c.has_expect && static_cast<uint64_t>(c.expect) != current) {
     v.code = errc::version_conflict;
     v.ver = current;
@@ -139,7 +137,7 @@ verdict validator::check(const command_request& c, uint64_t seq) {
   if (exists) {
     u.w = undo_entry::what::bumped;
     u.prev_ver = current;
-    it->second = current + 1;
+    *cur = current + 1;
   } else {
     u.w = undo_entry::what::created;
     u.id_mark = ids_.mark();
@@ -172,8 +170,8 @@ void validator::rollback_to(size_t sp) {
     if (u.w == undo_entry::what::created) {
       m.erase(id);
       ids_.release_to(u.id_mark);  // undone newest first: nothing newer uses the bytes
-    } else if (auto it = m.find(id); it != m.end()) {
-      it->second = u.prev_ver;
+    } else if (uint64_t* cur = m.find(id); cur != nullptr) {
+      *cur = u.prev_ver;
     }
     undo_ids_.resize(u.id_off);
   }
@@ -183,6 +181,8 @@ void validator::commit() {
   undo_.clear();
   undo_ids_.clear();
   evict_keys();
+  for (version_map& m : index_) m.step(kGrowStepPerCommit);
+  keys_.step(kGrowStepPerCommit);
 }
 
 bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
@@ -191,8 +191,8 @@ bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
   if (a == nullptr) return false;
   version_map& m = index_[a->index];
   const hashed_view h = hashed(id);
-  if (auto it = m.find(h); it != m.end()) {
-    it->second = ver;
+  if (uint64_t* cur = m.find(h); cur != nullptr) {
+    *cur = ver;
   } else {
     m.emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids_), h.h}, ver);
   }

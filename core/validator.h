@@ -28,10 +28,9 @@
 #include <string_view>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
-
 #include "core/buffer.h"
 #include "core/error.h"
+#include "core/incremental_map.h"
 #include "core/request.h"
 #include "core/schema.h"
 #include "core/string_hash.h"
@@ -116,12 +115,16 @@ class validator {
     string_pool::position id_mark;  // created: ids_ before the id was added
   };
   // Both maps keep each key's hash (core/string_hash.h: hashed_key), so
-  // growing them never re-reads the ids and keys. An id of up to 15 bytes
-  // sits in the index's slot, a longer one in ids_: a slot is 32 bytes and
-  // no id takes a heap block of its own.
+  // growing them never re-reads the ids and keys, and both grow a few
+  // entries per insert instead of all at once (core/incremental_map.h). An id
+  // of up to 15 bytes sits in the index's slot, a longer one in ids_: a slot
+  // is 32 bytes and no id takes a heap block of its own.
   using version_map =
-      absl::flat_hash_map<hashed_key<short_or_pooled>, uint64_t, hashed_key_hash, hashed_key_eq>;
-  using key_map = absl::flat_hash_map<hashed_view, key_entry, hashed_key_hash, hashed_key_eq>;
+      incremental_map<hashed_key<short_or_pooled>, uint64_t, hashed_key_hash, hashed_key_eq>;
+  using key_map = incremental_map<hashed_view, key_entry, hashed_key_hash, hashed_key_eq>;
+  // Entries of a growth in progress moved per commit(), so a workload with
+  // no inserts still finishes it.
+  static constexpr size_t kGrowStepPerCommit = 64;
 
   const uint64_t* find_version(uint16_t agg, std::string_view id) const;
   void add_key(hashed_view key, uint64_t seq, uint64_t ver);

@@ -67,14 +67,14 @@ void validator::serialize(out_buffer& out, uint64_t seq) const {
   for (size_t i = 0; i < index_.size(); ++i) {
     put_str(out, schema_.aggregate(i).name);
     put<uint64_t>(out, index_[i].size());
-    for (const auto& [id, ver] : index_[i]) {
+    index_[i].for_each([&out](const hashed_key<short_or_pooled>& id, uint64_t ver) {
       put_str(out, id.s);
       put<uint64_t>(out, ver);
-    }
+    });
   }
   put<uint64_t>(out, key_fifo_.size());
   for (const std::string& k : key_fifo_) {
-    const key_entry& e = keys_.find(hashed(k))->second;
+    const key_entry& e = *keys_.find(hashed(k));
     put_str(out, k);
     put<uint64_t>(out, e.seq);
     put<uint64_t>(out, e.ver);
@@ -115,8 +115,7 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
       uint64_t ver;
       if (!r.get_str(id) || !r.get(ver)) return false;
       if (m != nullptr &&
-          !m->emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids), hashed(id).h}, ver)
-               .second)
+          !m->emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids), hashed(id).h}, ver))
         return false;
     }
   }
@@ -130,7 +129,7 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
     key_entry e;
     if (!r.get_str(k) || !r.get(e.seq) || !r.get(e.ver)) return false;
     fifo.emplace_back(k);
-    if (!keys.emplace(hashed(fifo.back()), e).second) return false;
+    if (!keys.emplace(hashed(fifo.back()), e)) return false;
   }
   if (r.remaining() != 0) return false;
   // Deque elements stay where they are when the deque is swapped, so the
@@ -139,7 +138,7 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
   ids_ = std::move(ids);
   index_.swap(index);
   key_fifo_.swap(fifo);
-  keys_.swap(keys);
+  keys_ = std::move(keys);
   undo_.clear();
   undo_ids_.clear();
   evict_keys();
