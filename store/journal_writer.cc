@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/dir_lock.h"
@@ -193,7 +194,7 @@ io_status journal_writer::impl::roll() {
     published_end_.store(kHeaderSize, std::memory_order_release);
   }
   if (group_records_ > 0) group_.back().end = pos_ + kEndMarkerSize;
-  cur_ = std::move(next);
+  supply_->retire(std::exchange(cur_, std::move(next)));  // unmapped off this thread
   base_ = cur_->data();
   seg_size_ = cur_->size();
   pos_ = kHeaderSize;

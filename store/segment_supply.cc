@@ -120,6 +120,16 @@ void segment_supply::give_back(std::vector<std::shared_ptr<segment_file>> segs) 
   }
 }
 
+void segment_supply::retire(std::shared_ptr<segment_file> seg) {
+  if (!seg) return;
+  {
+    std::lock_guard lock(mu_);
+    if (!thread_.joinable()) return;  // no thread: seg is dropped on return
+    retiring_.push_back(std::move(seg));
+  }
+  cv_.notify_all();
+}
+
 void segment_supply::populate(const segment_file& seg, uint64_t from, uint64_t to) {
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   from &= ~(page - 1);
@@ -136,6 +146,14 @@ void segment_supply::populate(const segment_file& seg, uint64_t from, uint64_t t
 }
 
 bool segment_supply::step(std::unique_lock<std::mutex>& lock) {
+  if (!retiring_.empty()) {
+    std::vector<std::shared_ptr<segment_file>> drop;
+    drop.swap(retiring_);
+    lock.unlock();
+    drop.clear();  // unmaps, if these were the last references
+    lock.lock();
+    return true;
+  }
   if (!current_) return false;
   const uint64_t ahead = cfg_.prefault_ahead;
   std::shared_ptr<segment_file> cur = current_;

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -76,6 +77,40 @@ TEST(SegmentSupply, PopulatesTheWindowAheadOfTheWriterAndPreparesTheNextSegment)
   EXPECT_EQ(next->index(), 2u);
   // The prepared segment's start is populated too.
   ASSERT_TRUE(eventually([&] { return resident_pages(*next, 0, kAhead) == kAhead / page; }));
+}
+
+// The writer's reference to a segment it leaves is dropped (and the segment
+// unmapped) by the supply's thread, not by the writer; without the thread,
+// by the caller.
+TEST(SegmentSupply, RetiredSegmentsAreReleasedByTheBackgroundThread) {
+  testing::temp_dir t;
+  std::filesystem::create_directories(t.journal());
+  for (const uint64_t ahead : {uint64_t{1} << 20, uint64_t{0}}) {
+    segment_supply supply({t.journal(), 4 << 20, ahead, nullptr});
+    std::shared_ptr<segment_file> seg;
+    std::string error;
+    ASSERT_EQ(supply.obtain(ahead ? 1 : 2, seg, error), io_status::ok) << error;
+    supply.set_current(seg, format::kHeaderSize);  // starts the thread when ahead > 0
+
+    std::atomic<bool> released{false};
+    std::thread::id by;
+    // The same segment under a deleter that records the releasing thread.
+    segment_file* raw = seg.get();
+    std::shared_ptr<segment_file> tracked(raw, [&, keep = seg](segment_file*) mutable {
+      by = std::this_thread::get_id();
+      keep.reset();
+      released.store(true);
+    });
+    supply.set_current(nullptr, 0);
+    seg.reset();
+    supply.retire(std::move(tracked));
+    ASSERT_TRUE(eventually([&] { return released.load(); })) << "ahead " << ahead;
+    if (ahead > 0) {
+      EXPECT_NE(by, std::this_thread::get_id());
+    } else {
+      EXPECT_EQ(by, std::this_thread::get_id());
+    }
+  }
 }
 
 }  // namespace
