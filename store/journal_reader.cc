@@ -33,7 +33,8 @@ constexpr auto kMaxSleep = std::chrono::microseconds(500);
 
 class journal_reader::impl {
  public:
-  impl(std::filesystem::path dir, reader_options opt) : dir_(std::move(dir)), opt_(opt) {}
+  impl(std::filesystem::path dir, reader_options opt)
+      : dir_(std::move(dir)), opt_(std::move(opt)) {}
 
   io_status seek(uint64_t seq);
   io_status next(record_view& out);
@@ -151,7 +152,13 @@ void journal_reader::impl::consume(position& p, const record_info& info) {
 void journal_reader::impl::release_behind() {
   // Keeps the cursor's segment and the one before it mapped (the last-seq
   // probe is never behind the cursor when it is used).
-  for (size_t i = 0; i + 1 < cur_.seg; ++i) segs_[i].file.reset();
+  for (size_t i = 0; i + 1 < cur_.seg; ++i) {
+    if (opt_.release && segs_[i].file) {
+      opt_.release(std::move(segs_[i].file));
+    } else {
+      segs_[i].file.reset();
+    }
+  }
 }
 
 io_status journal_reader::impl::next(record_view& out) {

@@ -20,12 +20,15 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 
 #include "store/status.h"
 
 namespace rill::store {
+
+class segment_file;
 
 struct record_view {
   uint64_t seq = 0;
@@ -38,6 +41,12 @@ struct reader_options {
   // this process has just appended (rill-core's feed publisher), where the
   // hash would only re-check bytes it wrote microseconds earlier.
   bool verify_checksums = true;
+  // Set: a segment the reader leaves behind is handed to this function
+  // instead of being unmapped on the reader's thread (unmapping 256 MiB
+  // takes 20-25 ms). rill-core's publisher, which reads on the command
+  // thread, passes it to the journal writer's background thread
+  // (journal_writer::release_later).
+  std::function<void(std::unique_ptr<segment_file>)> release;
 };
 
 class journal_reader {

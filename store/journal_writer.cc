@@ -39,6 +39,9 @@ class journal_writer::impl {
   bool wait_published(uint64_t after_seq, std::chrono::microseconds timeout) const;
   void start_interval_flusher();
   uint64_t prefaulted_bytes() const { return supply_ ? supply_->populated_ahead() : 0; }
+  void release_later(std::unique_ptr<segment_file> f) {
+    if (supply_) supply_->retire(std::shared_ptr<segment_file>(std::move(f)));
+  }
 
   journal_options opt_;
   dir_lock lock_;
@@ -442,5 +445,8 @@ bool journal_writer::wait_published(uint64_t after_seq, std::chrono::microsecond
 const journal_options& journal_writer::options() const { return impl_->opt_; }
 const std::string& journal_writer::last_error() const { return impl_->last_error_; }
 uint64_t journal_writer::prefaulted_bytes() const { return impl_->prefaulted_bytes(); }
+void journal_writer::release_later(std::unique_ptr<segment_file> f) {
+  impl_->release_later(std::move(f));
+}
 
 }  // namespace rill::store

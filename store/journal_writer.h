@@ -32,6 +32,8 @@
 
 namespace rill::store {
 
+class segment_file;
+
 class journal_writer {
  public:
   // Takes the lock, recovers the journal (drops a torn or garbage tail,
@@ -74,6 +76,11 @@ class journal_writer {
   // to flush. On failure returns io_error and the writer refuses all further
   // appends until reopened.
   [[nodiscard]] io_status flush();
+
+  // Unmaps a segment mapping on the writer's background thread (the
+  // prefaulter's; with prefault_ahead 0, here and now). For in-process
+  // readers that run on a latency-sensitive thread. Thread-safe.
+  void release_later(std::unique_ptr<segment_file> f);
 
   // For in-process tailers: blocks until published_head() > after_seq (true)
   // or the timeout passes (false). Thread-safe.

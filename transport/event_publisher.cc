@@ -12,8 +12,8 @@ namespace {
 // The publisher runs in the writer's process and reads only records that
 // process appended after start_after, a moment after appending them:
 // length and seq are still checked, the body checksum is not re-computed.
-store::reader_options reader_opts() {
-  return {.verify_checksums = false};
+store::reader_options reader_opts(const publisher_options& o) {
+  return {.verify_checksums = false, .release = o.release};
 }
 }  // namespace
 
@@ -29,7 +29,7 @@ event_publisher::event_publisher(zmq::context_t& ctx, publisher_options opt,
   next_ = opt_.start_after + 1;
   if (opt_.inline_send) {
     inline_sock_ = std::make_unique<zmq::socket_t>(std::move(sock));
-    inline_reader_ = std::make_unique<store::journal_reader>(opt_.journal_dir, reader_opts());
+    inline_reader_ = std::make_unique<store::journal_reader>(opt_.journal_dir, reader_opts(opt_));
     if (inline_reader_->seek(next_) != store::io_status::ok)
       spdlog::error("publisher: cannot seek the journal to {}", next_);
     return;
@@ -86,7 +86,7 @@ bool event_publisher::pump(zmq::socket_t& sock, store::journal_reader& reader, u
 }
 
 void event_publisher::run(zmq::socket_t sock) {
-  store::journal_reader reader(opt_.journal_dir, reader_opts());
+  store::journal_reader reader(opt_.journal_dir, reader_opts(opt_));
   if (reader.seek(next_) != store::io_status::ok) spdlog::error("publisher: cannot seek the journal to {}", next_);
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t lim = limit_.load(std::memory_order_acquire);

@@ -24,6 +24,7 @@
 // destroy from one thread.
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -44,6 +45,9 @@ struct publisher_options {
   // thread hop less between an append and the feed; the caller pays for the
   // sends). advance() must then always be called from the same thread.
   bool inline_send = false;
+  // Where the publisher's journal reader hands the segments it leaves
+  // (store::reader_options::release); unset: it unmaps them itself.
+  std::function<void(std::unique_ptr<store::segment_file>)> release;
 };
 
 class event_publisher {
