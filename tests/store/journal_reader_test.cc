@@ -20,6 +20,13 @@
 namespace rill::store::testing {
 namespace {
 
+// Records 1..n in segments of 64 KiB (many of them).
+void write_many_segments(const temp_dir& t, uint64_t n) {
+  auto w = open_writer(small_options(t.journal()));
+  ASSERT_TRUE(w);
+  append_range(*w, 1, n, 16);
+}
+
 TEST(JournalReader, MissingDirectoryReadsAsEmpty) {
   temp_dir t;
   journal_reader r(t.path() / "nothing-here");
@@ -32,13 +39,8 @@ TEST(JournalReader, MissingDirectoryReadsAsEmpty) {
 
 TEST(JournalReader, SeekLandsOnEverySeqInManySegments) {
   temp_dir t;
-  auto o = small_options(t.journal());
   constexpr uint64_t kN = 30'000;
-  {
-    auto w = open_writer(o);
-    ASSERT_TRUE(w);
-    append_range(*w, 1, kN, 16);
-  }
+  ASSERT_NO_FATAL_FAILURE(write_many_segments(t, kN));
   journal_reader r(t.journal());
   record_view v;
   std::mt19937_64 rng(42);
@@ -69,13 +71,8 @@ TEST(JournalReader, SeekLandsOnEverySeqInManySegments) {
 // the one before the cursor's stays mapped.
 TEST(JournalReader, SegmentsLeftBehindGoToTheReleaseFunction) {
   temp_dir t;
-  auto o = small_options(t.journal());
   constexpr uint64_t kN = 30'000;
-  {
-    auto w = open_writer(o);
-    ASSERT_TRUE(w);
-    append_range(*w, 1, kN, 16);
-  }
+  ASSERT_NO_FATAL_FAILURE(write_many_segments(t, kN));
   std::vector<uint32_t> released;
   reader_options ro;
   ro.release = [&](std::unique_ptr<segment_file> f) {
