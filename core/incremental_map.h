@@ -60,7 +60,7 @@ class incremental_map {
   incremental_map& operator=(const incremental_map&) = delete;
   // Moving finishes a growth in progress first (the cursor into the old
   // table would not survive the move).
-  incremental_map(incremental_map&& o) : min_(o.min_), migrations_(o.migrations_) {
+  incremental_map(incremental_map&& o) : min_(o.min_), growths_(o.growths_) {
     o.finish_now();
     o.join_reaper();
     cur_ = std::move(o.cur_);
@@ -74,7 +74,7 @@ class incremental_map {
     map_type().swap(old_);
     next_ = old_.end();
     min_ = o.min_;
-    migrations_ = o.migrations_;
+    growths_ = o.growths_;
     cur_ = std::move(o.cur_);
     map_type().swap(o.cur_);
     return *this;
@@ -106,19 +106,22 @@ class incremental_map {
     if (!old_.empty()) old_.prefetch(k);
   }
 
-  // Inserts k -> v unless k is present; true if it inserted. May start a
-  // growth, or move kMaxOwed entries of one in progress.
-  bool emplace(K k, V v) {
+  // Inserts k -> v; k must be absent (the caller has just looked it up, so
+  // it is not looked up again). May start a growth, or move kMaxOwed
+  // entries of one in progress.
+  void insert_absent(K k, V v) {
     if (!old_.empty()) {
-      if (old_.contains(k)) return false;
       owed_ += kStepPerInsert;
       if (owed_ >= kMaxOwed) step(0);
     }
-    if (cur_.size() >= min_ && full(cur_)) {
-      if (cur_.contains(k)) return false;
-      grow();
-    }
-    return cur_.emplace(std::move(k), std::move(v)).second;
+    if (cur_.size() >= min_ && full(cur_)) grow();
+    cur_.emplace(std::move(k), std::move(v));
+  }
+  // Inserts k -> v unless k is present; true if it inserted.
+  bool emplace(K k, V v) {
+    if (contains(k)) return false;
+    insert_absent(std::move(k), std::move(v));
+    return true;
   }
 
   template <class L>
@@ -156,11 +159,10 @@ class incremental_map {
   }
 
   size_t size() const { return cur_.size() + old_.size(); }
-  bool empty() const { return size() == 0; }
   bool growing() const { return !old_.empty(); }
   // Growths started so far, and the capacity of the table taking inserts
   // (for tests: that capacity changes only when a growth starts).
-  uint64_t growths() const { return migrations_; }
+  uint64_t growths() const { return growths_; }
   size_t capacity() const { return cur_.capacity(); }
 
   // Room for n entries without growing (for a map about to be filled).
@@ -190,7 +192,7 @@ class incremental_map {
     old_.swap(cur_);
     cur_.reserve(n * 2);  // absl: capacity 2c + 1, as its own growth
     next_ = old_.begin();
-    ++migrations_;
+    ++growths_;
   }
   static constexpr size_t kBatch = 16;
   void finish_now() { step(old_.size()); }
@@ -214,7 +216,7 @@ class incremental_map {
   map_type old_;
   typename map_type::iterator next_ = old_.end();
   size_t min_;
-  uint64_t migrations_ = 0;
+  uint64_t growths_ = 0;
   size_t owed_ = 0;     // moves the inserts of this growth still owe
   std::thread reaper_;  // frees the last old table
 };

@@ -29,7 +29,7 @@ const uint64_t* validator::find_version(uint16_t agg, std::string_view id) const
 
 void validator::add_key(hashed_view key, uint64_t seq, uint64_t ver) {
   key_fifo_.emplace_back(key.s);
-  keys_.emplace(hashed_view{key_fifo_.back(), key.h}, key_entry{seq, ver});
+  keys_.insert_absent(hashed_view{key_fifo_.back(), key.h}, key_entry{seq, ver});
 }
 
 void validator::evict_keys() {
@@ -141,7 +141,7 @@ verdict validator::check(const command_request& c, uint64_t seq) {
   } else {
     u.w = undo_entry::what::created;
     u.id_mark = ids_.mark();
-    m.emplace(hashed_key<short_or_pooled>{short_or_pooled(c.id, ids_), id.h}, 1);
+    m.insert_absent(hashed_key<short_or_pooled>{short_or_pooled(c.id, ids_), id.h}, 1);
   }
   undo_.push_back(u);
   v.ver = current + 1;
@@ -194,7 +194,7 @@ bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
   if (uint64_t* cur = m.find(h); cur != nullptr) {
     *cur = ver;
   } else {
-    m.emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids_), h.h}, ver);
+    m.insert_absent(hashed_key<short_or_pooled>{short_or_pooled(id, ids_), h.h}, ver);
   }
   // A key seen again after it was forgotten keeps its first (surviving) entry.
   if (key.empty()) return true;

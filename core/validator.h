@@ -127,7 +127,7 @@ class validator {
   static constexpr size_t kGrowStepPerCommit = 64;
 
   const uint64_t* find_version(uint16_t agg, std::string_view id) const;
-  void add_key(hashed_view key, uint64_t seq, uint64_t ver);
+  void add_key(hashed_view key, uint64_t seq, uint64_t ver);  // key must be absent
   void evict_keys();
   bool check_refs(const command_def& def, const msgpack::object* data, verdict& v) const;
 
