@@ -6,13 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/event.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define RILL_CPU_RELAX() _mm_pause()
-#else
-#define RILL_CPU_RELAX() std::this_thread::yield()
-#endif
+#include "store/cpu_relax.h"
 
 namespace rill::readmodels {
 
@@ -315,7 +309,7 @@ void projector::idle(clock::time_point now) {
   };
   if (env_.local_source && now - last_activity_ < opt_.idle_spin) {
     if (!peek()) {
-      for (int i = 0; i < 16; ++i) RILL_CPU_RELAX();
+      for (int i = 0; i < 16; ++i) cpu_relax();
     }
     return;
   }
@@ -388,7 +382,8 @@ bool projector::start_rebuild(projector_slot& s, std::string& why) {
   s.target.store(s.applied, std::memory_order_release);
   s.rebuild_error.clear();
   s.rebuild_started = clock::now();
-  s.job = std::make_unique<rebuild_job>(std::move(fresh), env_.source, s.target);
+  s.job =
+      std::make_unique<rebuild_job>(std::move(fresh), env_.source, s.target, opt_.rebuild_threads);
   spdlog::info("rebuild of {} started (live state at seq {} keeps answering)", s.name, s.applied);
   return true;
 }

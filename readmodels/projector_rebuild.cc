@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "readmodels/apply_ahead.h"
+#include "readmodels/split_apply.h"
 
 namespace rill::readmodels {
 
@@ -17,8 +18,8 @@ constexpr auto kHeadRefresh = std::chrono::milliseconds(500);
 }  // namespace
 
 rebuild_job::rebuild_job(std::unique_ptr<read_model> fresh, event_source_factory source,
-                         const std::atomic<uint64_t>& target)
-    : fresh_(std::move(fresh)), factory_(std::move(source)), target_(target) {
+                         const std::atomic<uint64_t>& target, unsigned threads)
+    : fresh_(std::move(fresh)), factory_(std::move(source)), target_(target), threads_(threads) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -57,8 +58,21 @@ void rebuild_job::run() {
   change_set ignored(false);  // a rebuild reports one whole-model change at the swap
   // Decodes a few events ahead and lets the model prefetch for them: a
   // rebuild of millions of events is bound by cache misses in the model.
-  apply_ahead ahead(*fresh_, ignored,
-                    std::min(apply_ahead::kDefaultDepth, src->stable_bodies() + 1));
+  // With two threads and a source whose bodies stay valid long enough, a
+  // second thread decodes and applies while this one reads.
+  const size_t stable = src->stable_bodies();
+  if (threads_ >= 2 && stable + 1 >= split_apply::kMinSlots) {
+    split_apply split(*fresh_, ignored, std::min(split_apply::kDefaultSlots, stable + 1));
+    drive(split, *src);
+  } else {
+    apply_ahead ahead(*fresh_, ignored, std::min(apply_ahead::kDefaultDepth, stable + 1));
+    drive(ahead, *src);
+  }
+}
+
+template <class Applier>
+void rebuild_job::drive(Applier& ahead, event_source& source) {
+  event_source* src = &source;
   uint64_t pushed = 0, since_publish = 0, events = 0;
   auto last_head = std::chrono::steady_clock::now();
   head_.store(src->last_seq());

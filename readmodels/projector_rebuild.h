@@ -9,7 +9,7 @@
 // projector). It then reports ready; the projector takes the instance,
 // applies to it whatever the live one applied since, and swaps them.
 //
-// Ownership: owns the thread, the fresh instance (until take()) and the
+// Ownership: owns the thread(s), the fresh instance (until take()) and the
 // thread's event source. Thread-safety: every public method is called from
 // the projector thread; the counters are atomics read by it.
 #include <atomic>
@@ -29,9 +29,12 @@ class rebuild_job {
   enum class state : uint8_t { running, ready, failed };
 
   // Starts the thread at once. `target` is read by the thread; the
-  // projector keeps it at the live instance's applied seq.
+  // projector keeps it at the live instance's applied seq. threads: 1 = one
+  // thread reads, decodes and applies (apply_ahead); 2 = a second thread
+  // decodes and applies while the first reads (split_apply), when the
+  // source keeps enough bodies valid (the journal does; replay does not).
   rebuild_job(std::unique_ptr<read_model> fresh, event_source_factory source,
-              const std::atomic<uint64_t>& target);
+              const std::atomic<uint64_t>& target, unsigned threads = 1);
   ~rebuild_job();  // cancels and joins
   rebuild_job(const rebuild_job&) = delete;
   rebuild_job& operator=(const rebuild_job&) = delete;
@@ -49,11 +52,14 @@ class rebuild_job {
 
  private:
   void run();
+  template <class Applier>
+  void drive(Applier& ahead, event_source& src);
   void fail(std::string why);
 
   std::unique_ptr<read_model> fresh_;
   event_source_factory factory_;
   const std::atomic<uint64_t>& target_;
+  const unsigned threads_;
   std::atomic<bool> cancel_{false};
   std::atomic<state> state_{state::running};
   std::atomic<uint64_t> applied_{0}, head_{0}, events_{0};

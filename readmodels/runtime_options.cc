@@ -26,6 +26,7 @@ void runtime_options::validate() const {
   check(snapshots_kept >= 1 && snapshots_kept <= 100, "snapshots_kept: must be 1..100");
   check(feed_queue >= 16 && feed_queue <= (16u << 20), "feed_queue: must be 16..16777216");
   check(apply_batch >= 1 && apply_batch <= (1u << 20), "apply_batch: must be 1..1048576");
+  check(rebuild_threads == 1 || rebuild_threads == 2, "rebuild_threads: must be 1 or 2");
   check(tail_check_interval.count() >= 1 && tail_check_interval.count() <= 10'000,
         "tail_check_ms: must be 1..10000");
   check(replay_check_interval.count() >= 1 && replay_check_interval.count() <= 60'000,

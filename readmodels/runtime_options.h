@@ -50,6 +50,12 @@ struct runtime_options {
   // Events applied per loop turn before queries are served again. Larger
   // batches apply faster during catch-up; smaller ones answer sooner.
   size_t apply_batch = 8'192;
+  // Threads a `rebuild` uses (1 or 2). With 2, one reads the journal while
+  // the other decodes and applies (split_apply.h): measured 1.1-1.4x faster
+  // on 2 vCPUs (bench/RESULTS.md), at the cost of the second CPU while the
+  // rebuild runs, which on a small host is the CPU rill-core and the other
+  // models need. The replay source always rebuilds on one thread.
+  unsigned rebuild_threads = 1;
   // How often the journal tail is checked when the feed is quiet (journal
   // source; cheap). The replay source is asked at replay_check_interval.
   std::chrono::milliseconds tail_check_interval{5};

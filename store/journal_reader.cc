@@ -7,17 +7,11 @@
 #include <thread>
 #include <vector>
 
+#include "store/cpu_relax.h"
 #include "store/journal_format.h"
 #include "store/record_check.h"
 #include "store/segment_dir.h"
 #include "store/segment_file.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define RILL_CPU_RELAX() _mm_pause()
-#else
-#define RILL_CPU_RELAX() std::this_thread::yield()
-#endif
 
 namespace rill::store {
 
@@ -303,7 +297,7 @@ io_status journal_reader::wait_next(record_view& out, std::chrono::microseconds 
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return io_status::end_of_log;
     if (now - start < kSpin) {
-      for (int i = 0; i < 32; ++i) RILL_CPU_RELAX();
+      for (int i = 0; i < 32; ++i) cpu_relax();
     } else {
       std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(sleep, deadline - now));
       sleep = std::min<std::chrono::microseconds>(sleep * 2, kMaxSleep);

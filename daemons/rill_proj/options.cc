@@ -104,6 +104,8 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   add("feed_queue", rt.feed_queue,
       "events queued between the receive and projector threads (default 65536)");
   add("apply_batch", rt.apply_batch, "events applied per loop turn between queries (default 8192)");
+  add("rebuild_threads", rt.rebuild_threads,
+      "threads a rebuild uses: 1, or 2 to read and apply in parallel (default 1)");
   add("tail_check_ms", tail_ms, "journal tail check when the feed is quiet, ms (default 5)");
   add("replay_check_ms", replay_check_ms,
       "replay tail check when the feed is quiet, ms (default 200)");

@@ -73,6 +73,7 @@ TEST_F(ProjDaemon, BadFlagsExitWithUsageError) {
        std::vector<std::vector<std::string>>{{"--no-such-flag"},
                                              {"--snapshot-every", "x"},
                                              {"--apply-batch", "0"},
+                                             {"--rebuild-threads", "3"},
                                              {"--model-endpoint", "journal_stats"},
                                              {"--model-endpoint", "other=ipc:///tmp/x"},
                                              {"--source", "somewhere"}}) {

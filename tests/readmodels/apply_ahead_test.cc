@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -22,20 +21,9 @@
 namespace rill::readmodels {
 namespace {
 
+using testing::encode_all;
 using testing::event_log;
 using testing::json;
-
-// Encoded bodies of a log, as the journal stores them.
-std::vector<std::string> encode_all(const event_log& log) {
-  std::vector<std::string> bodies;
-  out_buffer buf;
-  for (size_t i = 0; i < log.size(); ++i) {
-    buf.clear();
-    encode_event(buf, log[i]);
-    bodies.emplace_back(buf.span().data(), buf.span().size());
-  }
-  return bodies;
-}
 
 // Pushes every body (seqs from 1), then flushes.
 void push_all(apply_ahead& ahead, const std::vector<std::string>& bodies) {
@@ -250,53 +238,16 @@ TEST(ApplyAhead, UnreadKindsAreDecodedWhenNotInRillsLayoutAndAThrowStopsBeforeTh
 // Every default model: 8 ahead with prefetch() == one at a time, byte for
 // byte in the snapshot, over a random domain log.
 TEST(ApplyAhead, EveryModelEqualsItselfAppliedOneAtATime) {
-  testing::temp_dir dir;
-  std::mt19937_64 rng(77);
-  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
-  event_log log;
-  size_t customers = 0, orders = 0;
-  const char* classes[] = {"A", "B", "C"};
-  const char* currencies[] = {"EUR", "USD", "GBP"};
-  for (int i = 0; i < 5000; ++i) {
-    const size_t k = customers == 0 ? 0 : pick(100);
-    if (k < 15) {
-      const std::string id = "c" + std::to_string(customers++);
-      log.customer(id, "name " + id, id + "@x.org", pick(2) ? "DE" : nullptr);
-    } else if (k < 22) {
-      log.add("CUSTOMER_UPDATED", "customer", "c" + std::to_string(pick(customers)),
-              {{"name", "renamed " + std::to_string(i)}});
-    } else if (k < 30) {
-      log.classify("c" + std::to_string(pick(customers)), classes[pick(3)]);
-    } else if (k < 75) {
-      log.order("o" + std::to_string(orders++), "c" + std::to_string(pick(customers)),
-                static_cast<double>(1 + pick(5000)), currencies[pick(3)]);
-    } else if (k < 97 && orders > 0) {
-      log.rate("o" + std::to_string(pick(orders)), 0.5 + static_cast<double>(pick(4)));
-    } else if (k < 99) {
-      log.campaign("k" + std::to_string(i), classes[pick(3)], "subject", "body");
-    } else {  // kinds no default model reads, on their aggregates and another
-      log.add(pick(2) ? "CUSTOMER_NOTED" : "ORDER_SHIPPED", pick(2) ? "customer" : "order",
-              "c" + std::to_string(pick(customers)), {{"name", "n"}, {"rate", 2.0}});
-      log.add("ITEM_ADDED", "basket", "b" + std::to_string(i), json::object());
-    }
-  }
-  const auto bodies = encode_all(log);
-  for (const std::string& name : model_names()) {
-    const bool saga =
-        name == "customer_analysis" || name == "email_campaigns" || name == "exchange_rates";
-    auto cfg = testing::config_in(dir, saga ? json{{"saga", false}} : json::object());
-    auto plain = make_model(name, cfg);
-    auto ahead_model = make_model(name, cfg);
-    ASSERT_NE(plain, nullptr);
-    log.apply_to(*plain);
-    change_set ignored(false);
-    apply_ahead ahead(*ahead_model, ignored, 8);
-    push_all(ahead, bodies);
-    EXPECT_EQ(ahead.undecodable(), 0u) << name;
-    EXPECT_GT(ahead.skipped(), 0u) << name;  // every default model lists what it reads
-    EXPECT_EQ(ahead.applied(), bodies.size()) << name;
-    EXPECT_EQ(testing::saved(*plain), testing::saved(*ahead_model)) << name;
-  }
+  testing::expect_every_model_as_applied_one_at_a_time(
+      testing::random_domain_log(77, 5000),
+      [](read_model& m, const std::vector<std::string>& bodies, const std::string& name) {
+        change_set ignored(false);
+        apply_ahead ahead(m, ignored, 8);
+        push_all(ahead, bodies);
+        EXPECT_EQ(ahead.undecodable(), 0u) << name;
+        EXPECT_GT(ahead.skipped(), 0u) << name;  // every default model lists what it reads
+        EXPECT_EQ(ahead.applied(), bodies.size()) << name;
+      });
 }
 
 }  // namespace

@@ -104,12 +104,18 @@ TEST(RuntimeRebuild, OldStateAnswersUntilTheRebuiltOneTakesOver) {
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
 
-TEST(RuntimeRebuild, RebuildOfALargeJournalWhileAppending) {
+// Once with rebuild_threads 1 (apply_ahead) and once with 2 (split_apply),
+// across segment boundaries (8 MiB segments).
+class RuntimeRebuildThreads : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(RuntimeRebuildThreads, RebuildOfALargeJournalWhileAppending) {
   temp_dir dir;
   zmq::context_t ctx;
   test_journal j(dir.path() / "journal", 8 << 20);
   j.append_many(200000, 1000);
-  running_runtime rt(test_options(dir.path()), stats_model());
+  auto opt = test_options(dir.path());
+  opt.rebuild_threads = GetParam();
+  running_runtime rt(opt, stats_model());
   const auto ep = rt.endpoint("journal_stats");
   ASSERT_TRUE(wait_applied(ctx, ep, 200000));
   auto r = query(ctx, ep, {{"q", "rebuild"}});
@@ -124,6 +130,7 @@ TEST(RuntimeRebuild, RebuildOfALargeJournalWhileAppending) {
   ASSERT_TRUE(wait_applied(ctx, ep, 202000));
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
+INSTANTIATE_TEST_SUITE_P(Threads, RuntimeRebuildThreads, ::testing::Values(1u, 2u));
 
 // A second model, to host two in one runtime. With `kinds`, it says it reads
 // only those, yet counts every apply() call: the count shows which events
