@@ -1,8 +1,9 @@
 // Projection benchmarks:
 //  - rebuild speed: events/s applied from a journal (decode only, the
 //    built-in journal_stats model, each of the default domain's six models,
-//    all six in one pass, and the real rebuild_job thread with journal_stats
-//    and with orders);
+//    all six in one pass, customers and orders split over two threads
+//    (rebuild_threads 2), and the real rebuild_job with journal_stats and
+//    with orders, one thread and two);
 //  - query round trip over ipc (p50/p99) next to a raw ZeroMQ DEALER/ROUTER
 //    echo measured in the same run.
 // RILL_BENCH_EVENTS sets the journal size (default 1,000,000 events).
@@ -29,6 +30,7 @@
 #include "readmodels/registry.h"
 #include "readmodels/runtime.h"
 #include "readmodels/runtime_journal_stats.h"
+#include "readmodels/split_apply.h"
 #include "store/journal_writer.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
@@ -145,6 +147,9 @@ bench_journal& domain_journal() {
 // Reads the whole journal, decoding every event and applying it to `m`
 // (nullptr: decode only) through apply_ahead with `depth` (1: no lookahead).
 // Returns the events seen.
+// depth 0: split_apply (this thread reads and decodes, a worker applies), as
+// a rebuild does by default (rebuild_threads 2); depth >= 1: apply_ahead on
+// this thread alone.
 uint64_t apply_all(const fs::path& dir, readmodels::read_model* m, size_t depth = 1) {
   readmodels::event_source_journal src(dir);
   readmodels::source_event ev;
@@ -160,12 +165,21 @@ uint64_t apply_all(const fs::path& dir, readmodels::read_model* m, size_t depth 
     return n;
   }
   readmodels::change_set ignored(false);
-  readmodels::apply_ahead ahead(*m, ignored, depth);
-  while (src.next(ev) == readmodels::source_status::ok) {
-    ahead.push(ev.seq, ev.body);
-    ++n;
+  auto run = [&](auto& ahead) {
+    while (src.next(ev) == readmodels::source_status::ok) {
+      ahead.push(ev.seq, ev.body);
+      ++n;
+    }
+    ahead.flush();
+  };
+  if (depth == 0) {
+    readmodels::split_apply split(
+        *m, ignored, std::min(readmodels::split_apply::kDefaultSlots, src.stable_bodies() + 1));
+    run(split);
+  } else {
+    readmodels::apply_ahead ahead(*m, ignored, depth);
+    run(ahead);
   }
-  ahead.flush();
   return n;
 }
 
@@ -217,9 +231,9 @@ BENCHMARK(BM_decode_event_checked)->Unit(benchmark::kMillisecond)->UseRealTime()
 // Arg: apply_ahead depth (1 = decode and apply one at a time; 8 = the
 // rebuild_job's default lookahead with read_model::prefetch()).
 void rebuild_model(benchmark::State& state,
-                   const std::function<std::unique_ptr<readmodels::read_model>()>& make) {
+                   const std::function<std::unique_ptr<readmodels::read_model>()>& make,
+                   size_t depth) {
   auto& j = domain_journal();
-  const auto depth = static_cast<size_t>(state.range(0));
   for (auto _ : state) {
     state.PauseTiming();
     auto m = make();
@@ -235,14 +249,18 @@ void rebuild_model(benchmark::State& state,
 }
 
 void BM_rebuild_journal_stats(benchmark::State& state) {
-  rebuild_model(state, [] { return std::make_unique<readmodels::journal_stats>(); });
+  rebuild_model(
+      state, [] { return std::make_unique<readmodels::journal_stats>(); },
+      static_cast<size_t>(state.range(0)));
 }
 BENCHMARK(BM_rebuild_journal_stats)->Arg(1)->ArgName("depth")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_rebuild_domain_model(benchmark::State& state, const char* name) {
   readmodels::model_config cfg;
   cfg.data_dir = domain_journal().root.string();
-  rebuild_model(state, [&] { return readmodels::make_model(name, cfg); });
+  rebuild_model(
+      state, [&] { return readmodels::make_model(name, cfg); },
+      static_cast<size_t>(state.range(0)));
 }
 #define RILL_REBUILD_BENCH(model)                             \
   BENCHMARK_CAPTURE(BM_rebuild_domain_model, model, #model) \
@@ -251,6 +269,18 @@ void BM_rebuild_domain_model(benchmark::State& state, const char* name) {
       ->ArgName("depth")                                      \
       ->Unit(benchmark::kMillisecond)                         \
       ->UseRealTime()
+// The same with rebuild_threads 2: reading on this thread, decoding and
+// applying on a second one (split_apply).
+void BM_rebuild_split(benchmark::State& state, const char* name) {
+  readmodels::model_config cfg;
+  cfg.data_dir = domain_journal().root.string();
+  rebuild_model(
+      state, [&] { return readmodels::make_model(name, cfg); }, 0);
+}
+BENCHMARK_CAPTURE(BM_rebuild_split, customers, "customers")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_rebuild_split, orders, "orders")->Unit(benchmark::kMillisecond)->UseRealTime();
 RILL_REBUILD_BENCH(customers);
 RILL_REBUILD_BENCH(orders);
 RILL_REBUILD_BENCH(top_customers);
@@ -297,7 +327,8 @@ void BM_rebuild_all_models(benchmark::State& state) {
 BENCHMARK(BM_rebuild_all_models)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The real rebuild path: rebuild_job on its own thread, its own reader.
-// Arg 0: the built-in journal_stats model; 1: the orders model.
+// Args: model (0: the built-in journal_stats, 1: orders), threads (1 or 2:
+// rebuild_threads).
 void BM_rebuild_job(benchmark::State& state) {
   auto& j = domain_journal();
   std::atomic<uint64_t> target{j.events};
@@ -312,7 +343,7 @@ void BM_rebuild_job(benchmark::State& state) {
       fresh = std::make_unique<readmodels::journal_stats>();
     else
       fresh = readmodels::make_model("orders", cfg);
-    readmodels::rebuild_job job(std::move(fresh), f, target);
+    readmodels::rebuild_job job(std::move(fresh), f, target, static_cast<unsigned>(state.range(1)));
     while (job.poll() == readmodels::rebuild_job::state::running)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     uint64_t applied = 0;
@@ -327,9 +358,8 @@ void BM_rebuild_job(benchmark::State& state) {
                          benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_rebuild_job)
-    ->Arg(0)
-    ->Arg(1)
-    ->ArgName("orders")
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"orders", "threads"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

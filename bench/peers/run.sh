@@ -131,7 +131,7 @@ PROJ=customers rill_row readyourwrites "" --rate "$RATE" --window 1000 --mix cre
   --after-model customers --duration "$LAT_SECS"
 log "rill rebuild: bench_projection, $EVENTS events"
 RILL_BENCH_EVENTS=$EVENTS TMPDIR=$WORK timeout 400 "$BIN/bench_projection" \
-  --benchmark_filter='BM_read_journal|BM_rebuild_domain_model/(customers|orders)/depth:8' --benchmark_format=json \
+  --benchmark_filter='BM_read_journal|BM_rebuild_split/(customers|orders)|BM_rebuild_domain_model/(customers|orders)/depth:8' --benchmark_format=json \
   >"$WORK/rill-rebuild.json" 2>"$WORK/rill-rebuild.err" || true
 
 # ---------------------------------------------------------------- peers
@@ -200,14 +200,16 @@ def rebuild():
             b = json.load(f)["benchmarks"]
     except Exception:
         return None, None
-    models = [x["events/s"] for x in b if x["name"].startswith("BM_rebuild_domain_model") and "events/s" in x]
+    def slower(prefix):
+        v = [x["events/s"] for x in b if x["name"].startswith(prefix) and "events/s" in x]
+        return min(v) if v else None
     scan = [x["events/s"] for x in b if x["name"].startswith("BM_read_journal") and "events/s" in x]
-    return (min(models) if models else None), (scan[0] if scan else None)
+    return slower("BM_rebuild_domain_model"), (scan[0] if scan else None), slower("BM_rebuild_split")
 
 r = {n: load("rill-" + n) for n in ["one", "pipelined", "batched", "durable", "latency", "readyourwrites"]}
 p = {(s, n): load(f"{s}-{n}") for s in ["redis", "postgres"]
      for n in ["one", "pipelined", "durable", "latency", "catchup"]}
-rb, scan = rebuild()
+rb, scan, rb_split = rebuild()
 
 rows = []  # row, rill value, peer value, higher-is-better, kind, target factor, target text
 def add(row, rv, pv, kind, factor=None, target="-", peer_name=""):
@@ -274,7 +276,9 @@ for (s, n), j in p.items():
                      f"p99 {us_txt(l['p99'])}, max {us_txt(l['max'])}, failed {j['failed']}")
     else:
         notes.append(f"{s} {n}: FAILED: {why.get(s + '-' + n, '?')}")
-if scan: notes.append(f"rill journal scan (no decode): {rate_txt(scan)}; rebuild figure = the slower of customers and orders (decode 8 ahead + prefetch, as rebuild_job)")
+if scan: notes.append(f"rill journal scan (no decode): {rate_txt(scan)}; rebuild figure = the slower of customers and orders "
+                      f"on one thread (decode 8 ahead + prefetch, as rebuild_job by default); "
+                      f"with rebuild_threads 2 (split_apply): {rate_txt(rb_split) if rb_split else '-'}")
 print()
 print("latencies: per request (batch / pipeline / transaction for batched rows); latency rows: intended send -> seen by the subscriber;"
       " readyourwrites: intended send -> rill-proj customers answers a query with after = the acknowledged seq (sampled:"
