@@ -12,7 +12,7 @@ bool journal_readable(const std::filesystem::path& dir) {
 }
 
 event_source_journal::event_source_journal(std::filesystem::path dir)
-    : dir_(dir), reader_(std::move(dir)) {}
+    : dir_(dir), reader_(std::move(dir), store::reader_options{.keep_records = kStableBodies}) {}
 
 source_status event_source_journal::map(store::io_status s, const char* what) {
   switch (s) {

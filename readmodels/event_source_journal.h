@@ -23,10 +23,11 @@ class event_source_journal final : public event_source {
   uint64_t last_seq() override { return reader_.last_seq(); }
   const std::string& error() const override { return error_; }
   std::string_view kind() const override { return "journal"; }
-  // Bodies point into the mapped segments; the reader keeps the current and
-  // the previous segment mapped, so far more than this stay valid (a record
-  // is at most a few MiB, a segment holds many).
-  size_t stable_bodies() const override { return 64; }
+  // Bodies point into the mapped segments; the reader keeps every segment
+  // that holds one of the last kStableBodies + 1 records mapped
+  // (reader_options::keep_records), whatever the segment and record sizes.
+  static constexpr size_t kStableBodies = 64;
+  size_t stable_bodies() const override { return kStableBodies; }
 
   // Like next(), but waits up to `timeout` for the next record to be
   // published (the reader spins briefly, then sleeps in short steps).

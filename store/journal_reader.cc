@@ -145,9 +145,18 @@ void journal_reader::impl::consume(position& p, const record_info& info) {
 
 void journal_reader::impl::release_behind() {
   // Keeps the cursor's segment and the one before it mapped (the last-seq
-  // probe is never behind the cursor when it is used).
+  // probe is never behind the cursor when it is used), and every segment
+  // holding one of the last keep_records + 1 records returned.
   for (size_t i = 0; i + 1 < cur_.seg; ++i) {
-    if (opt_.release && segs_[i].file) {
+    if (!segs_[i].file) continue;
+    if (opt_.keep_records > 0) {
+      // Segment i ends just before segment i + 1's first seq: it can go once
+      // that is more than keep_records past the last seq returned
+      // (expected - 1). Unknown (0): kept for now.
+      const uint64_t next_first = segs_[i + 1].first_seq;
+      if (next_first == 0 || next_first + opt_.keep_records >= cur_.expected) continue;
+    }
+    if (opt_.release) {
       opt_.release(std::move(segs_[i].file));
     } else {
       segs_[i].file.reset();

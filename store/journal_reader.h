@@ -47,6 +47,12 @@ struct reader_options {
   // thread, passes it to the journal writer's background thread
   // (journal_writer::release_later).
   std::function<void(std::unique_ptr<segment_file>)> release;
+  // The bodies of the last keep_records + 1 records returned stay readable:
+  // a segment stays mapped while any of those is in it. 0: only the last
+  // one is (the reader keeps the cursor's segment and the one before, which
+  // with small segments and large records can be a single record). For
+  // readers that decode ahead of applying (event_source_journal).
+  uint64_t keep_records = 0;
 };
 
 class journal_reader {

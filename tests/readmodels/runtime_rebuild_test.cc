@@ -130,6 +130,32 @@ TEST_P(RuntimeRebuildThreads, RebuildOfALargeJournalWhileAppending) {
   ASSERT_TRUE(wait_applied(ctx, ep, 202000));
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
+// 20 KiB events in 64 KiB segments: the rebuild decodes up to 64 events
+// ahead of the one applied, across many segments, and the reader must keep
+// their bodies mapped (reader_options::keep_records).
+TEST_P(RuntimeRebuildThreads, RebuildOfLargeEventsInSmallSegments) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal", 64 << 10);
+  for (int i = 0; i < 150; ++i)
+    j.append_data("thing", "big" + std::to_string(i), "THING_CREATED", 1,
+                  {{"blob", std::string(20'000 + i, static_cast<char>('a' + i % 26))}});
+  auto opt = test_options(dir.path());
+  opt.rebuild_threads = GetParam();
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 150));
+  auto r = query(ctx, ep, {{"q", "rebuild"}});
+  ASSERT_EQ((*r)["result"]["started"], true);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto st = query(ctx, ep, {{"q", "status"}});
+        return st && (*st)["result"]["rebuilds"] == 1 && (*st)["result"]["rebuilding"] == false;
+      },
+      60s));
+  EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, RuntimeRebuildThreads, ::testing::Values(1u, 2u));
 
 // A second model, to host two in one runtime. With `kinds`, it says it reads
