@@ -71,19 +71,18 @@ void rebuild_job::run() {
 }
 
 template <class Applier>
-void rebuild_job::drive(Applier& ahead, event_source& source) {
-  event_source* src = &source;
+void rebuild_job::drive(Applier& ahead, event_source& src) {
   uint64_t pushed = 0, since_publish = 0, events = 0;
   auto last_head = std::chrono::steady_clock::now();
-  head_.store(src->last_seq());
-  if (src->seek(1) != source_status::ok) {
-    fail("cannot seek: " + src->error());
+  head_.store(src.last_seq());
+  if (src.seek(1) != source_status::ok) {
+    fail("cannot seek: " + src.error());
     return;
   }
   try {
     while (!cancel_.load(std::memory_order_relaxed)) {
       source_event ev;
-      const source_status s = src->next(ev);
+      const source_status s = src.next(ev);
       if (s == source_status::ok) {
         if (pushed != 0 && ev.seq != pushed + 1) {
           fail("the source skipped from seq " + std::to_string(pushed) + " to " +
@@ -100,7 +99,7 @@ void rebuild_job::drive(Applier& ahead, event_source& source) {
           const auto now = std::chrono::steady_clock::now();
           if (now - last_head >= kHeadRefresh) {
             last_head = now;
-            if (const uint64_t h = src->last_seq(); h > head_.load()) head_.store(h);
+            if (const uint64_t h = src.last_seq(); h > head_.load()) head_.store(h);
           }
         }
         continue;
@@ -117,10 +116,10 @@ void rebuild_job::drive(Applier& ahead, event_source& source) {
         }
         std::this_thread::sleep_for(kWaitForTarget);
       } else if (s == source_status::unavailable) {
-        spdlog::warn("rebuild of {}: {} (retrying)", fresh_->name(), src->error());
+        spdlog::warn("rebuild of {}: {} (retrying)", fresh_->name(), src.error());
         std::this_thread::sleep_for(kRetryUnavailable);
       } else {
-        fail(src->error());
+        fail(src.error());
         return;
       }
     }

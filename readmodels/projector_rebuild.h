@@ -53,7 +53,7 @@ class rebuild_job {
  private:
   void run();
   template <class Applier>
-  void drive(Applier& ahead, event_source& src);
+  void drive(Applier& ahead, event_source& src);  // run()'s loop
   void fail(std::string why);
 
   std::unique_ptr<read_model> fresh_;

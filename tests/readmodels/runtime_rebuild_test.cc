@@ -104,6 +104,16 @@ TEST(RuntimeRebuild, OldStateAnswersUntilTheRebuiltOneTakesOver) {
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
 
+// Waits (up to 60 s) until the model's first rebuild has taken over.
+bool first_rebuild_done(zmq::context_t& ctx, const std::string& ep) {
+  return eventually(
+      [&] {
+        auto s = query(ctx, ep, {{"q", "status"}});
+        return s && (*s)["result"]["rebuilds"] == 1 && (*s)["result"]["rebuilding"] == false;
+      },
+      60s);
+}
+
 // Once with rebuild_threads 1 (apply_ahead) and once with 2 (split_apply),
 // across segment boundaries (8 MiB segments).
 class RuntimeRebuildThreads : public ::testing::TestWithParam<unsigned> {};
@@ -121,12 +131,7 @@ TEST_P(RuntimeRebuildThreads, RebuildOfALargeJournalWhileAppending) {
   auto r = query(ctx, ep, {{"q", "rebuild"}});
   ASSERT_EQ((*r)["result"]["started"], true);
   for (int i = 0; i < 20; ++i) j.append_many(100, 7, "live");
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto s = query(ctx, ep, {{"q", "status"}});
-        return s && (*s)["result"]["rebuilds"] == 1 && (*s)["result"]["rebuilding"] == false;
-      },
-      60s));
+  ASSERT_TRUE(first_rebuild_done(ctx, ep));
   ASSERT_TRUE(wait_applied(ctx, ep, 202000));
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
@@ -147,12 +152,7 @@ TEST_P(RuntimeRebuildThreads, RebuildOfLargeEventsInSmallSegments) {
   ASSERT_TRUE(wait_applied(ctx, ep, 150));
   auto r = query(ctx, ep, {{"q", "rebuild"}});
   ASSERT_EQ((*r)["result"]["started"], true);
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto st = query(ctx, ep, {{"q", "status"}});
-        return st && (*st)["result"]["rebuilds"] == 1 && (*st)["result"]["rebuilding"] == false;
-      },
-      60s));
+  ASSERT_TRUE(first_rebuild_done(ctx, ep));
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
 
