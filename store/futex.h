@@ -1,6 +1,8 @@
 #pragma once
 // Minimal futex wait/wake on a 32-bit atomic (std::atomic::wait has no
-// timeout). Process-private. Thread-safe.
+// timeout). futex_wait/futex_wake_all are process-private; the _shared
+// variants work on a word in a MAP_SHARED file mapping, across processes
+// (store/journal_bell.h). Thread-safe.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,5 +15,9 @@ void futex_wait(const std::atomic<uint32_t>& word, uint32_t expected,
                 std::chrono::nanoseconds timeout);
 // Wakes every thread blocked in futex_wait on word.
 void futex_wake_all(std::atomic<uint32_t>& word);
+
+// The same on a word in shared memory (no FUTEX_PRIVATE_FLAG).
+void futex_wait_shared(const uint32_t* word, uint32_t expected, std::chrono::nanoseconds timeout);
+void futex_wake_all_shared(uint32_t* word);
 
 }  // namespace rill::store

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/cpu_relax.h"
+#include "store/journal_bell.h"
 #include "store/journal_format.h"
 #include "store/record_check.h"
 #include "store/segment_dir.h"
@@ -23,6 +24,11 @@ constexpr auto kRescanInterval = std::chrono::milliseconds(1);
 constexpr auto kSpin = std::chrono::microseconds(20);
 constexpr auto kFirstSleep = std::chrono::microseconds(20);
 constexpr auto kMaxSleep = std::chrono::microseconds(500);
+// A sleep on the bell is cut at this length: a wake-up lost to a writer that
+// reopened the bell (or replaced the file) costs at most this much.
+constexpr auto kMaxBellSleep = std::chrono::milliseconds(50);
+// How often a reader without a bell looks for one (the writer creates it).
+constexpr auto kBellRetry = std::chrono::seconds(1);
 }  // namespace
 
 class journal_reader::impl {
@@ -33,6 +39,17 @@ class journal_reader::impl {
   io_status seek(uint64_t seq);
   io_status next(record_view& out);
   uint64_t last_seq();
+  // The journal's bell, opened on first use and looked for again every
+  // kBellRetry while missing; null: poll.
+  journal_bell* bell() {
+    if (!bell_) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - bell_tried_ < kBellRetry) return nullptr;
+      bell_tried_ = now;
+      bell_ = journal_bell::open_reader(dir_);
+    }
+    return bell_.get();
+  }
   uint64_t position_seq() const {
     const uint64_t e = cur_.expected == 0 ? 1 : cur_.expected;
     return std::max(target_, e);
@@ -66,6 +83,8 @@ class journal_reader::impl {
   position probe_;
   uint64_t probe_last_ = 0;
   std::chrono::steady_clock::time_point last_rescan_{};
+  std::unique_ptr<journal_bell> bell_;
+  std::chrono::steady_clock::time_point bell_tried_{};
 };
 
 io_status journal_reader::impl::rescan(bool force) {
@@ -307,6 +326,14 @@ io_status journal_reader::wait_next(record_view& out, std::chrono::microseconds 
     if (now >= deadline) return io_status::end_of_log;
     if (now - start < kSpin) {
       for (int i = 0; i < 32; ++i) cpu_relax();
+    } else if (journal_bell* bell = impl_->bell()) {
+      // Sleep until the writer publishes (store/journal_bell.h).
+      const uint32_t seen = bell->enter();
+      s = impl_->next(out);
+      if (s == io_status::end_of_log)
+        bell->sleep(seen, std::min<std::chrono::nanoseconds>(kMaxBellSleep, deadline - now));
+      bell->leave();
+      if (s != io_status::end_of_log) return s;
     } else {
       std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(sleep, deadline - now));
       sleep = std::min<std::chrono::microseconds>(sleep * 2, kMaxSleep);

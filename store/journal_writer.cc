@@ -15,6 +15,7 @@
 
 #include "store/dir_lock.h"
 #include "store/futex.h"
+#include "store/journal_bell.h"
 #include "store/journal_format.h"
 #include "store/journal_recovery.h"
 #include "store/journal_scan.h"
@@ -45,6 +46,7 @@ class journal_writer::impl {
 
   journal_options opt_;
   dir_lock lock_;
+  std::unique_ptr<journal_bell> bell_;  // wakes tailers in other processes; may be null
   std::string last_error_;
   uint64_t max_body_ = 0;
   std::atomic<uint64_t> published_head_{0};
@@ -257,6 +259,7 @@ void journal_writer::impl::publish() {
   group_records_ = 0;
   publish_epoch_.fetch_add(1, std::memory_order_seq_cst);
   if (waiters_.load(std::memory_order_seq_cst) != 0) futex_wake_all(publish_epoch_);
+  if (bell_) bell_->ring();
 }
 
 void journal_writer::impl::discard_unpublished() {
@@ -419,6 +422,8 @@ std::unique_ptr<journal_writer> journal_writer::open(const journal_options& opti
     return nullptr;
   }
   p->start_interval_flusher();
+  // Without a bell, readers in other processes poll: slower, never wrong.
+  p->bell_ = journal_bell::open_writer(p->opt_.dir);
   return std::unique_ptr<journal_writer>(new journal_writer(std::move(p)));
 }
 
