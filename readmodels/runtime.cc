@@ -1,5 +1,6 @@
 #include "readmodels/runtime.h"
 
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -8,6 +9,7 @@
 #include "readmodels/event_source_journal.h"
 #include "readmodels/event_source_replay.h"
 #include "readmodels/projector.h"
+#include "readmodels/runtime_bell_watch.h"
 #include "readmodels/runtime_feed.h"
 #include "transport/security.h"
 
@@ -128,6 +130,9 @@ int runtime::run() {
   fo.queue_capacity = opt_.feed_queue;
   feed_receiver feed(ctx_, fo, bell_, csec);
   feed.start();
+  // A local journal also wakes the projector through its bell, sooner.
+  std::optional<bell_watch> watch;
+  if (local) watch.emplace(journal_dir, bell_).start();
 
   projector_env env;
   env.ctx = &ctx_;
@@ -145,6 +150,7 @@ int runtime::run() {
                  opt_.events_endpoint, local ? journal_dir.string() : opt_.replay_endpoint);
     rc = p.run(stop_);
   }
+  if (watch) watch->stop();
   feed.stop();
   ready_.store(false, std::memory_order_release);
   return rc;

@@ -1,0 +1,47 @@
+#pragma once
+// runtime_bell_watch: for a rill-proj that reads a journal on its own host.
+// A thread sleeps on the journal's bell (store/journal_bell.h) and rings the
+// projector's doorbell each time rill-core publishes, so the projector wakes
+// one futex hand-off after an append. The event feed (runtime_feed.h) wakes
+// it too, later: its path crosses two ZeroMQ I/O threads and the receive
+// thread. Without a bell (an older journal, another user's files) this
+// thread looks for one every second and the feed alone wakes the projector.
+//
+// Ownership: owns its thread; borrows the doorbell, which must outlive it.
+// Thread-safety: start() and stop() from the owner thread.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <thread>
+
+#include "readmodels/runtime_doorbell.h"
+
+namespace rill::readmodels {
+
+class bell_watch {
+ public:
+  bell_watch(std::filesystem::path journal_dir, doorbell& bell);
+  ~bell_watch();
+  bell_watch(const bell_watch&) = delete;
+  bell_watch& operator=(const bell_watch&) = delete;
+
+  void start();
+  // Stops and joins the thread. Idempotent.
+  void stop();
+
+  // Times the projector's doorbell was rung from the journal's bell.
+  uint64_t rings() const { return rings_.load(std::memory_order_relaxed); }
+  // True once the journal's bell is open.
+  bool attached() const { return attached_.load(std::memory_order_acquire); }
+
+ private:
+  void run();
+  std::filesystem::path dir_;
+  doorbell& bell_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> attached_{false};
+  std::atomic<uint64_t> rings_{0};
+  std::thread thread_;
+};
+
+}  // namespace rill::readmodels

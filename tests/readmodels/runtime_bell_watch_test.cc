@@ -1,0 +1,104 @@
+// bell_watch: rings the projector's doorbell when rill-core publishes to a
+// local journal, and finds a bell that appears after it started.
+#include "readmodels/runtime_bell_watch.h"
+
+#include <poll.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "store/journal_writer.h"
+#include "tests/readmodels/models_events.h"
+
+namespace rill::readmodels {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<store::journal_writer> open_journal(const std::filesystem::path& dir) {
+  store::journal_options o;
+  o.dir = dir;
+  o.segment_size = 64 << 10;
+  store::recovery_report rep;
+  return store::journal_writer::open(o, rep);
+}
+
+// True once `cond` holds, polling for up to 30 s.
+template <class F>
+bool eventually(F cond) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// Waits up to 30 s for the doorbell's eventfd to become readable.
+bool rung(doorbell& db) {
+  pollfd p{db.fd(), POLLIN, 0};
+  return ::poll(&p, 1, 30'000) == 1;
+}
+
+TEST(BellWatch, APublishRingsTheArmedDoorbell) {
+  testing::temp_dir t;
+  const auto dir = t.path() / "journal";
+  auto w = open_journal(dir);
+  ASSERT_TRUE(w);
+  doorbell db;
+  bell_watch watch(dir, db);
+  watch.start();
+  ASSERT_TRUE(eventually([&] { return watch.attached(); }));
+  db.clear();
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    const uint64_t before = watch.rings();
+    db.arm();
+    ASSERT_EQ(w->append(seq, "event"), store::io_status::ok);
+    w->publish();
+    ASSERT_TRUE(rung(db)) << "publish " << seq << " did not ring the doorbell";
+    db.clear();
+    ASSERT_TRUE(eventually([&] { return watch.rings() > before; }));
+  }
+  watch.stop();
+}
+
+TEST(BellWatch, FindsABellCreatedAfterItStarted) {
+  testing::temp_dir t;
+  const auto dir = t.path() / "journal";
+  doorbell db;
+  bell_watch watch(dir, db);
+  watch.start();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(watch.attached()) << "no journal yet";
+  auto w = open_journal(dir);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(eventually([&] { return watch.attached(); }));
+  db.clear();
+  db.arm();
+  ASSERT_EQ(w->append(1, "event"), store::io_status::ok);
+  w->publish();
+  EXPECT_TRUE(rung(db));
+}
+
+TEST(BellWatch, StopsWhileAsleepAndWithoutAJournal) {
+  testing::temp_dir t;
+  doorbell db;
+  {
+    bell_watch idle(t.path() / "none", db);
+    idle.start();
+    idle.stop();
+    idle.stop();  // idempotent
+  }
+  const auto dir = t.path() / "journal";
+  auto w = open_journal(dir);
+  ASSERT_TRUE(w);
+  bell_watch watch(dir, db);
+  watch.start();
+  ASSERT_TRUE(eventually([&] { return watch.attached(); }));
+  // The destructor stops it while it sleeps on the bell.
+}
+
+}  // namespace
+}  // namespace rill::readmodels
