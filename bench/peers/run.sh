@@ -127,6 +127,7 @@ rill_row pipelined ""             --window 1000 --duration "$SECS"
 rill_row batched   ""             --batch "$BATCH" --window 16 --duration "$SECS"
 rill_row durable   "--sync batch" --window 1000 --duration "$SECS"
 rill_row latency   ""             --rate "$RATE" --window 1000 --visible --duration "$LAT_SECS"
+rill_row tailer    ""             --rate "$RATE" --window 1000 --visible-journal --duration "$LAT_SECS"
 PROJ=customers rill_row readyourwrites "" --rate "$RATE" --window 1000 --mix create:50,update:50 \
   --after-model customers --duration "$LAT_SECS"
 log "rill rebuild: bench_projection, $EVENTS events"
@@ -206,7 +207,7 @@ def rebuild():
     scan = [x["events/s"] for x in b if x["name"].startswith("BM_read_journal") and "events/s" in x]
     return slower("BM_rebuild_domain_model"), (scan[0] if scan else None), slower("BM_rebuild_split")
 
-r = {n: load("rill-" + n) for n in ["one", "pipelined", "batched", "durable", "latency", "readyourwrites"]}
+r = {n: load("rill-" + n) for n in ["one", "pipelined", "batched", "durable", "latency", "tailer", "readyourwrites"]}
 p = {(s, n): load(f"{s}-{n}") for s in ["redis", "postgres"]
      for n in ["one", "pipelined", "durable", "latency", "catchup"]}
 rb, scan, rb_split = rebuild()
@@ -242,6 +243,10 @@ for q, factor, t in [("p50", 1.0, "<= 1x"), ("p99", 0.5, "<= 0.5x")]:
         lat(p["redis", "latency"], "visible_us", q), "lat", factor, t, "Redis XADD->XREAD")
     add(f"append -> subscriber {q} @ {rate // 1000}k/s", lat(r["latency"], "visible_us", q),
         lat(p["postgres", "latency"], "visible_us", q), "lat", peer_name="PG NOTIFY->LISTEN")
+for q, factor, t in [("p50", 1.0, "<= 1x"), ("p99", 0.5, "<= 0.5x")]:
+    add(f"append -> same-host journal tailer {q} @ {rate // 1000}k/s",
+        lat(r["tailer"], "visible_journal_us", q), lat(p["redis", "latency"], "visible_us", q), "lat",
+        factor, t, "Redis XADD->XREAD")
 for q in ["p50", "p99"]:
     add(f"command -> customers answers `after` {q} @ {rate // 1000}k/s",
         lat(r["readyourwrites"], "after_us", q), lat(p["redis", "latency"], "visible_us", q), "lat",
@@ -261,8 +266,9 @@ for x in rows:
 notes = []
 for n, j in r.items():
     if j:
-        l = j.get("visible_us") if n == "latency" else j.get("after_us") if n == "readyourwrites" else j["latency_us"]
-        extra = f", events seen {l.get('count')}/{j.get('ok')}" if n == "latency" else ""
+        l = (j.get("visible_us") if n == "latency" else j.get("visible_journal_us") if n == "tailer"
+             else j.get("after_us") if n == "readyourwrites" else j["latency_us"])
+        extra = f", events seen {l.get('count')}/{j.get('ok')}" if n in ("latency", "tailer") else ""
         if n == "readyourwrites":
             extra = f", samples {l.get('count')}, timeouts {l.get('timeouts')}, ack p50 {us_txt(j['latency_us']['p50'])}"
         notes.append(f"rill {n}: {rate_txt(j['throughput'])}, p50 {us_txt(l['p50'])}, p90 {us_txt(l['p90'])}, "
@@ -280,7 +286,8 @@ if scan: notes.append(f"rill journal scan (no decode): {rate_txt(scan)}; rebuild
                       f"on one thread (decode 8 ahead + prefetch, as rebuild_job by default); "
                       f"with rebuild_threads 2 (split_apply): {rate_txt(rb_split) if rb_split else '-'}")
 print()
-print("latencies: per request (batch / pipeline / transaction for batched rows); latency rows: intended send -> seen by the subscriber;"
+print("latencies: per request (batch / pipeline / transaction for batched rows); latency rows: intended send -> seen by the subscriber"
+      " (rill: a SUB socket on the feed; tailer: a reader of the mapped journal woken by its bell);"
       " readyourwrites: intended send -> rill-proj customers answers a query with after = the acknowledged seq (sampled:"
       " one query at a time, each for the newest acknowledgement)")
 for n in notes:

@@ -84,6 +84,16 @@ int run_load(global_options& g, load_flags& f) {
     watcher = std::make_unique<feed_watcher>(ctx, ep.events, report.run_tag);
     watcher->start();
   }
+  std::unique_ptr<journal_watcher> tailer;
+  if (cfg.visible_journal) {
+    const auto dir = g.data_dir() / "journal";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+      return not_running(g, "--visible-journal reads rill-core's journal on this host, and " +
+                                dir.string() + " is not a directory (see --data)");
+    tailer = std::make_unique<journal_watcher>(dir, report.run_tag);
+    tailer->start();
+  }
   std::unique_ptr<after_probe> probe;
   if (!model_ep.empty()) {
     probe = std::make_unique<after_probe>(ctx, model_ep, cfg.after_model, shared);
@@ -154,6 +164,11 @@ int run_load(global_options& g, load_flags& f) {
     watcher->finish(report.visible_expected, 1000);
     report.visible = watcher->latency();
   }
+  if (tailer) {
+    report.visible_expected = report.ok;
+    tailer->finish(report.visible_expected, 1000);
+    report.visible_journal = tailer->latency();
+  }
   if (notes) {
     uint64_t target = 0;
     std::vector<acked_request> acked;
@@ -204,6 +219,8 @@ void add_load_command(CLI::App& app, global_options& g) {
   sub->add_flag("--atomic", c.atomic, "Send atomic batches");
   sub->add_option("--payload", c.payload, "Pad customer names to this many bytes");
   sub->add_flag("--visible", c.visible, "Also measure command -> event on the feed (SUB socket)");
+  sub->add_flag("--visible-journal", c.visible_journal,
+                "Also measure command -> event read from rill-core's journal on this host");
   sub->add_option("--after-model", c.after_model,
                   "Also measure command -> read model NAME answers a query with `after` (sampled)");
   sub->add_option("--notified", c.notified,

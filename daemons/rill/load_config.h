@@ -26,6 +26,7 @@ struct load_config {
   bool atomic = false;          // batches are atomic
   uint32_t payload = 0;         // pad customer names to this many bytes
   bool visible = false;         // also measure command -> event on the feed
+  bool visible_journal = false;  // also measure command -> event read from the local journal
   std::string after_model;      // also measure command -> model answers `after`
   std::string notified;         // also measure command -> `changed` note for this model
   std::string plot;             // SVG file to write

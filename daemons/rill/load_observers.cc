@@ -5,6 +5,7 @@
 
 #include "core/msgpack_cursor.h"
 #include "daemons/rill/cli_options.h"
+#include "store/journal_reader.h"
 #include "transport/client.h"
 #include "transport/notify_client.h"
 #include "transport/security.h"
@@ -27,6 +28,17 @@ std::string_view event_corr(std::span<const char> body) {
     if (!c.skip()) return {};
   }
   return {};
+}
+
+// The intended send time a --visible command carries in its corr
+// ("<run tag>:<ns>"); 0 if the event is not one of this run's.
+int64_t sent_stamp(std::span<const char> body, std::string_view prefix) {
+  auto corr = event_corr(body);
+  if (corr.size() <= prefix.size() || corr.substr(0, prefix.size()) != prefix) return 0;
+  int64_t sent = 0;
+  auto digits = corr.substr(prefix.size());
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sent);
+  return ec == std::errc() && sent > 0 ? sent : 0;
 }
 
 }  // namespace
@@ -86,12 +98,52 @@ void feed_watcher::loop() {
     if (msg.more()) continue;  // the topic frame; the body follows
     const int64_t now = steady_ns();
     last_seen = now;
-    auto corr = event_corr({static_cast<const char*>(msg.data()), msg.size()});
-    if (corr.size() <= prefix_.size() || corr.substr(0, prefix_.size()) != prefix_) continue;
-    int64_t sent = 0;
-    auto digits = corr.substr(prefix_.size());
-    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sent);
-    if (ec != std::errc() || sent <= 0) continue;
+    const int64_t sent = sent_stamp({static_cast<const char*>(msg.data()), msg.size()}, prefix_);
+    if (sent == 0) continue;
+    hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
+    ++received_;
+  }
+}
+
+// --------------------------------------------------------- journal_watcher
+
+journal_watcher::journal_watcher(std::filesystem::path journal_dir, std::string run_tag)
+    : dir_(std::move(journal_dir)), prefix_(std::move(run_tag) + ":") {}
+
+void journal_watcher::start() {
+  store::journal_reader probe(dir_);
+  const uint64_t from = probe.last_seq() + 1;
+  thread_ = std::thread([this, from] { loop(from); });
+}
+
+void journal_watcher::finish(uint64_t expected, int linger_ms) {
+  if (!thread_.joinable()) return;
+  expected_.store(expected);
+  stop_after_ns_.store(steady_ns() + int64_t{linger_ms} * 1'000'000);
+  stop_.store(true);
+  thread_.join();
+}
+
+void journal_watcher::loop(uint64_t from) {
+  store::journal_reader reader(dir_);
+  if (reader.seek(from) != store::io_status::ok) return;
+  store::record_view rec;
+  int64_t last_seen = steady_ns();
+  for (;;) {
+    const auto s = reader.wait_next(rec, 20ms);
+    if (s == store::io_status::end_of_log) {
+      if (stop_.load()) {
+        const uint64_t want = expected_.load();
+        if (want != 0 && received_ >= want) return;
+        if (steady_ns() > std::max(stop_after_ns_.load(), last_seen + 200'000'000)) return;
+      }
+      continue;
+    }
+    if (s != store::io_status::ok) return;  // a damaged journal: the run reports fewer
+    const int64_t now = steady_ns();
+    last_seen = now;
+    const int64_t sent = sent_stamp(rec.body, prefix_);
+    if (sent == 0) continue;
     hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
     ++received_;
   }

@@ -6,6 +6,10 @@
 //                 for each such event it records now - that stamp: command
 //                 -> event visible to subscribers. PUB/SUB may drop under
 //                 load; `received` says how many events it saw.
+//   journal_watcher (--visible-journal) the same measure for a reader of
+//                 rill-core's journal on this host (store::journal_reader,
+//                 woken by the journal's bell): command -> event visible to a
+//                 same-host tailer. It reads every event; none is dropped.
 //   after_probe   (--after-model NAME) asks the model, one query at a time,
 //                 for `status` with `after` = the newest acknowledged seq,
 //                 and records now - that command's send time when it
@@ -27,6 +31,7 @@
 // after finish().
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <future>
 #include <span>
 #include <string>
@@ -56,6 +61,29 @@ class feed_watcher {
   void loop();
   zmq::context_t& ctx_;
   std::string ep_, prefix_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> expected_{0};
+  std::atomic<int64_t> stop_after_ns_{0};
+  latency_histogram hist_;
+  uint64_t received_ = 0;
+};
+
+class journal_watcher {
+ public:
+  journal_watcher(std::filesystem::path journal_dir, std::string run_tag);
+  ~journal_watcher() { finish(); }
+  // Positions after the journal's current head and starts the thread.
+  void start();
+  // Stops after `linger_ms` more of quiet or once `expected` events arrived.
+  void finish(uint64_t expected = 0, int linger_ms = 0);
+  const latency_histogram& latency() const { return hist_; }
+  uint64_t received() const { return received_; }
+
+ private:
+  void loop(uint64_t from);
+  std::filesystem::path dir_;
+  std::string prefix_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> expected_{0};

@@ -76,6 +76,10 @@ nlohmann::json report_json(const load_report& r) {
     j["visible_us"] = latency_json(*r.visible);
     j["visible_us"]["expected"] = r.visible_expected;
   }
+  if (r.visible_journal) {
+    j["visible_journal_us"] = latency_json(*r.visible_journal);
+    j["visible_journal_us"]["expected"] = r.visible_expected;
+  }
   if (r.after) {
     j["after_us"] = latency_json(*r.after);
     j["after_us"]["model"] = c.after_model;
@@ -107,6 +111,7 @@ void print_report(std::ostream& out, const load_report& r) {
   std::vector<std::vector<std::string>> rows;
   latency_row(rows, c.batch > 1 ? "ack (per batch)" : "ack", r.latency);
   if (r.visible) latency_row(rows, "visible on feed", *r.visible);
+  if (r.visible_journal) latency_row(rows, "visible in journal", *r.visible_journal);
   if (r.after) latency_row(rows, "applied by " + c.after_model, *r.after);
   if (r.notified) latency_row(rows, "notified by " + c.notified, *r.notified);
   if (c.open_loop()) latency_row(rows, "send lag (generator)", r.send_lag);
@@ -142,6 +147,8 @@ std::string plot_svg(const load_report& r) {
   struct curve { const latency_histogram* h; const char* color; std::string name; };
   std::vector<curve> curves{{&r.latency, "#1f77b4", "ack"}};
   if (r.visible && r.visible->count()) curves.push_back({&*r.visible, "#d62728", "visible on feed"});
+  if (r.visible_journal && r.visible_journal->count())
+    curves.push_back({&*r.visible_journal, "#ff7f0e", "visible in journal"});
   if (r.after && r.after->count()) curves.push_back({&*r.after, "#2ca02c", "applied by " + r.config.after_model});
   if (r.notified && r.notified->count())
     curves.push_back({&*r.notified, "#9467bd", "notified by " + r.config.notified});

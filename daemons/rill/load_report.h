@@ -28,6 +28,7 @@ struct load_report {
   latency_histogram send_lag;    // open loop: actual - intended send time, per request
   std::optional<latency_histogram> visible;  // command -> event on the feed
   uint64_t visible_expected = 0;
+  std::optional<latency_histogram> visible_journal;  // command -> event read from the journal
   std::optional<latency_histogram> after;    // command -> model answers `after`
   uint64_t after_timeouts = 0;
   std::optional<latency_histogram> notified;  // command -> `changed` note at a watcher

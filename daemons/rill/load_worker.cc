@@ -43,7 +43,7 @@ void load_worker::run() {
   const size_t ring = std::bit_ceil(static_cast<size_t>(cfg_.window) * 2);
   struct slot { uint64_t req = 0; int64_t sent_ns = 0; };
   std::vector<slot> slots(ring);
-  const bool stamp = cfg_.visible;
+  const bool stamp = cfg_.visible || cfg_.visible_journal;
   const uint32_t batch = cfg_.batch;
 
   auto on_reply = [&](std::span<const char> body) {

@@ -144,6 +144,24 @@ TEST_F(load_smoke, ClosedLoopMixCountsFieldsAndPlot) {
   EXPECT_EQ(head(), 700u);
 }
 
+// --visible-journal: a tailer of the journal sees every command of this run
+// (the journal drops nothing) and none of an earlier run's.
+TEST_F(load_smoke, JournalTailerSeesEveryCommandOfTheRun) {
+  int rc = -1;
+  json first = load("--count 50 --window 8", rc);
+  ASSERT_EQ(rc, 0);
+  json r = load("--count 500 --connections 2 --window 16 --visible-journal", rc);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(r["ok"], 500);
+  ASSERT_TRUE(r.contains("visible_journal_us"));
+  EXPECT_EQ(r["visible_journal_us"]["count"], 500);
+  EXPECT_EQ(r["visible_journal_us"]["expected"], 500);
+  EXPECT_GT(r["visible_journal_us"]["p50"].get<double>(), 0.0);
+  EXPECT_FALSE(r.contains("visible_us")) << "no feed watcher without --visible";
+  EXPECT_EQ(head(), 550u);
+}
+
 TEST_F(load_smoke, AtomicBatches) {
   int rc = -1;
   json r = load("--count 256 --batch 64 --atomic --window 2 --mix create:50,order:50", rc);
