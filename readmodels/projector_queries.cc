@@ -129,7 +129,12 @@ void projector::write_status(projector_slot& s, packer& pk) {
   key(pk, "events_skipped");
   pk.pack_uint64(events_skipped_);
   key(pk, "feed");
-  pk.pack_map(3);
+  pk.pack_map(4);
+  key(pk, "subscribed");
+  if (env_.feed && env_.feed->subscribed())
+    pk.pack_true();
+  else
+    pk.pack_false();
   key(pk, "received");
   pk.pack_uint64(env_.feed ? env_.feed->received() : 0);
   key(pk, "dropped");

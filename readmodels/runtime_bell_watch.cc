@@ -1,5 +1,7 @@
 #include "readmodels/runtime_bell_watch.h"
 
+#include <sys/stat.h>
+
 #include <memory>
 
 #include "store/journal_bell.h"
@@ -14,8 +16,9 @@ constexpr auto kRetry = std::chrono::seconds(1);
 constexpr auto kRetryStep = std::chrono::milliseconds(20);
 }  // namespace
 
-bell_watch::bell_watch(std::filesystem::path journal_dir, doorbell& bell)
-    : dir_(std::move(journal_dir)), bell_(bell) {}
+bell_watch::bell_watch(std::filesystem::path journal_dir, doorbell& bell,
+                       std::function<void(bool attached)> on_attach)
+    : dir_(std::move(journal_dir)), bell_(bell), on_attach_(std::move(on_attach)) {}
 
 bell_watch::~bell_watch() {
   stop();
@@ -32,11 +35,26 @@ void bell_watch::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void bell_watch::attach(bool on) {
+  attached_.store(on, std::memory_order_release);
+  if (on_attach_) on_attach_(on);
+  bell_.ring();  // records published while nothing watched
+}
+
+// The inode of <dir>/BELL, 0 if it cannot be read.
+static ino_t bell_inode(const std::filesystem::path& dir) {
+  struct stat st {};
+  return ::stat((dir / "BELL").c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
 void bell_watch::run() {
   std::unique_ptr<store::journal_bell> jb;
   uint32_t last = 0;
+  ino_t inode = 0;
+  auto checked = std::chrono::steady_clock::now();
   while (!stop_.load(std::memory_order_relaxed)) {
     if (!jb) {
+      inode = bell_inode(dir_);
       jb = store::journal_bell::open_reader(dir_);
       if (!jb) {
         for (auto waited = std::chrono::milliseconds(0);
@@ -44,9 +62,17 @@ void bell_watch::run() {
           std::this_thread::sleep_for(kRetryStep);
         continue;
       }
-      attached_.store(true, std::memory_order_release);
       last = jb->rings();
-      bell_.ring();  // records published before we attached
+      checked = std::chrono::steady_clock::now();
+      attach(true);
+    }
+    if (const auto now = std::chrono::steady_clock::now(); now - checked >= kRetry) {
+      checked = now;
+      if (bell_inode(dir_) != inode) {  // replaced: its writer rings another page
+        jb.reset();
+        attach(false);
+        continue;
+      }
     }
     const uint32_t seen = jb->enter();
     if (seen == last) jb->sleep(seen, kMaxSleep);

@@ -4,14 +4,19 @@
 // projector's doorbell each time rill-core publishes, so the projector wakes
 // one futex hand-off after an append. The event feed (runtime_feed.h) wakes
 // it too, later: its path crosses two ZeroMQ I/O threads and the receive
-// thread. Without a bell (an older journal, another user's files) this
-// thread looks for one every second and the feed alone wakes the projector.
+// thread, and costs both daemons CPU per event, so the runtime unsubscribes
+// from the feed while a bell is attached (the on_attach callback). Without a
+// bell (an older journal, another user's files) this thread looks for one
+// every second and the feed wakes the projector. A bell file replaced under
+// it (deleted, then recreated by a new rill-core) is noticed within a second
+// and reopened.
 //
 // Ownership: owns its thread; borrows the doorbell, which must outlive it.
 // Thread-safety: start() and stop() from the owner thread.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "readmodels/runtime_doorbell.h"
@@ -20,7 +25,10 @@ namespace rill::readmodels {
 
 class bell_watch {
  public:
-  bell_watch(std::filesystem::path journal_dir, doorbell& bell);
+  // on_attach(true) when a bell is opened, on_attach(false) when it is let
+  // go; called on the watch's thread.
+  bell_watch(std::filesystem::path journal_dir, doorbell& bell,
+             std::function<void(bool attached)> on_attach = {});
   ~bell_watch();
   bell_watch(const bell_watch&) = delete;
   bell_watch& operator=(const bell_watch&) = delete;
@@ -36,8 +44,10 @@ class bell_watch {
 
  private:
   void run();
+  void attach(bool on);
   std::filesystem::path dir_;
   doorbell& bell_;
+  std::function<void(bool)> on_attach_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> attached_{false};
   std::atomic<uint64_t> rings_{0};

@@ -50,7 +50,10 @@ void feed_receiver::run(std::atomic<bool>* ready) {
     sub.set(zmq::sockopt::linger, 0);
     sub.set(zmq::sockopt::rcvhwm, opt_.rcvhwm);
     transport::apply_client_security(sub, opt_.endpoint, sec_);
-    sub.set(zmq::sockopt::subscribe, "");
+    if (want_subscribed_.load(std::memory_order_relaxed)) {
+      sub.set(zmq::sockopt::subscribe, "");
+      subscribed_.store(true, std::memory_order_relaxed);
+    }
     sub.connect(opt_.endpoint);
   } catch (const std::exception& e) {
     spdlog::error("event feed {}: {}; relying on the journal / replay only", opt_.endpoint,
@@ -63,6 +66,15 @@ void feed_receiver::run(std::atomic<bool>* ready) {
   while (!stop_.load(std::memory_order_relaxed)) {
     zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
     try {
+      if (const bool want = want_subscribed_.load(std::memory_order_relaxed);
+          want != subscribed_.load(std::memory_order_relaxed)) {
+        if (want) {
+          sub.set(zmq::sockopt::subscribe, "");
+        } else {
+          sub.set(zmq::sockopt::unsubscribe, "");
+        }
+        subscribed_.store(want, std::memory_order_relaxed);
+      }
       if (zmq::poll(&item, 1, opt_.stop_poll) <= 0) continue;
       // Drain what is there before looking at the stop flag again.
       for (int burst = 0; burst < 4096; ++burst) {

@@ -49,6 +49,14 @@ class feed_receiver {
   // Stops and joins the thread. Idempotent.
   void stop();
 
+  // Subscribes to (true, the start state) or unsubscribes from (false) the
+  // whole feed; the receive thread applies it within stop_poll. A projector
+  // woken by the journal's bell needs no feed (runtime_bell_watch.h), and an
+  // unsubscribed SUB costs neither rill-core nor this process a thing per
+  // event. Thread-safe.
+  void set_subscribed(bool on) { want_subscribed_.store(on, std::memory_order_relaxed); }
+  bool subscribed() const { return subscribed_.load(std::memory_order_relaxed); }
+
   // Moves up to `max` queued event bodies into `out` (appended). Consumer only.
   size_t drain(std::vector<zmq::message_t>& out, size_t max);
   // True when events are queued (exact for the single consumer).
@@ -70,6 +78,7 @@ class feed_receiver {
   moodycamel::ConcurrentQueue<zmq::message_t> queue_;
   moodycamel::ConsumerToken consumer_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> want_subscribed_{true}, subscribed_{false};
   std::thread thread_;
   std::atomic<uint64_t> enqueued_{0}, dequeued_{0};
   std::atomic<uint64_t> received_{0}, dropped_{0}, malformed_{0};

@@ -5,10 +5,13 @@
 #include <poll.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "store/journal_bell.h"
 #include "store/journal_writer.h"
 #include "tests/readmodels/models_events.h"
 
@@ -80,6 +83,36 @@ TEST(BellWatch, FindsABellCreatedAfterItStarted) {
   ASSERT_EQ(w->append(1, "event"), store::io_status::ok);
   w->publish();
   EXPECT_TRUE(rung(db));
+}
+
+TEST(BellWatch, ReportsAttachingAndReopensABellFileThatWasReplaced) {
+  testing::temp_dir t;
+  const auto dir = t.path() / "journal";
+  auto w = open_journal(dir);
+  ASSERT_TRUE(w);
+  doorbell db;
+  std::mutex mu;
+  std::vector<bool> calls;
+  bell_watch watch(dir, db, [&](bool on) {
+    std::lock_guard lock(mu);
+    calls.push_back(on);
+  });
+  auto seen = [&] {
+    std::lock_guard lock(mu);
+    return calls;
+  };
+  watch.start();
+  ASSERT_TRUE(eventually([&] { return seen() == std::vector<bool>{true}; }));
+  // A new bell file (a new inode): the old page is rung by nobody any more.
+  std::filesystem::remove(dir / "BELL");
+  auto fresh = store::journal_bell::open_writer(dir);
+  ASSERT_TRUE(fresh);
+  ASSERT_TRUE(eventually([&] { return seen() == std::vector<bool>{true, false, true}; }));
+  ASSERT_TRUE(watch.attached());
+  db.clear();
+  db.arm();
+  fresh->ring();
+  EXPECT_TRUE(rung(db)) << "the watch sleeps on the new page";
 }
 
 TEST(BellWatch, StopsWhileAsleepAndWithoutAJournal) {

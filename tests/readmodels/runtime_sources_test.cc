@@ -97,6 +97,9 @@ TEST(RuntimeSources, JournalSourceWithAFeedWakesUpAndIgnoresFeedData) {
   temp_dir dir;
   zmq::context_t ctx;
   test_journal j(dir.path() / "journal");
+  // Without the journal's bell (an older journal, or one it cannot open
+  // read-write), the feed is what wakes the projector.
+  std::filesystem::remove(dir.path() / "journal" / "BELL");
   fake_core core(ctx, dir.path());
   auto opt = test_options(dir.path());
   opt.tail_check_interval = std::chrono::milliseconds(10000);  // only the feed wakes it
@@ -119,6 +122,29 @@ TEST(RuntimeSources, JournalSourceWithAFeedWakesUpAndIgnoresFeedData) {
     ASSERT_TRUE(wait_applied(ctx, ep, seq, 5000ms)) << "woken by the feed";
   }
   EXPECT_GT(status(ctx, ep)["feed"]["received"].get<uint64_t>(), 0u);
+  EXPECT_EQ(status(ctx, ep)["feed"]["subscribed"], true);
+}
+
+TEST(RuntimeSources, JournalSourceWithABellIsWokenByItAndLeavesTheFeed) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");  // its writer creates the bell
+  fake_core core(ctx, dir.path());
+  auto opt = test_options(dir.path());
+  opt.tail_check_interval = std::chrono::milliseconds(10000);  // only a bell or feed wakes it
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["feed"]["subscribed"] == false; }))
+      << "the feed stays subscribed although the bell is there";
+  const uint64_t received = status(ctx, ep)["feed"]["received"].get<uint64_t>();
+  for (int i = 0; i < 5; ++i) {
+    const uint64_t seq = j.append("thing", "x" + std::to_string(i));
+    core.advance(seq);
+    ASSERT_TRUE(wait_applied(ctx, ep, seq, 5000ms)) << "woken by the bell";
+  }
+  EXPECT_EQ(status(ctx, ep)["feed"]["received"].get<uint64_t>(), received)
+      << "an unsubscribed feed carries nothing";
+  EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
 
 TEST(EventSourceReplay, PagesAndSeeks) {
