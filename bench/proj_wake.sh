@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# How a same-host rill-proj is woken, measured both ways in one run:
+#   bell    the journal's bell (journal/BELL) wakes it; the feed is unsubscribed
+#   nobell  BELL is deleted after rill-core starts: the event feed wakes it
+# Each round starts a fresh rill-core and a rill-proj hosting customers, runs
+# `rill load --rate RATE --after-model customers` for SECS seconds, and
+# prints the ack and `after` latencies and the CPU time each daemon used
+# during the load (from /proc/PID/stat). Rounds alternate the two ways,
+# because this machine is shared and noisy.
+#
+#   bench/proj_wake.sh [BIN_DIR]   (default build/bin; ROUNDS=2 RATE=20000 SECS=8)
+set -euo pipefail
+BIN=${1:-build/bin}
+ROUNDS=${ROUNDS:-2} RATE=${RATE:-20000} SECS=${SECS:-8}
+[[ -x $BIN/rill-core && -x $BIN/rill-proj && -x $BIN/rill ]] ||
+  { echo "proj_wake.sh: no rill-core/rill-proj/rill in $BIN" >&2; exit 2; }
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rill-wake-XXXXXX")
+CORE_PID="" PROJ_PID=""
+stop() { [[ -n $1 ]] && { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }; }
+cleanup() { stop "$PROJ_PID"; stop "$CORE_PID"; rm -rf "$WORK"; }
+trap cleanup EXIT INT TERM
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
+hz=$(getconf CLK_TCK)
+
+round() {  # bell|nobell
+  local mode=$1 d=$WORK/$1
+  mkdir -p "$d"
+  "$BIN/rill-core" --data "$d" >"$d.core.log" 2>&1 &
+  CORE_PID=$!
+  for _ in $(seq 100); do [[ -S $d/run/command ]] && break; sleep 0.1; done
+  [[ $mode == nobell ]] && rm -f "$d/journal/BELL"
+  "$BIN/rill-proj" --data "$d" --models customers >"$d.proj.log" 2>&1 &
+  PROJ_PID=$!
+  for _ in $(seq 100); do [[ -S $d/run/model.customers ]] && break; sleep 0.1; done
+  sleep 0.5
+  local c0 p0 c1 p1
+  c0=$(ticks "$CORE_PID") p0=$(ticks "$PROJ_PID")
+  "$BIN/rill" load --data "$d" --rate "$RATE" --window 1000 --mix create:50,update:50 \
+    --duration "$SECS" --after-model customers --json >"$d.json" 2>"$d.err" || true
+  c1=$(ticks "$CORE_PID") p1=$(ticks "$PROJ_PID")
+  stop "$PROJ_PID"; PROJ_PID=""
+  stop "$CORE_PID"; CORE_PID=""
+  python3 - "$d.json" "$mode" "$(((c1 - c0) * 1000 / hz))" "$(((p1 - p0) * 1000 / hz))" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+a, q = j["latency_us"], j.get("after_us", {})
+us = lambda v: f"{v:.0f}" if v is not None else "-"
+print(f"| {sys.argv[2]} | {j['throughput']:.0f} | {us(a['p50'])} / {us(a['p99'])} | "
+      f"{us(q.get('p50'))} / {us(q.get('p99'))} ({q.get('count', 0)}) | {sys.argv[3]} | {sys.argv[4]} |")
+PY
+  rm -rf "$d" "$d".*
+}
+
+echo "proj_wake.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, rate $RATE/s, $SECS s per round"
+echo "| wake-up | cmd/s | ack p50 / p99 us | after p50 / p99 us (samples) | rill-core CPU ms | rill-proj CPU ms |"
+echo "|---|---|---|---|---|---|"
+for _ in $(seq "$ROUNDS"); do
+  round bell
+  round nobell
+done
