@@ -16,7 +16,9 @@ ROUNDS=${ROUNDS:-2} RATE=${RATE:-20000} SECS=${SECS:-8}
   { echo "proj_wake.sh: no rill-core/rill-proj/rill in $BIN" >&2; exit 2; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rill-wake-XXXXXX")
 CORE_PID="" PROJ_PID=""
-stop() { [[ -n $1 ]] && { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }; }
+stop() {
+  if [[ -n $1 ]]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi
+}
 cleanup() { stop "$PROJ_PID"; stop "$CORE_PID"; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks

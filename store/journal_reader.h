@@ -4,7 +4,9 @@
 // store/journal_format.h).
 //
 // Ownership: the reader owns read-only mappings of the segment files it has
-// visited; it takes no lock and never writes. record_view bodies point into
+// visited; it takes no lock and never writes the journal. (wait_next() also
+// maps the journal's bell page read-write, to count itself as a sleeper:
+// store/journal_bell.h.) record_view bodies point into
 // those mappings and stay valid until the next call on the reader.
 //
 // Thread-safety: not thread-safe; use one reader per thread. Any number of
@@ -76,8 +78,9 @@ class journal_reader {
   // corrupt | io_error. After end_of_log, call again later.
   [[nodiscard]] io_status next(record_view& out);
 
-  // Like next(), but waits for a record: spins briefly, then sleeps in short
-  // steps until one is published or the timeout passes (end_of_log).
+  // Like next(), but waits for a record: spins for 20 us, then sleeps until
+  // the writer publishes (on the journal's bell, when it can open it; else
+  // in steps of 20 to 500 us) or the timeout passes (end_of_log).
   [[nodiscard]] io_status wait_next(record_view& out, std::chrono::microseconds timeout);
 
   // Seq of the last published record (0 = none). Scans forward from a cached
