@@ -43,22 +43,39 @@ int64_t sent_stamp(std::span<const char> body, std::string_view prefix) {
 
 }  // namespace
 
-// ------------------------------------------------------------ feed_watcher
+// ---------------------------------------------------------- stamped_events
 
-feed_watcher::feed_watcher(zmq::context_t& ctx, std::string events_ep, std::string run_tag)
-    : ctx_(ctx), ep_(std::move(events_ep)), prefix_(std::move(run_tag) + ":") {}
-
-void feed_watcher::start() {
-  thread_ = std::thread([this] { loop(); });
-  std::this_thread::sleep_for(300ms);  // let the SUB connect and subscribe
-}
-
-void feed_watcher::finish(uint64_t expected, int linger_ms) {
+void stamped_events::finish(uint64_t expected, int linger_ms) {
   if (!thread_.joinable()) return;
   expected_.store(expected);
   stop_after_ns_.store(steady_ns() + int64_t{linger_ms} * 1'000'000);
   stop_.store(true);
   thread_.join();
+}
+
+void stamped_events::seen(std::span<const char> body, int64_t now) {
+  last_seen_ = now;
+  const int64_t sent = sent_stamp(body, prefix_);
+  if (sent == 0) return;
+  hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
+  ++received_;
+}
+
+bool stamped_events::done() const {
+  if (!stop_.load()) return false;
+  const uint64_t want = expected_.load();
+  if (want != 0 && received_ >= want) return true;
+  return steady_ns() > std::max(stop_after_ns_.load(), last_seen_ + 200'000'000);
+}
+
+// ------------------------------------------------------------ feed_watcher
+
+feed_watcher::feed_watcher(zmq::context_t& ctx, std::string events_ep, std::string run_tag)
+    : stamped_events(std::move(run_tag)), ctx_(ctx), ep_(std::move(events_ep)) {}
+
+void feed_watcher::start() {
+  thread_ = std::thread([this] { loop(); });
+  std::this_thread::sleep_for(300ms);  // let the SUB connect and subscribe
 }
 
 void feed_watcher::loop() {
@@ -73,7 +90,6 @@ void feed_watcher::loop() {
     return;
   }
   zmq::message_t msg;
-  int64_t last_seen = steady_ns();
   for (;;) {
     bool got = false;
     try {
@@ -82,11 +98,7 @@ void feed_watcher::loop() {
       return;
     }
     if (!got) {
-      if (stop_.load()) {
-        const uint64_t want = expected_.load();
-        if (want != 0 && received_ >= want) return;
-        if (steady_ns() > std::max(stop_after_ns_.load(), last_seen + 200'000'000)) return;
-      }
+      if (done()) return;
       zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
       try {
         zmq::poll(&item, 1, 50ms);
@@ -96,19 +108,14 @@ void feed_watcher::loop() {
       continue;
     }
     if (msg.more()) continue;  // the topic frame; the body follows
-    const int64_t now = steady_ns();
-    last_seen = now;
-    const int64_t sent = sent_stamp({static_cast<const char*>(msg.data()), msg.size()}, prefix_);
-    if (sent == 0) continue;
-    hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
-    ++received_;
+    seen({static_cast<const char*>(msg.data()), msg.size()}, steady_ns());
   }
 }
 
 // --------------------------------------------------------- journal_watcher
 
 journal_watcher::journal_watcher(std::filesystem::path journal_dir, std::string run_tag)
-    : dir_(std::move(journal_dir)), prefix_(std::move(run_tag) + ":") {}
+    : stamped_events(std::move(run_tag)), dir_(std::move(journal_dir)) {}
 
 void journal_watcher::start() {
   store::journal_reader probe(dir_);
@@ -116,36 +123,18 @@ void journal_watcher::start() {
   thread_ = std::thread([this, from] { loop(from); });
 }
 
-void journal_watcher::finish(uint64_t expected, int linger_ms) {
-  if (!thread_.joinable()) return;
-  expected_.store(expected);
-  stop_after_ns_.store(steady_ns() + int64_t{linger_ms} * 1'000'000);
-  stop_.store(true);
-  thread_.join();
-}
-
 void journal_watcher::loop(uint64_t from) {
   store::journal_reader reader(dir_);
   if (reader.seek(from) != store::io_status::ok) return;
   store::record_view rec;
-  int64_t last_seen = steady_ns();
   for (;;) {
     const auto s = reader.wait_next(rec, 20ms);
     if (s == store::io_status::end_of_log) {
-      if (stop_.load()) {
-        const uint64_t want = expected_.load();
-        if (want != 0 && received_ >= want) return;
-        if (steady_ns() > std::max(stop_after_ns_.load(), last_seen + 200'000'000)) return;
-      }
+      if (done()) return;
       continue;
     }
     if (s != store::io_status::ok) return;  // a damaged journal: the run reports fewer
-    const int64_t now = steady_ns();
-    last_seen = now;
-    const int64_t sent = sent_stamp(rec.body, prefix_);
-    if (sent == 0) continue;
-    hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
-    ++received_;
+    seen(rec.body, steady_ns());
   }
 }
 

@@ -45,51 +45,59 @@
 
 namespace rill::cli {
 
-class feed_watcher {
+// What feed_watcher and journal_watcher share: picking this run's events,
+// timing them, and knowing when to stop. The derived class owns the thread
+// and must finish() in its destructor.
+class stamped_events {
+ public:
+  // Stops after `linger_ms` more of quiet or once `expected` events arrived.
+  void finish(uint64_t expected = 0, int linger_ms = 0);
+  const latency_histogram& latency() const { return hist_; }
+  uint64_t received() const { return received_; }
+
+ protected:
+  explicit stamped_events(std::string run_tag) : prefix_(std::move(run_tag) + ":") {}
+  ~stamped_events() = default;
+  // An event body arrived at `now`: timed if it is one of this run's.
+  void seen(std::span<const char> body, int64_t now);
+  // Asked on a quiet turn: true when the thread should end.
+  bool done() const;
+  std::thread thread_;
+
+ private:
+  std::string prefix_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> expected_{0};
+  std::atomic<int64_t> stop_after_ns_{0};
+  int64_t last_seen_ = steady_ns();
+  latency_histogram hist_;
+  uint64_t received_ = 0;
+};
+
+class feed_watcher : public stamped_events {
  public:
   feed_watcher(zmq::context_t& ctx, std::string events_ep, std::string run_tag);
   ~feed_watcher() { finish(); }
   // Connects and subscribes; returns once the subscription is likely in
   // place (PUB/SUB has no handshake: a short settle time).
   void start();
-  // Stops after `linger_ms` more of quiet or once `expected` events arrived.
-  void finish(uint64_t expected = 0, int linger_ms = 0);
-  const latency_histogram& latency() const { return hist_; }
-  uint64_t received() const { return received_; }
 
  private:
   void loop();
   zmq::context_t& ctx_;
-  std::string ep_, prefix_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> expected_{0};
-  std::atomic<int64_t> stop_after_ns_{0};
-  latency_histogram hist_;
-  uint64_t received_ = 0;
+  std::string ep_;
 };
 
-class journal_watcher {
+class journal_watcher : public stamped_events {
  public:
   journal_watcher(std::filesystem::path journal_dir, std::string run_tag);
   ~journal_watcher() { finish(); }
   // Positions after the journal's current head and starts the thread.
   void start();
-  // Stops after `linger_ms` more of quiet or once `expected` events arrived.
-  void finish(uint64_t expected = 0, int linger_ms = 0);
-  const latency_histogram& latency() const { return hist_; }
-  uint64_t received() const { return received_; }
 
  private:
   void loop(uint64_t from);
   std::filesystem::path dir_;
-  std::string prefix_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> expected_{0};
-  std::atomic<int64_t> stop_after_ns_{0};
-  latency_histogram hist_;
-  uint64_t received_ = 0;
 };
 
 class after_probe {
