@@ -288,8 +288,8 @@ if scan: notes.append(f"rill journal scan (no decode): {rate_txt(scan)}; rebuild
 print()
 print("latencies: per request (batch / pipeline / transaction for batched rows); latency rows: intended send -> seen by the subscriber"
       " (rill: a SUB socket on the feed; tailer: a reader of the mapped journal woken by its bell);"
-      " readyourwrites: intended send -> rill-proj customers answers a query with after = the acknowledged seq (sampled:"
-      " one query at a time, each for the newest acknowledgement)")
+      " readyourwrites: a probe client of its own sends a command, waits for the ack, asks rill-proj customers with"
+      " after = its seq: command sent -> answer (at most 1 sample/ms, on top of the 20k/s)")
 for n in notes:
     print("  " + n)
 PY

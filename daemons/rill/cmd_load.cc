@@ -70,7 +70,6 @@ int run_load(global_options& g, load_flags& f) {
   report.config = cfg;
   report.run_tag = make_run_tag();
   worker_shared shared;
-  shared.track_acks = !cfg.after_model.empty();
   if (!cfg.notified.empty()) shared.max_acked = kMaxAcked / cfg.connections;
 
   std::unique_ptr<note_watcher> notes;
@@ -96,7 +95,8 @@ int run_load(global_options& g, load_flags& f) {
   }
   std::unique_ptr<after_probe> probe;
   if (!model_ep.empty()) {
-    probe = std::make_unique<after_probe>(ctx, model_ep, cfg.after_model, shared);
+    probe = std::make_unique<after_probe>(ctx, ep.command, model_ep, cfg.after_model, cfg,
+                                          report.run_tag);
     probe->start();
   }
 
@@ -191,6 +191,7 @@ int run_load(global_options& g, load_flags& f) {
     probe->finish();
     report.after = probe->latency();
     report.after_timeouts = probe->timeouts();
+    report.after_commands = probe->commands();
   }
 
   if (!cfg.plot.empty() && !write_plot(cfg.plot, report, error)) return cli::report("io", error, exit_refused);

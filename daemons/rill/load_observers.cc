@@ -5,6 +5,8 @@
 
 #include "core/msgpack_cursor.h"
 #include "daemons/rill/cli_options.h"
+#include "daemons/rill/load_reply.h"
+#include "daemons/rill/load_workload.h"
 #include "store/journal_reader.h"
 #include "transport/client.h"
 #include "transport/notify_client.h"
@@ -140,9 +142,17 @@ void journal_watcher::loop(uint64_t from) {
 
 // ------------------------------------------------------------- after_probe
 
-after_probe::after_probe(zmq::context_t& ctx, std::string model_ep, std::string model,
-                         worker_shared& shared)
-    : ctx_(ctx), ep_(std::move(model_ep)), model_(std::move(model)), shared_(shared) {}
+after_probe::after_probe(zmq::context_t& ctx, std::string command_ep, std::string model_ep,
+                         std::string model, const load_config& cfg, std::string run_tag)
+    : ctx_(ctx),
+      command_ep_(std::move(command_ep)),
+      ep_(std::move(model_ep)),
+      model_(std::move(model)),
+      cfg_(cfg),
+      run_tag_(std::move(run_tag)) {
+  cfg_.batch = 1;  // one command per sample
+  cfg_.atomic = false;
+}
 
 void after_probe::start() {
   thread_ = std::thread([this] { loop(); });
@@ -155,17 +165,45 @@ void after_probe::finish() {
 }
 
 void after_probe::loop() {
-  transport::rpc_client client(ctx_, ep_, client_security());
-  uint64_t sampled = 0;
+  transport::rpc_client core(ctx_, command_ep_, client_security());
+  transport::rpc_client model(ctx_, ep_, client_security());
+  // Its ids are "<run tag>-<connections>-<n>": the workers use 0..connections-1.
+  load_workload work(cfg_, run_tag_, cfg_.connections);
+  uint64_t req = 0;
   while (!stop_.load()) {
-    // One sample per acknowledgement newer than the last one sampled, taken
-    // as soon as it arrives.
-    auto [seq, sent] = shared_.ack.wait_newer(sampled, 20ms);
-    if (seq <= sampled) continue;
-    sampled = seq;
-    nlohmann::json q = {{"model", model_}, {"q", "status"}, {"args", nlohmann::json::object()},
-                        {"after", seq}, {"timeout_ms", 2000}};
-    auto r = client.call(q, 3s);
+    const int64_t sent = steady_ns();
+    const auto next_sample = steady_from_ns(sent) + 1ms;
+    ++req;
+    if (!core.send(work.next(req, 0))) {
+      ++errors_;
+      std::this_thread::sleep_for(10ms);
+      continue;
+    }
+    reply_summary ack;
+    bool acked = false;
+    while (auto m = core.receive(3s)) {  // skips replies to requests that timed out
+      if (read_reply({static_cast<const char*>(m->data()), m->size()}, 1, ack) && ack.has_req &&
+          ack.req == req) {
+        acked = true;
+        break;
+      }
+    }
+    if (!acked) {
+      ++timeouts_;
+      continue;
+    }
+    if (ack.ok != 1 || ack.seq == 0) {
+      ++errors_;
+      std::this_thread::sleep_for(10ms);
+      continue;
+    }
+    ++commands_;
+    nlohmann::json q = {{"model", model_},
+                        {"q", "status"},
+                        {"args", nlohmann::json::object()},
+                        {"after", ack.seq},
+                        {"timeout_ms", 2000}};
+    auto r = model.call(q, 3s);
     const int64_t now = steady_ns();
     if (!r) {
       ++timeouts_;
@@ -178,6 +216,7 @@ void after_probe::loop() {
       continue;
     }
     hist_.record(static_cast<uint64_t>(std::max<int64_t>(0, now - sent)));
+    std::this_thread::sleep_until(next_sample);
   }
 }
 

@@ -10,11 +10,13 @@
 //                 rill-core's journal on this host (store::journal_reader,
 //                 woken by the journal's bell): command -> event visible to a
 //                 same-host tailer. It reads every event; none is dropped.
-//   after_probe   (--after-model NAME) asks the model, one query at a time,
-//                 for `status` with `after` = the newest acknowledged seq,
-//                 and records now - that command's send time when it
-//                 answers: command -> read model has applied it (a sample,
-//                 not every command).
+//   after_probe   (--after-model NAME) a client of its own, on top of the
+//                 load: sends a command (from the same mix), waits for its
+//                 acknowledgement, then asks the model for `status` with
+//                 `after` = that seq, and records the time from sending the
+//                 command to the model's answer: read-your-writes as one
+//                 client sees it. At most one sample per millisecond (its
+//                 commands add at most 1,000/s to the load).
 //   note_watcher  (--notified NAME) watches the whole model NAME on the
 //                 notifier (transport::notify_client) and logs, for each
 //                 note that raises the highest seq noted so far, that seq
@@ -102,23 +104,26 @@ class journal_watcher : public stamped_events {
 
 class after_probe {
  public:
-  after_probe(zmq::context_t& ctx, std::string model_ep, std::string model, worker_shared& shared);
+  after_probe(zmq::context_t& ctx, std::string command_ep, std::string model_ep, std::string model,
+              const load_config& cfg, std::string run_tag);
   ~after_probe() { finish(); }
   void start();
   void finish();
   const latency_histogram& latency() const { return hist_; }
   uint64_t timeouts() const { return timeouts_; }
   uint64_t errors() const { return errors_; }
+  uint64_t commands() const { return commands_; }  // the probe's own, acknowledged
 
  private:
   void loop();
   zmq::context_t& ctx_;
-  std::string ep_, model_;
-  worker_shared& shared_;
+  std::string command_ep_, ep_, model_;
+  load_config cfg_;
+  std::string run_tag_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   latency_histogram hist_;
-  uint64_t timeouts_ = 0, errors_ = 0;
+  uint64_t timeouts_ = 0, errors_ = 0, commands_ = 0;
 };
 
 // A note that raised the highest seq noted for the model, and when it came.

@@ -84,6 +84,7 @@ nlohmann::json report_json(const load_report& r) {
     j["after_us"] = latency_json(*r.after);
     j["after_us"]["model"] = c.after_model;
     j["after_us"]["timeouts"] = r.after_timeouts;
+    j["after_us"]["commands"] = r.after_commands;
   }
   if (r.notified) {
     j["notified_us"] = latency_json(*r.notified);

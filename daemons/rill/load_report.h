@@ -31,6 +31,7 @@ struct load_report {
   std::optional<latency_histogram> visible_journal;  // command -> event read from the journal
   std::optional<latency_histogram> after;    // command -> model answers `after`
   uint64_t after_timeouts = 0;
+  uint64_t after_commands = 0;  // the probe's own commands, acknowledged (not in `ok`)
   std::optional<latency_histogram> notified;  // command -> `changed` note at a watcher
   uint64_t notified_expected = 0;  // acknowledged requests measured
   uint64_t notified_missing = 0;   // of which no note covered

@@ -67,7 +67,6 @@ void load_worker::run() {
       if (it == result_.errors.end()) result_.errors.emplace(std::string(r.first_error), r.failed);
       else it->second += r.failed;
     }
-    if (shared_.track_acks && r.seq != 0) shared_.ack.set(r.seq, s.sent_ns);
     if (r.seq != 0 && result_.acked.size() < shared_.max_acked)
       result_.acked.push_back({r.seq, s.sent_ns});
     s.sent_ns = 0;

@@ -13,8 +13,8 @@
 // is set, then waits up to cfg.drain_timeout_s for the outstanding replies.
 //
 // Ownership: borrows the context, config and shared counters, which must
-// outlive run(). Thread-safety: run() on one thread; `progress` (atomics)
-// and `last_ack` (a mutex) are the only state shared.
+// outlive run(). Thread-safety: run() on one thread; worker_shared (atomics)
+// is the only state shared.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -62,42 +62,9 @@ struct worker_result {
 // the `--after-model` probe. Written by the workers, read by the probe, which
 // sleeps until a newer one arrives (so a sample starts at the acknowledgement,
 // not up to a polling interval after it).
-class last_ack {
- public:
-  // Thread-safe.
-  void set(uint64_t seq, int64_t sent_ns) {
-    {
-      std::lock_guard lock(mutex_);
-      if (seq <= seq_) return;
-      seq_ = seq, sent_ns_ = sent_ns;
-    }
-    changed_.notify_one();
-  }
-  // Thread-safe. {0, 0} until the first acknowledgement.
-  std::pair<uint64_t, int64_t> get() {
-    std::lock_guard lock(mutex_);
-    return {seq_, sent_ns_};
-  }
-  // Thread-safe. Waits up to `max_wait` for a seq above `than`; returns the
-  // latest (which may still be <= than after the wait).
-  std::pair<uint64_t, int64_t> wait_newer(uint64_t than, std::chrono::milliseconds max_wait) {
-    std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, max_wait, [&] { return seq_ > than; });
-    return {seq_, sent_ns_};
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  uint64_t seq_ = 0;
-  int64_t sent_ns_ = 0;
-};
-
 struct worker_shared {
   std::atomic<uint64_t> commands_done{0};  // acknowledged commands, all workers
   std::atomic<bool> stop{false};
-  last_ack ack;  // fed only when track_acks is set
-  bool track_acks = false;
   // --notified: each worker keeps up to this many acked_request (0: none).
   size_t max_acked = 0;
 };
