@@ -9,6 +9,7 @@
 #include "daemons/rill/load_workload.h"
 #include "store/journal_reader.h"
 #include "transport/client.h"
+#include "transport/journal_subscriber.h"
 #include "transport/notify_client.h"
 #include "transport/security.h"
 
@@ -126,17 +127,19 @@ void journal_watcher::start() {
 }
 
 void journal_watcher::loop(uint64_t from) {
-  store::journal_reader reader(dir_);
-  if (reader.seek(from) != store::io_status::ok) return;
-  store::record_view rec;
-  for (;;) {
-    const auto s = reader.wait_next(rec, 20ms);
-    if (s == store::io_status::end_of_log) {
-      if (done()) return;
-      continue;
+  transport::journal_subscriber sub(dir_, from);
+  std::span<const char> body;
+  uint64_t seq = 0;
+  try {
+    for (;;) {
+      if (!sub.next(body, seq, 20ms)) {
+        if (done()) return;
+        continue;
+      }
+      seen(body, steady_ns());
     }
-    if (s != store::io_status::ok) return;  // a damaged journal: the run reports fewer
-    seen(rec.body, steady_ns());
+  } catch (const std::runtime_error&) {
+    return;  // a damaged journal: the run reports fewer events seen
   }
 }
 

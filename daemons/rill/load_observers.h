@@ -7,9 +7,10 @@
 //                 -> event visible to subscribers. PUB/SUB may drop under
 //                 load; `received` says how many events it saw.
 //   journal_watcher (--visible-journal) the same measure for a reader of
-//                 rill-core's journal on this host (store::journal_reader,
-//                 woken by the journal's bell): command -> event visible to a
-//                 same-host tailer. It reads every event; none is dropped.
+//                 rill-core's journal on this host
+//                 (transport::journal_subscriber, woken by the journal's
+//                 bell): command -> event visible to a same-host tailer. It
+//                 reads every event; none is dropped.
 //   after_probe   (--after-model NAME) a client of its own, on top of the
 //                 load: sends a command (from the same mix), waits for its
 //                 acknowledgement, then asks the model for `status` with
