@@ -16,36 +16,22 @@
 #include "core/buffer.h"
 #include "core/event.h"
 #include "store/journal_writer.h"
+#include "tests/transport/journal_test_util.h"
 #include "transport/event_publisher.h"
 
 namespace rill::transport {
 namespace {
 
+using testing::open_small_journal;
+using testing::temp_dir;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "rill-pub-test-XXXXXX").string();
-    if (::mkdtemp(t.data()) == nullptr) std::abort();
-    path = t;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 // Journals n CUSTOMER_CREATED events; returns their bodies (index = seq - 1).
 std::vector<std::string> write_journal(const fs::path& dir, uint64_t n) {
-  store::journal_options o;
-  o.dir = dir;
-  o.segment_size = 64 << 10;  // small segments: the publisher crosses several
-  o.prefault_ahead = 0;
-  store::recovery_report rep;
-  auto w = store::journal_writer::open(o, rep);
-  EXPECT_TRUE(w) << rep.message;
+  auto w = open_small_journal(dir);  // the publisher crosses several segments
+  if (!w) return {};
   std::vector<std::string> bodies;
   out_buffer buf;
   for (uint64_t seq = 1; seq <= n; ++seq) {

@@ -16,6 +16,7 @@
 #include "core/buffer.h"
 #include "core/event.h"
 #include "store/journal_writer.h"
+#include "tests/transport/journal_test_util.h"
 
 namespace rill::transport {
 namespace {
@@ -23,28 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "rill-jsub-test-XXXXXX").string();
-    if (::mkdtemp(t.data()) == nullptr) std::abort();
-    path = t;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using testing::temp_dir;
 
 std::unique_ptr<store::journal_writer> open_journal(const fs::path& dir) {
-  store::journal_options o;
-  o.dir = dir;
-  o.segment_size = 64 << 10;  // small segments: the subscriber crosses several
-  o.prefault_ahead = 0;
-  store::recovery_report rep;
-  auto w = store::journal_writer::open(o, rep);
-  EXPECT_TRUE(w) << rep.message;
-  return w;
+  return testing::open_small_journal(dir);  // the subscriber crosses several segments
 }
 
 // Odd seqs are customer/CUSTOMER_CREATED, even ones order/ORDER_PLACED.
