@@ -23,6 +23,7 @@
 #include "store/journal_format.h"
 #include "store/journal_writer.h"
 #include "tests/support/child_process.h"
+#include "tests/support/small_journal.h"
 
 namespace rill::test {
 
@@ -185,13 +186,8 @@ class live_rill {
 // to `sizes` (for record_offset).
 inline void write_customer_journal(const std::filesystem::path& dir, uint64_t events,
                                    std::vector<size_t>& sizes) {
-  store::journal_options o;
-  o.dir = dir;
-  o.segment_size = 64 << 10;
-  o.prefault_ahead = 0;
-  store::recovery_report rep;
-  auto w = store::journal_writer::open(o, rep);
-  ASSERT_TRUE(w) << rep.message;
+  auto w = rill::test::open_small_journal(dir);
+  ASSERT_TRUE(w);
   for (uint64_t seq = 1; seq <= events; ++seq) {
     nlohmann::json ev = {
         {"seq", seq},

@@ -23,6 +23,7 @@
 #include "readmodels/read_model.h"
 #include "readmodels/registry.h"
 #include "readmodels/saga.h"
+#include "tests/support/child_process.h"
 
 namespace rill::readmodels::testing {
 
@@ -181,24 +182,10 @@ inline std::string saved(const read_model& m) {
 }
 
 // A private temporary directory, removed with everything in it.
-class temp_dir {
+class temp_dir : public rill::test::temp_dir {
  public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rill-models-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
+  temp_dir() : rill::test::temp_dir("rill-models") {}
+  std::string str() const { return path().string(); }
 };
 
 // A model_config for tests: data dir and endpoints under `dir`.

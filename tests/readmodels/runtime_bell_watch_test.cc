@@ -14,6 +14,7 @@
 #include "store/journal_bell.h"
 #include "store/journal_writer.h"
 #include "tests/readmodels/models_events.h"
+#include "tests/support/small_journal.h"
 
 namespace rill::readmodels {
 namespace {
@@ -21,11 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::unique_ptr<store::journal_writer> open_journal(const std::filesystem::path& dir) {
-  store::journal_options o;
-  o.dir = dir;
-  o.segment_size = 64 << 10;
-  store::recovery_report rep;
-  return store::journal_writer::open(o, rep);
+  return rill::test::open_small_journal(dir);
 }
 
 // True once `cond` holds, polling for up to 30 s.

@@ -17,28 +17,15 @@
 #include "store/journal_format.h"
 #include "store/journal_reader.h"
 #include "store/journal_writer.h"
+#include "tests/support/child_process.h"
 
 namespace rill::store::testing {
 
-class temp_dir {
+// The shared temporary directory, with the journal's place in it.
+class temp_dir : public rill::test::temp_dir {
  public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rill-store-XXXXXX").string();
-    char* p = ::mkdtemp(tmpl.data());
-    if (p == nullptr) std::abort();
-    path_ = p;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path journal() const { return path_ / "journal"; }
-
- private:
-  std::filesystem::path path_;
+  temp_dir() : rill::test::temp_dir("rill-store") {}
+  std::filesystem::path journal() const { return path() / "journal"; }
 };
 
 // Deterministic body for a seq: length 1..max_len, bytes derived from seq.

@@ -16,14 +16,15 @@
 #include "core/buffer.h"
 #include "core/event.h"
 #include "store/journal_writer.h"
-#include "tests/transport/journal_test_util.h"
+#include "tests/support/child_process.h"
+#include "tests/support/small_journal.h"
 #include "transport/event_publisher.h"
 
 namespace rill::transport {
 namespace {
 
-using testing::open_small_journal;
-using testing::temp_dir;
+using rill::test::open_small_journal;
+using rill::test::temp_dir;
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -71,11 +72,11 @@ class EventPublisher : public ::testing::TestWithParam<bool> {};
 
 TEST_P(EventPublisher, PublishesUpToTheLimitInOrderOnce) {
   temp_dir dir;
-  const auto bodies = write_journal(dir.path / "journal", 800);
+  const auto bodies = write_journal(dir.path() / "journal", 800);
   zmq::context_t ctx;
   publisher_options po;
-  po.endpoint = "ipc://" + (dir.path / "events").string();
-  po.journal_dir = dir.path / "journal";
+  po.endpoint = "ipc://" + (dir.path() / "events").string();
+  po.journal_dir = dir.path() / "journal";
   po.start_after = 100;  // what a restarted rill-core had already published
   po.inline_send = GetParam();
   event_publisher pub(ctx, po, nullptr);

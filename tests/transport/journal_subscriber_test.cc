@@ -16,7 +16,8 @@
 #include "core/buffer.h"
 #include "core/event.h"
 #include "store/journal_writer.h"
-#include "tests/transport/journal_test_util.h"
+#include "tests/support/child_process.h"
+#include "tests/support/small_journal.h"
 
 namespace rill::transport {
 namespace {
@@ -24,10 +25,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-using testing::temp_dir;
+using rill::test::temp_dir;
 
 std::unique_ptr<store::journal_writer> open_journal(const fs::path& dir) {
-  return testing::open_small_journal(dir);  // the subscriber crosses several segments
+  return rill::test::open_small_journal(dir);  // the subscriber crosses several segments
 }
 
 // Odd seqs are customer/CUSTOMER_CREATED, even ones order/ORDER_PLACED.
@@ -52,10 +53,10 @@ void append(store::journal_writer& w, uint64_t from, uint64_t to) {
 
 TEST(JournalSubscriber, DeliversEveryEventFromItsSeqInOrderThenFollows) {
   temp_dir t;
-  auto w = open_journal(t.path);
+  auto w = open_journal(t.path());
   ASSERT_TRUE(w);
   ASSERT_NO_FATAL_FAILURE(append(*w, 1, 2000));
-  journal_subscriber sub(t.path, 1500);
+  journal_subscriber sub(t.path(), 1500);
   std::span<const char> body;
   uint64_t seq = 0;
   for (uint64_t want = 1500; want <= 2000; ++want) {
@@ -78,10 +79,10 @@ TEST(JournalSubscriber, DeliversEveryEventFromItsSeqInOrderThenFollows) {
 
 TEST(JournalSubscriber, FromPastTheHeadWaitsForThatSeq) {
   temp_dir t;
-  auto w = open_journal(t.path);
+  auto w = open_journal(t.path());
   ASSERT_TRUE(w);
   ASSERT_NO_FATAL_FAILURE(append(*w, 1, 10));
-  journal_subscriber sub(t.path, 13);
+  journal_subscriber sub(t.path(), 13);
   std::span<const char> body;
   uint64_t seq = 0;
   EXPECT_FALSE(sub.next(body, seq, 1ms));
@@ -92,13 +93,13 @@ TEST(JournalSubscriber, FromPastTheHeadWaitsForThatSeq) {
 
 TEST(JournalSubscriber, TheTopicPrefixFilters) {
   temp_dir t;
-  auto w = open_journal(t.path);
+  auto w = open_journal(t.path());
   ASSERT_TRUE(w);
   ASSERT_NO_FATAL_FAILURE(append(*w, 1, 100));
   std::span<const char> body;
   uint64_t seq = 0;
   for (const std::string prefix : {"order", "order/", "order/ORDER_P", "ord"}) {
-    journal_subscriber sub(t.path, 1, prefix);
+    journal_subscriber sub(t.path(), 1, prefix);
     for (uint64_t want = 2; want <= 100; want += 2) {
       ASSERT_TRUE(sub.next(body, seq, 5s)) << prefix;
       ASSERT_EQ(seq, want) << prefix;
@@ -106,10 +107,10 @@ TEST(JournalSubscriber, TheTopicPrefixFilters) {
     EXPECT_FALSE(sub.next(body, seq, 1ms)) << prefix;
   }
   for (const std::string prefix : {"order/X", "orders", "customer/ORDER", "x"}) {
-    journal_subscriber none(t.path, 1, prefix);
+    journal_subscriber none(t.path(), 1, prefix);
     EXPECT_FALSE(none.next(body, seq, 1ms)) << prefix;
   }
-  journal_subscriber customers(t.path, 1, "customer/CUSTOMER_CREATED");
+  journal_subscriber customers(t.path(), 1, "customer/CUSTOMER_CREATED");
   ASSERT_TRUE(customers.next(body, seq, 5s));
   EXPECT_EQ(seq, 1u);
 }
@@ -117,13 +118,13 @@ TEST(JournalSubscriber, TheTopicPrefixFilters) {
 TEST(JournalSubscriber, ADamagedRecordThrows) {
   temp_dir t;
   {
-    auto w = open_journal(t.path);
+    auto w = open_journal(t.path());
     ASSERT_TRUE(w);
     ASSERT_NO_FATAL_FAILURE(append(*w, 1, 5));
   }
   // Flip a byte inside the first record's body (after the 64-byte segment
   // header and the record's 16-byte header).
-  const fs::path seg = t.path / "seg-0000000001.rjl";
+  const fs::path seg = t.path() / "seg-0000000001.rjl";
   std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
   ASSERT_TRUE(f);
   f.seekg(64 + 16 + 4);
@@ -133,7 +134,7 @@ TEST(JournalSubscriber, ADamagedRecordThrows) {
   f.seekp(64 + 16 + 4);
   f.write(&c, 1);
   f.close();
-  journal_subscriber sub(t.path, 1);
+  journal_subscriber sub(t.path(), 1);
   std::span<const char> body;
   uint64_t seq = 0;
   EXPECT_THROW(sub.next(body, seq, 100ms), std::runtime_error);
