@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# How a same-host rill-proj is woken, measured both ways in one run:
-#   bell    the journal's bell (journal/BELL) wakes it; the feed is unsubscribed
-#   nobell  BELL is deleted after rill-core starts: the event feed wakes it
+# How a same-host rill-proj is woken and how long it polls before sleeping,
+# measured side by side in one run. VARIANTS (default "bell nobell") lists
+# what each round runs, in turn:
+#   bell     the journal's bell (journal/BELL) wakes it; the feed is unsubscribed
+#   nobell   BELL is deleted after rill-core starts: the event feed wakes it
+#   spin:N   the bell, and rill-proj --idle-spin-us N
 # Each round starts a fresh rill-core and a rill-proj hosting customers, runs
 # `rill load --rate RATE --after-model customers` for SECS seconds, and
 # prints the ack and `after` latencies and the CPU time each daemon used
@@ -9,9 +12,10 @@
 # because this machine is shared and noisy.
 #
 #   bench/proj_wake.sh [BIN_DIR]   (default build/bin; ROUNDS=2 RATE=20000 SECS=8)
+#   VARIANTS="spin:0 spin:50" bench/proj_wake.sh
 set -euo pipefail
 BIN=${1:-build/bin}
-ROUNDS=${ROUNDS:-2} RATE=${RATE:-20000} SECS=${SECS:-8}
+ROUNDS=${ROUNDS:-2} RATE=${RATE:-20000} SECS=${SECS:-8} VARIANTS=${VARIANTS:-bell nobell}
 [[ -x $BIN/rill-core && -x $BIN/rill-proj && -x $BIN/rill ]] ||
   { echo "proj_wake.sh: no rill-core/rill-proj/rill in $BIN" >&2; exit 2; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rill-wake-XXXXXX")
@@ -24,14 +28,15 @@ trap cleanup EXIT INT TERM
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
 hz=$(getconf CLK_TCK)
 
-round() {  # bell|nobell
-  local mode=$1 d=$WORK/$1
+round() {  # bell|nobell|spin:N
+  local mode=$1 d=$WORK/round spin=()
+  [[ $mode == spin:* ]] && spin=(--idle-spin-us "${mode#spin:}")
   mkdir -p "$d"
   "$BIN/rill-core" --data "$d" >"$d.core.log" 2>&1 &
   CORE_PID=$!
   for _ in $(seq 100); do [[ -S $d/run/command ]] && break; sleep 0.1; done
   [[ $mode == nobell ]] && rm -f "$d/journal/BELL"
-  "$BIN/rill-proj" --data "$d" --models customers >"$d.proj.log" 2>&1 &
+  "$BIN/rill-proj" --data "$d" --models customers "${spin[@]}" >"$d.proj.log" 2>&1 &
   PROJ_PID=$!
   for _ in $(seq 100); do [[ -S $d/run/model.customers ]] && break; sleep 0.1; done
   sleep 0.5
@@ -54,9 +59,8 @@ PY
 }
 
 echo "proj_wake.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, rate $RATE/s, $SECS s per round"
-echo "| wake-up | cmd/s | ack p50 / p99 us | after p50 / p99 us (samples) | rill-core CPU ms | rill-proj CPU ms |"
+echo "| variant | cmd/s | ack p50 / p99 us | after p50 / p99 us (samples) | rill-core CPU ms | rill-proj CPU ms |"
 echo "|---|---|---|---|---|---|"
 for _ in $(seq "$ROUNDS"); do
-  round bell
-  round nobell
+  for v in $VARIANTS; do round "$v"; done
 done

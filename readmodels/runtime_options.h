@@ -62,12 +62,13 @@ struct runtime_options {
   std::chrono::milliseconds replay_check_interval{200};
   // After the last activity, the projector polls its inputs this long
   // before it sleeps in zmq_poll (catches the next query or burst without a
-  // wake-up; costs up to this much CPU per quiet spell). Measured with
-  // bench_projection on 2 vCPUs: a quiet host serves back-to-back queries at
-  // p50 ~55 us with 50 us of spin vs ~100 us without; a host whose CPUs are
-  // oversubscribed does better without (~48 vs ~95 us: the spin takes the
-  // CPU from libzmq's I/O thread). Set 0 on busy, shared hosts.
-  std::chrono::microseconds idle_spin{50};
+  // wake-up; costs up to this much CPU per quiet spell). Off by default: on
+  // 2 vCPUs, where rill-core, several rill-proj and the clients share the
+  // CPUs, the spin took them from the others (at 20k commands/s, 50 us cost
+  // rill-proj 20% more CPU and made acks 15% slower; bench/RESULTS.md,
+  // session 12). A quiet host with a spare core serves back-to-back queries
+  // faster with 50 (p50 ~55 vs ~100 us in bench_projection).
+  std::chrono::microseconds idle_spin{0};
   // Sagas: tick() at least this often (every loop turn while busy()).
   std::chrono::milliseconds saga_tick_interval{10};
 
