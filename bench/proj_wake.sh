@@ -5,6 +5,7 @@
 #   bell     the journal's bell (journal/BELL) wakes it; the feed is unsubscribed
 #   nobell   BELL is deleted after rill-core starts: the event feed wakes it
 #   spin:N   the bell, and rill-proj --idle-spin-us N
+#   coalesce:N  the bell, and rill-proj --wake-coalesce-us N
 # Each round starts a fresh rill-core and a rill-proj hosting customers, runs
 # `rill load --rate RATE --after-model customers` for SECS seconds, and
 # prints the ack and `after` latencies and the CPU time each daemon used
@@ -13,7 +14,9 @@
 #
 #   bench/proj_wake.sh [BIN_DIR]   (default build/bin; ROUNDS=2 RATE=20000 SECS=8)
 #   VARIANTS="spin:0 spin:50" bench/proj_wake.sh
+#   VARIANTS="coalesce:0 coalesce:200" bench/proj_wake.sh
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:-build/bin}
 ROUNDS=${ROUNDS:-2} RATE=${RATE:-20000} SECS=${SECS:-8} VARIANTS=${VARIANTS:-bell nobell}
 [[ -x $BIN/rill-core && -x $BIN/rill-proj && -x $BIN/rill ]] ||
@@ -28,15 +31,18 @@ trap cleanup EXIT INT TERM
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
 hz=$(getconf CLK_TCK)
 
-round() {  # bell|nobell|spin:N
-  local mode=$1 d=$WORK/round spin=()
-  [[ $mode == spin:* ]] && spin=(--idle-spin-us "${mode#spin:}")
+round() {  # bell|nobell|spin:N|coalesce:N
+  local mode=$1 d=$WORK/round flags=()
+  case $mode in
+    spin:*) flags=(--idle-spin-us "${mode#spin:}") ;;
+    coalesce:*) flags=(--wake-coalesce-us "${mode#coalesce:}") ;;
+  esac
   mkdir -p "$d"
   "$BIN/rill-core" --data "$d" >"$d.core.log" 2>&1 &
   CORE_PID=$!
   for _ in $(seq 100); do [[ -S $d/run/command ]] && break; sleep 0.1; done
   [[ $mode == nobell ]] && rm -f "$d/journal/BELL"
-  "$BIN/rill-proj" --data "$d" --models customers "${spin[@]}" >"$d.proj.log" 2>&1 &
+  "$BIN/rill-proj" --data "$d" --models customers "${flags[@]}" >"$d.proj.log" 2>&1 &
   PROJ_PID=$!
   for _ in $(seq 100); do [[ -S $d/run/model.customers ]] && break; sleep 0.1; done
   sleep 0.5
@@ -47,14 +53,7 @@ round() {  # bell|nobell|spin:N
   c1=$(ticks "$CORE_PID") p1=$(ticks "$PROJ_PID")
   stop "$PROJ_PID"; PROJ_PID=""
   stop "$CORE_PID"; CORE_PID=""
-  python3 - "$d.json" "$mode" "$(((c1 - c0) * 1000 / hz))" "$(((p1 - p0) * 1000 / hz))" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1]))
-a, q = j["latency_us"], j.get("after_us", {})
-us = lambda v: f"{v:.0f}" if v is not None else "-"
-print(f"| {sys.argv[2]} | {j['throughput']:.0f} | {us(a['p50'])} / {us(a['p99'])} | "
-      f"{us(q.get('p50'))} / {us(q.get('p99'))} ({q.get('count', 0)}) | {sys.argv[3]} | {sys.argv[4]} |")
-PY
+  python3 "$HERE/load_row.py" "$d.json" "$mode" "$(((c1 - c0) * 1000 / hz))" "$(((p1 - p0) * 1000 / hz))"
   rm -rf "$d" "$d".*
 }
 

@@ -134,7 +134,9 @@ int runtime::run() {
   // less CPU than the feed, which is unsubscribed while the bell is there.
   std::optional<bell_watch> watch;
   if (local) {
-    watch.emplace(journal_dir, bell_, [&feed](bool attached) { feed.set_subscribed(!attached); });
+    watch.emplace(
+        journal_dir, bell_, [&feed](bool attached) { feed.set_subscribed(!attached); },
+        opt_.wake_coalesce);
     watch->start();
   }
 

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "store/journal_bell.h"
@@ -17,8 +18,12 @@ constexpr auto kRetryStep = std::chrono::milliseconds(20);
 }  // namespace
 
 bell_watch::bell_watch(std::filesystem::path journal_dir, doorbell& bell,
-                       std::function<void(bool attached)> on_attach)
-    : dir_(std::move(journal_dir)), bell_(bell), on_attach_(std::move(on_attach)) {}
+                       std::function<void(bool attached)> on_attach,
+                       std::chrono::microseconds coalesce)
+    : dir_(std::move(journal_dir)),
+      bell_(bell),
+      on_attach_(std::move(on_attach)),
+      coalesce_(coalesce) {}
 
 bell_watch::~bell_watch() {
   stop();
@@ -82,6 +87,15 @@ void bell_watch::run() {
       last = now;
       rings_.fetch_add(1, std::memory_order_relaxed);
       bell_.ring();
+      // Not a sleeper on the bell meanwhile: publishes make no wake call,
+      // and the next look finds them all.
+      if (coalesce_.count() > 0) {
+        const auto until = std::chrono::steady_clock::now() + coalesce_;
+        for (auto left = coalesce_; left.count() > 0 && !stop_.load(std::memory_order_relaxed);
+             left = std::chrono::duration_cast<std::chrono::microseconds>(
+                 until - std::chrono::steady_clock::now()))
+          std::this_thread::sleep_for(std::min<std::chrono::microseconds>(left, kMaxSleep));
+      }
     }
   }
 }

@@ -11,9 +11,16 @@
 // it (deleted, then recreated by a new rill-core) is noticed within a second
 // and reopened.
 //
+// Coalescing: with a window W > 0, after each ring the thread waits W before
+// it looks at the bell again, so under a steady load the projector is rung at
+// most once per W (and applies everything published meanwhile), and the
+// writer makes no FUTEX_WAKE call while the thread waits. The first publish
+// after a quiet spell still rings at once.
+//
 // Ownership: owns its thread; borrows the doorbell, which must outlive it.
 // Thread-safety: start() and stop() from the owner thread.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -28,7 +35,8 @@ class bell_watch {
   // on_attach(true) when a bell is opened, on_attach(false) when it is let
   // go; called on the watch's thread.
   bell_watch(std::filesystem::path journal_dir, doorbell& bell,
-             std::function<void(bool attached)> on_attach = {});
+             std::function<void(bool attached)> on_attach = {},
+             std::chrono::microseconds coalesce = std::chrono::microseconds(0));
   ~bell_watch();
   bell_watch(const bell_watch&) = delete;
   bell_watch& operator=(const bell_watch&) = delete;
@@ -48,6 +56,7 @@ class bell_watch {
   std::filesystem::path dir_;
   doorbell& bell_;
   std::function<void(bool)> on_attach_;
+  std::chrono::microseconds coalesce_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> attached_{false};
   std::atomic<uint64_t> rings_{0};

@@ -32,6 +32,8 @@ void runtime_options::validate() const {
   check(replay_check_interval.count() >= 1 && replay_check_interval.count() <= 60'000,
         "replay_check_ms: must be 1..60000");
   check(idle_spin.count() >= 0 && idle_spin.count() <= 100'000, "idle_spin_us: must be 0..100000");
+  check(wake_coalesce.count() >= 0 && wake_coalesce.count() <= 20'000,
+        "wake_coalesce_us: must be 0..20000");
   check(saga_tick_interval.count() >= 1 && saga_tick_interval.count() <= 10'000,
         "saga_tick_ms: must be 1..10000");
   check(query_limits.max_request_bytes >= 1024 && query_limits.max_request_bytes <= (64u << 20),

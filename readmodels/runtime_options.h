@@ -69,6 +69,17 @@ struct runtime_options {
   // session 12). A quiet host with a spare core serves back-to-back queries
   // faster with 50 (p50 ~55 vs ~100 us in bench_projection).
   std::chrono::microseconds idle_spin{0};
+  // Same-host journal: after the bell watcher rings the projector, it lets
+  // this long pass before it rings again (interrupt coalescing). An event
+  // after a quiet spell wakes the projector at once; under a steady load it
+  // wakes at most once per window and applies what came meanwhile. A query
+  // with `after` wakes the projector itself, so read-your-writes does not
+  // wait for the window; change reports and plain queries may lag by up to
+  // it. 0: ring on every publish. With one rill-proj per model on 2 vCPUs,
+  // a wake-up per event per process saturated the machine at 5k commands/s;
+  // 1 ms halved rill-proj's CPU and cut every latency (bench/RESULTS.md,
+  // session 12).
+  std::chrono::microseconds wake_coalesce{1000};
   // Sagas: tick() at least this often (every loop turn while busy()).
   std::chrono::milliseconds saga_tick_interval{10};
 

@@ -59,11 +59,12 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   auto& rt = o.rt;
   std::string config, data;
   std::vector<std::string> raw_models, model_eps;
-  uint64_t tail_ms = 0, replay_check_ms = 0, idle_spin_us = 0, saga_tick_ms = 0,
-           replay_timeout_ms = 0, max_request_bytes = 0;
+  uint64_t tail_ms = 0, replay_check_ms = 0, idle_spin_us = 0, wake_coalesce_us = 0,
+           saga_tick_ms = 0, replay_timeout_ms = 0, max_request_bytes = 0;
   tail_ms = static_cast<uint64_t>(rt.tail_check_interval.count());
   replay_check_ms = static_cast<uint64_t>(rt.replay_check_interval.count());
   idle_spin_us = static_cast<uint64_t>(rt.idle_spin.count());
+  wake_coalesce_us = static_cast<uint64_t>(rt.wake_coalesce.count());
   saga_tick_ms = static_cast<uint64_t>(rt.saga_tick_interval.count());
   replay_timeout_ms = static_cast<uint64_t>(rt.replay_timeout.count());
   max_request_bytes = rt.query_limits.max_request_bytes;
@@ -112,6 +113,9 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   add("idle_spin_us", idle_spin_us,
       "poll for work this long before sleeping, us (default 0; 50 helps back-to-back queries only "
       "with a spare core)");
+  add("wake_coalesce_us", wake_coalesce_us,
+      "same-host journal: ring the projector at most once per this long under load, us "
+      "(default 1000; 0 = every publish)");
   add("saga_tick_ms", saga_tick_ms, "saga tick interval, ms (default 10)");
   add("max_request_bytes", max_request_bytes, "largest query (too_large past it; default 1048576)");
   add("default_query_timeout_ms", rt.default_query_timeout_ms,
@@ -207,6 +211,7 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
     rt.tail_check_interval = std::chrono::milliseconds(tail_ms);
     rt.replay_check_interval = std::chrono::milliseconds(replay_check_ms);
     rt.idle_spin = std::chrono::microseconds(idle_spin_us);
+    rt.wake_coalesce = std::chrono::microseconds(wake_coalesce_us);
     rt.saga_tick_interval = std::chrono::milliseconds(saga_tick_ms);
     rt.replay_timeout = std::chrono::milliseconds(replay_timeout_ms);
     rt.query_limits.max_request_bytes = max_request_bytes;

@@ -74,6 +74,7 @@ TEST_F(ProjDaemon, BadFlagsExitWithUsageError) {
                                              {"--snapshot-every", "x"},
                                              {"--apply-batch", "0"},
                                              {"--rebuild-threads", "3"},
+                                             {"--wake-coalesce-us", "20001"},
                                              {"--model-endpoint", "journal_stats"},
                                              {"--model-endpoint", "other=ipc:///tmp/x"},
                                              {"--source", "somewhere"}}) {

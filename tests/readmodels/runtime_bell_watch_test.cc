@@ -64,6 +64,37 @@ TEST(BellWatch, APublishRingsTheArmedDoorbell) {
   watch.stop();
 }
 
+TEST(BellWatch, PublishesWithinTheWindowShareOneRing) {
+  testing::temp_dir t;
+  const auto dir = t.path() / "journal";
+  auto w = open_journal(dir);
+  ASSERT_TRUE(w);
+  doorbell db;
+  // A long window, so that the three publishes below, 50 ms apart (each
+  // would get a ring of its own without the window), fall inside it even
+  // on a slow machine.
+  bell_watch watch(dir, db, {}, 2s);
+  watch.start();
+  ASSERT_TRUE(eventually([&] { return watch.attached(); }));
+  db.clear();
+  db.arm();
+  ASSERT_EQ(w->append(1, "event"), store::io_status::ok);
+  w->publish();
+  ASSERT_TRUE(rung(db)) << "the first publish after a quiet spell rings";
+  ASSERT_TRUE(eventually([&] { return watch.rings() == 1; }));
+  db.clear();
+  db.arm();
+  for (uint64_t seq = 2; seq <= 4; ++seq) {
+    ASSERT_EQ(w->append(seq, "event"), store::io_status::ok);
+    w->publish();
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(rung(db)) << "publishes inside the window ring once it is over";
+  ASSERT_TRUE(eventually([&] { return watch.rings() >= 2; }));
+  EXPECT_EQ(watch.rings(), 2u) << "one ring for the three publishes";
+  watch.stop();
+}
+
 TEST(BellWatch, FindsABellCreatedAfterItStarted) {
   testing::temp_dir t;
   const auto dir = t.path() / "journal";
