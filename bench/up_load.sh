@@ -9,12 +9,12 @@
 # VARIANTS lists what the rounds run, in turn: `default`, or KEY=VALUE for a
 # config file {"proj": {KEY: VALUE}} handed to `rill up --config`.
 #
-#   bench/up_load.sh [BIN_DIR]   (default build/bin; ROUNDS=2 RATE=20000 SECS=6)
+#   bench/up_load.sh [BIN_DIR]   (default build/bin; ROUNDS=2 RATE=5000 SECS=6)
 #   VARIANTS="wake_coalesce_us=0 default" bench/up_load.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:-build/bin}
-ROUNDS=${ROUNDS:-2} RATE=${RATE:-20000} SECS=${SECS:-6} VARIANTS=${VARIANTS:-default}
+ROUNDS=${ROUNDS:-2} RATE=${RATE:-5000} SECS=${SECS:-6} VARIANTS=${VARIANTS:-default}
 [[ -x $BIN/rill && -x $BIN/rill-core && -x $BIN/rill-proj ]] ||
   { echo "up_load.sh: no rill/rill-core/rill-proj in $BIN" >&2; exit 2; }
 BIN=$(cd "$BIN" && pwd)
