@@ -91,7 +91,9 @@ class split_apply {
   event_filter filter_;
   std::vector<handoff> in_;
   std::vector<slot> ring_;  // same size as in_
-  std::string why_;         // the worker's
+  // The worker's scratch for decode()'s reason: undecodable events are
+  // counted (undecodable()), not explained, as in apply_ahead.
+  std::string why_;
 
   // Caller side.
   uint64_t pushed_ = 0;    // slots filled
