@@ -65,7 +65,7 @@ struct runtime_options {
   // wake-up; costs up to this much CPU per quiet spell). Off by default: on
   // 2 vCPUs, where rill-core, several rill-proj and the clients share the
   // CPUs, the spin took them from the others (at 20k commands/s, 50 us cost
-  // rill-proj 20% more CPU and made acks 15% slower; bench/RESULTS.md,
+  // rill-proj 24% more CPU, and the ack p50 was 5% higher; bench/RESULTS.md,
   // session 12). A quiet host with a spare core serves back-to-back queries
   // faster with 50 (p50 ~55 vs ~100 us in bench_projection).
   std::chrono::microseconds idle_spin{0};
@@ -77,7 +77,7 @@ struct runtime_options {
   // wait for the window; change reports and plain queries may lag by up to
   // it. 0: ring on every publish. With one rill-proj per model on 2 vCPUs,
   // a wake-up per event per process saturated the machine at 5k commands/s;
-  // 1 ms halved rill-proj's CPU and cut every latency (bench/RESULTS.md,
+  // 1 ms cut their CPU by 37-44% and every p50 latency (bench/RESULTS.md,
   // session 12).
   std::chrono::microseconds wake_coalesce{1000};
   // Sagas: tick() at least this often (every loop turn while busy()).
