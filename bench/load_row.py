@@ -2,6 +2,7 @@
 """One markdown table row from a `rill load --json` result.
 
     load_row.py RESULT.json NAME [--notes] [EXTRA ...]
+    load_row.py --header [--notes] [EXTRA_TITLE ...]   (the header and rule)
 
 Columns: NAME, commands/s, ack p50 / p99, `after` p50 / p99 (samples), with
 --notes the change-note p50 / p99, then each EXTRA as given. Latencies in us.
@@ -15,7 +16,20 @@ def us(v):
     return f"{v:.0f}" if v is not None else "-"
 
 
+def header(rest):
+    notes = bool(rest) and rest[0] == "--notes"
+    titles = ["variant", "cmd/s", "ack p50 / p99 us", "after p50 / p99 us (samples)"]
+    if notes:
+        titles.append("note p50 / p99 us")
+    titles += rest[1:] if notes else rest
+    print("| " + " | ".join(titles) + " |")
+    print("|" + "---|" * len(titles))
+
+
 def main(argv):
+    if argv[1] == "--header":
+        header(argv[2:])
+        return
     path, name, rest = argv[1], argv[2], argv[3:]
     notes = bool(rest) and rest[0] == "--notes"
     extra = rest[1:] if notes else rest

@@ -58,8 +58,7 @@ round() {  # bell|nobell|spin:N|coalesce:N
 }
 
 echo "proj_wake.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, rate $RATE/s, $SECS s per round"
-echo "| variant | cmd/s | ack p50 / p99 us | after p50 / p99 us (samples) | rill-core CPU ms | rill-proj CPU ms |"
-echo "|---|---|---|---|---|---|"
+python3 "$HERE/load_row.py" --header "rill-core CPU ms" "rill-proj CPU ms"
 for _ in $(seq "$ROUNDS"); do
   for v in $VARIANTS; do round "$v"; done
 done

@@ -62,8 +62,8 @@ round() {  # default | KEY=VALUE
 }
 
 echo "up_load.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, rate $RATE/s, $SECS s per round"
-echo "| variant | cmd/s | ack p50 / p99 us | after p50 / p99 us (samples) | note p50 / p99 us | rill-core CPU ms | every rill-proj, CPU ms | notify+rates CPU ms | idle ms (all CPUs) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+python3 "$HERE/load_row.py" --header --notes "rill-core CPU ms" "every rill-proj, CPU ms" \
+  "notify+rates CPU ms" "idle ms (all CPUs)"
 for _ in $(seq "$ROUNDS"); do
   for v in $VARIANTS; do round "$v"; done
 done

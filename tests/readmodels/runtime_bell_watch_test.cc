@@ -5,6 +5,8 @@
 #include <poll.h>
 
 #include <chrono>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -42,21 +44,34 @@ bool rung(doorbell& db) {
   return ::poll(&p, 1, 30'000) == 1;
 }
 
-TEST(BellWatch, APublishRingsTheArmedDoorbell) {
+// A journal with a doorbell, and a watch on it that tests start.
+class BellWatchOnJournal : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(w); }
+  // Starts `watch` and waits until it has opened the bell; clears the doorbell.
+  void attach(bell_watch& watch) {
+    watch.start();
+    ASSERT_TRUE(eventually([&] { return watch.attached(); }));
+    db.clear();
+  }
+  void publish(uint64_t seq) {
+    ASSERT_EQ(w->append(seq, "event"), store::io_status::ok);
+    w->publish();
+  }
+
   testing::temp_dir t;
-  const auto dir = t.path() / "journal";
-  auto w = open_journal(dir);
-  ASSERT_TRUE(w);
+  std::filesystem::path dir = t.path() / "journal";
+  std::unique_ptr<store::journal_writer> w = open_journal(dir);
   doorbell db;
+};
+
+TEST_F(BellWatchOnJournal, APublishRingsTheArmedDoorbell) {
   bell_watch watch(dir, db);
-  watch.start();
-  ASSERT_TRUE(eventually([&] { return watch.attached(); }));
-  db.clear();
+  attach(watch);
   for (uint64_t seq = 1; seq <= 3; ++seq) {
     const uint64_t before = watch.rings();
     db.arm();
-    ASSERT_EQ(w->append(seq, "event"), store::io_status::ok);
-    w->publish();
+    publish(seq);
     ASSERT_TRUE(rung(db)) << "publish " << seq << " did not ring the doorbell";
     db.clear();
     ASSERT_TRUE(eventually([&] { return watch.rings() > before; }));
@@ -64,29 +79,20 @@ TEST(BellWatch, APublishRingsTheArmedDoorbell) {
   watch.stop();
 }
 
-TEST(BellWatch, PublishesWithinTheWindowShareOneRing) {
-  testing::temp_dir t;
-  const auto dir = t.path() / "journal";
-  auto w = open_journal(dir);
-  ASSERT_TRUE(w);
-  doorbell db;
+TEST_F(BellWatchOnJournal, PublishesWithinTheWindowShareOneRing) {
   // A long window, so that the three publishes below, 50 ms apart (each
   // would get a ring of its own without the window), fall inside it even
   // on a slow machine.
   bell_watch watch(dir, db, {}, 2s);
-  watch.start();
-  ASSERT_TRUE(eventually([&] { return watch.attached(); }));
-  db.clear();
+  attach(watch);
   db.arm();
-  ASSERT_EQ(w->append(1, "event"), store::io_status::ok);
-  w->publish();
+  publish(1);
   ASSERT_TRUE(rung(db)) << "the first publish after a quiet spell rings";
   ASSERT_TRUE(eventually([&] { return watch.rings() == 1; }));
   db.clear();
   db.arm();
   for (uint64_t seq = 2; seq <= 4; ++seq) {
-    ASSERT_EQ(w->append(seq, "event"), store::io_status::ok);
-    w->publish();
+    publish(seq);
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(rung(db)) << "publishes inside the window ring once it is over";
