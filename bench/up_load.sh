@@ -3,8 +3,9 @@
 # rill-proj per read model of the default domain, rill-notify, rill-rates)
 # on a fresh data directory, then `rill load --rate RATE --after-model
 # customers --notified customers` for SECS seconds. Prints the ack, `after`
-# and change-note latencies, the CPU time each daemon used during the load (from /proc/PID/stat) and the
-# machine's idle time, one row per round. `rill down` stops it.
+# and change-note latencies, the CPU time each daemon used during the load
+# (from /proc/PID/stat) and the machine's idle time, one row per round.
+# `rill down` stops it.
 #
 # VARIANTS lists what the rounds run, in turn: `default`, or KEY=VALUE for a
 # config file {"proj": {KEY: VALUE}} handed to `rill up --config`.

@@ -14,7 +14,6 @@ namespace {
 constexpr auto kMaxSleep = std::chrono::milliseconds(20);
 // How often a missing bell is looked for.
 constexpr auto kRetry = std::chrono::seconds(1);
-constexpr auto kRetryStep = std::chrono::milliseconds(20);
 }  // namespace
 
 bell_watch::bell_watch(std::filesystem::path journal_dir, doorbell& bell,
@@ -52,6 +51,15 @@ static ino_t bell_inode(const std::filesystem::path& dir) {
   return ::stat((dir / "BELL").c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
+void bell_watch::pause(std::chrono::microseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  for (auto now = std::chrono::steady_clock::now();
+       now < until && !stop_.load(std::memory_order_relaxed);
+       now = std::chrono::steady_clock::now())
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - now, kMaxSleep));
+}
+
 void bell_watch::run() {
   std::unique_ptr<store::journal_bell> jb;
   uint32_t last = 0;
@@ -62,9 +70,7 @@ void bell_watch::run() {
       inode = bell_inode(dir_);
       jb = store::journal_bell::open_reader(dir_);
       if (!jb) {
-        for (auto waited = std::chrono::milliseconds(0);
-             waited < kRetry && !stop_.load(std::memory_order_relaxed); waited += kRetryStep)
-          std::this_thread::sleep_for(kRetryStep);
+        pause(kRetry);
         continue;
       }
       last = jb->rings();
@@ -89,13 +95,7 @@ void bell_watch::run() {
       bell_.ring();
       // Not a sleeper on the bell meanwhile: publishes make no wake call,
       // and the next look finds them all.
-      if (coalesce_.count() > 0) {
-        const auto until = std::chrono::steady_clock::now() + coalesce_;
-        for (auto left = coalesce_; left.count() > 0 && !stop_.load(std::memory_order_relaxed);
-             left = std::chrono::duration_cast<std::chrono::microseconds>(
-                 until - std::chrono::steady_clock::now()))
-          std::this_thread::sleep_for(std::min<std::chrono::microseconds>(left, kMaxSleep));
-      }
+      if (coalesce_.count() > 0) pause(coalesce_);
     }
   }
 }

@@ -52,6 +52,8 @@ class bell_watch {
 
  private:
   void run();
+  // Sleeps for `d`, in steps of at most kMaxSleep, or until stop().
+  void pause(std::chrono::microseconds d);
   void attach(bool on);
   std::filesystem::path dir_;
   doorbell& bell_;

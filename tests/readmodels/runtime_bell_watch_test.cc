@@ -23,10 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::unique_ptr<store::journal_writer> open_journal(const std::filesystem::path& dir) {
-  return rill::test::open_small_journal(dir);
-}
-
 // True once `cond` holds, polling for up to 30 s.
 template <class F>
 bool eventually(F cond) {
@@ -61,7 +57,7 @@ class BellWatchOnJournal : public ::testing::Test {
 
   testing::temp_dir t;
   std::filesystem::path dir = t.path() / "journal";
-  std::unique_ptr<store::journal_writer> w = open_journal(dir);
+  std::unique_ptr<store::journal_writer> w = rill::test::open_small_journal(dir);
   doorbell db;
 };
 
@@ -109,7 +105,7 @@ TEST(BellWatch, FindsABellCreatedAfterItStarted) {
   watch.start();
   std::this_thread::sleep_for(50ms);
   EXPECT_FALSE(watch.attached()) << "no journal yet";
-  auto w = open_journal(dir);
+  auto w = rill::test::open_small_journal(dir);
   ASSERT_TRUE(w);
   ASSERT_TRUE(eventually([&] { return watch.attached(); }));
   db.clear();
@@ -122,7 +118,7 @@ TEST(BellWatch, FindsABellCreatedAfterItStarted) {
 TEST(BellWatch, ReportsAttachingAndReopensABellFileThatWasReplaced) {
   testing::temp_dir t;
   const auto dir = t.path() / "journal";
-  auto w = open_journal(dir);
+  auto w = rill::test::open_small_journal(dir);
   ASSERT_TRUE(w);
   doorbell db;
   std::mutex mu;
@@ -159,7 +155,7 @@ TEST(BellWatch, StopsWhileAsleepAndWithoutAJournal) {
     idle.stop();  // idempotent
   }
   const auto dir = t.path() / "journal";
-  auto w = open_journal(dir);
+  auto w = rill::test::open_small_journal(dir);
   ASSERT_TRUE(w);
   bell_watch watch(dir, db);
   watch.start();
