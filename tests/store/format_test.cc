@@ -3,6 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "store/status.h"
 #include "store/sync_mode.h"
 
@@ -35,6 +41,27 @@ TEST(JournalFormat, ChecksumCoversSeqLengthAndBody) {
   uint32_t a = record_checksum(9, big.data(), 5000);
   big[4999] = 'r';
   EXPECT_NE(a, record_checksum(9, big.data(), 5000));
+}
+
+// The definition, spelled out: the low 32 bits of XXH3-64 over
+// seq (8 bytes LE) ++ length (4 bytes LE) ++ body. record_checksum() copies
+// in 16-byte words with an overlapping last word; every length up to past the
+// one-shot limit and every alignment of the body must give the same value.
+TEST(JournalFormat, ChecksumIsXxh3OfSeqLengthBodyAtEveryLengthAndAlignment) {
+  std::vector<char> src(1100 + 16);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<char>(i * 131 + 7);
+  for (uint32_t len = 0; len <= 1100; ++len) {
+    for (size_t align = 0; align < 16; align += (len < 64 ? 1 : 5)) {
+      const char* body = src.data() + align;
+      const uint64_t seq = 0x0102030405060708ull + len;
+      std::string plain(12, '\0');
+      store_u64(plain.data(), seq);
+      store_u32(plain.data() + 8, len);
+      plain.append(body, len);
+      const auto want = static_cast<uint32_t>(XXH3_64bits(plain.data(), plain.size()));
+      ASSERT_EQ(record_checksum(seq, body, len), want) << "length " << len << ", align " << align;
+    }
+  }
 }
 
 TEST(JournalFormat, SegmentFileNames) {
