@@ -1,6 +1,7 @@
 #pragma once
 // notifier_registry: the notifier's memory of client interest, without
-// sockets. Clients (one per connection identity) watch a whole model or one
+// sockets. Clients (one per address: the connection identity, plus the proxy hops
+// of a client behind a ROUTER-DEALER proxy) watch a whole model or one
 // key of it; change reports turn into notes queued per client; flush() hands
 // the queued notes to a note_sink (the ROUTER socket in rill-notify).
 //

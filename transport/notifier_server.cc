@@ -1,5 +1,7 @@
 #include "transport/notifier_server.h"
 
+#include <cstring>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,7 +45,7 @@ class router_sink final : public note_sink {
  public:
   explicit router_sink(zmq::socket_t& s) : socket_(s) {}
 
-  send_result send(std::string_view identity, bool delimiter, const pending_note& n) override {
+  send_result send(std::string_view address, bool delimiter, const pending_note& n) override {
     if (n.id >= cache_.size()) cache_.resize(n.id + 1);
     std::optional<zmq::message_t>& slot = cache_[n.id];
     if (!slot) {
@@ -53,7 +55,7 @@ class router_sink final : public note_sink {
     }
     zmq::message_t body;
     body.copy(*slot);
-    return send_routed(socket_, identity, delimiter, body);
+    return send_routed(socket_, address, delimiter, body);
   }
   void reset() { cache_.clear(); }
 
@@ -65,15 +67,45 @@ class router_sink final : public note_sink {
 
 }  // namespace
 
-send_result send_routed(zmq::socket_t& router, std::string_view identity, bool delimiter,
+std::string route_address(const std::vector<zmq::message_t>& route, bool& delimiter) {
+  size_t n = route.size();
+  delimiter = n > 1 && route[n - 1].size() == 0;
+  if (delimiter) --n;
+  std::string address;
+  for (size_t i = 0; i < n; ++i) {
+    const auto len = static_cast<uint32_t>(route[i].size());
+    char prefix[4];
+    std::memcpy(prefix, &len, 4);
+    address.append(prefix, 4);
+    address.append(static_cast<const char*>(route[i].data()), len);
+  }
+  return address;
+}
+
+send_result send_routed(zmq::socket_t& router, std::string_view address, bool delimiter,
                         zmq::message_t& body) {
   static const char empty = 0;
+  // The address holds the identity frame and any proxy hops (route_address).
+  auto frame = [&address](size_t& at) {
+    uint32_t len = 0;
+    std::memcpy(&len, address.data() + at, 4);
+    const std::string_view f = address.substr(at + 4, len);
+    at += 4 + len;
+    return f;
+  };
   try {
+    size_t at = 0;
+    if (address.size() < 4) return send_result::gone;
+    const std::string_view identity = frame(at);
     // The first frame decides whether the pipe takes the message
     // (ROUTER_MANDATORY: EAGAIN when full); the rest always go through.
     if (!router.send(zmq::const_buffer(identity.data(), identity.size()),
                      zmq::send_flags::sndmore | zmq::send_flags::dontwait))
       return send_result::full;
+    while (at + 4 <= address.size()) {
+      const std::string_view hop = frame(at);
+      (void)router.send(zmq::const_buffer(hop.data(), hop.size()), zmq::send_flags::sndmore);
+    }
     if (delimiter) (void)router.send(zmq::const_buffer(&empty, 0), zmq::send_flags::sndmore);
     (void)router.send(body, zmq::send_flags::none);
     return send_result::sent;
@@ -148,9 +180,9 @@ void notifier_server::run(const std::atomic<bool>& stop, int wake_fd) {
 
 void notifier_server::handle_request(inbound& in, clock::time_point now) {
   ++counters_.requests;
-  const std::string_view identity(static_cast<const char*>(in.route[0].data()), in.route[0].size());
-  const bool delimiter = in.route.size() > 1;
-  auto id = registry_.find(identity);
+  bool delimiter = false;
+  const std::string address = route_address(in.route, delimiter);
+  auto id = registry_.find(address);
   const bool known = id != notifier_registry::npos;
   if (known) registry_.touch(id, delimiter, now);
   out_.clear();
@@ -170,7 +202,7 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
   if (e == errc::ok) {
     switch (req.kind) {
       case notify::op::watch: {
-        if (!known) id = registry_.add(identity, delimiter, now);
+        if (!known) id = registry_.add(address, delimiter, now);
         if (id == notifier_registry::npos) {
           e = errc::overloaded;
           message = "the notifier serves its maximum number of clients";
@@ -209,7 +241,7 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
     out_.clear();
     notify::encode_error_reply(out_, e, message, known, req.req);
   }
-  send_reply(identity, delimiter, id);
+  send_reply(address, delimiter, id);
 }
 
 void notifier_server::encode_status(bool known, std::span<const char> req) {
@@ -241,10 +273,10 @@ void notifier_server::encode_status(bool known, std::span<const char> req) {
   notify::encode_ok_reply(out_, notify::kOpStatus, known, fields, req);
 }
 
-void notifier_server::send_reply(std::string_view identity, bool delimiter,
+void notifier_server::send_reply(std::string_view address, bool delimiter,
                                  notifier_registry::client_id id) {
   zmq::message_t body(out_.data(), out_.size());
-  const send_result r = send_routed(router_.socket(), identity, delimiter, body);
+  const send_result r = send_routed(router_.socket(), address, delimiter, body);
   if (r == send_result::sent) return;
   ++counters_.replies_lost;
   if (id != notifier_registry::npos)

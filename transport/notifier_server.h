@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -85,7 +86,7 @@ class notifier_server {
   void handle_request(inbound& in, std::chrono::steady_clock::time_point now);
   void handle_report(const zmq::message_t& msg);
   // Sends out_ to the client, non-blocking; forgets it if it cannot take it.
-  void send_reply(std::string_view identity, bool delimiter, notifier_registry::client_id id);
+  void send_reply(std::string_view address, bool delimiter, notifier_registry::client_id id);
   void encode_status(bool known, std::span<const char> req);
   void log_summary(std::chrono::steady_clock::time_point now);
 
@@ -103,9 +104,17 @@ class notifier_server {
   uint64_t summarized_lost_ = 0;
 };
 
-// Sends [identity][""?][body] on a ROUTER without blocking. `full` when the
-// peer's pipe is at its high-water mark, `gone` when it is not connected.
-send_result send_routed(zmq::socket_t& router, std::string_view identity, bool delimiter,
+// A client's address: its envelope's frames without the delimiter (the
+// identity, then any ROUTER-DEALER proxy hops), each as a 4-byte length and
+// the bytes, so a client behind a proxy is told apart from the proxy's other
+// clients and its notes find their way back. `delimiter`: the envelope ended
+// with an empty frame.
+std::string route_address(const std::vector<zmq::message_t>& route, bool& delimiter);
+
+// Sends [identity][hops...][""?][body] on a ROUTER without blocking. `full`
+// when the peer's pipe is at its high-water mark, `gone` when it is not
+// connected.
+send_result send_routed(zmq::socket_t& router, std::string_view address, bool delimiter,
                         zmq::message_t& body);
 
 }  // namespace rill::transport

@@ -59,9 +59,18 @@ bool server_socket::recv(inbound& in, bool wait) {
   } catch (const zmq::error_t&) {
     return false;  // EINTR or the context is terminating
   }
-  // frames[0] is the identity added by ROUTER.
+  // frames[0] is the identity added by ROUTER. The envelope runs up to the
+  // first empty frame that has a frame after it: one hop ([id][empty]) for a
+  // REQ or a DEALER with delimiter, more when the request came through a
+  // ROUTER-DEALER proxy ([id][hop id]...[empty]). Without such a frame the
+  // peer is a DEALER without delimiter and the envelope is the identity.
   size_t body_at = 1;
-  if (frames.size() >= 3 && frames[1].size() == 0) body_at = 2;  // REQ-style delimiter
+  for (size_t i = 1; i + 1 < frames.size(); ++i) {
+    if (frames[i].size() == 0) {
+      body_at = i + 1;
+      break;
+    }
+  }
   for (size_t i = 0; i < body_at && i < frames.size(); ++i) in.route.push_back(std::move(frames[i]));
   if (frames.size() <= body_at) {
     in.empty = true;

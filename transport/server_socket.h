@@ -3,8 +3,11 @@
 //
 //   REQ, or DEALER with delimiter:  [identity][empty][body]   -> reply [identity][empty][reply]
 //   DEALER without delimiter:       [identity][body]          -> reply [identity][reply]
+//   through ROUTER-DEALER proxies:  [identity][hop]...[empty][body]
+//                                   -> reply [identity][hop]...[empty][reply]
 //
-// The reply mirrors the request's envelope. A request with frames after the
+// The envelope ends at the first empty frame followed by another frame; the
+// reply mirrors it. A request with frames after the
 // body is flagged `extra_frames` (the caller answers bad_request); at most
 // max_frames frames are kept, the rest are drained and discarded.
 //
@@ -31,7 +34,7 @@ struct server_options {
   int recv_hwm = 100'000;          // requests queued per peer before libzmq pushes back
   int64_t max_message = 64 << 20;  // transport cap: larger messages drop the connection
   std::chrono::milliseconds send_timeout{2000};  // how long reply() waits for a full peer
-  size_t max_frames = 8;           // frames kept per request
+  size_t max_frames = 8;                         // frames kept per request (envelope hops + body)
 };
 
 struct inbound {

@@ -297,6 +297,67 @@ TEST_F(core_daemon, ReqAndDealerEnvelopes) {
   EXPECT_FALSE(b.more());
 }
 
+// Through ROUTER-DEALER proxies the envelope grows one frame per hop
+// ([hop]...[empty][body]); the reply must carry every hop back.
+TEST_F(core_daemon, ProxiedRequestsGetEveryEnvelopeFrameBack) {
+  zmq::socket_t d(ctx_, zmq::socket_type::dealer);
+  d.set(zmq::sockopt::linger, 0);
+  d.connect(eps_.command);
+  auto body = json::to_msgpack(json{{"op", "ping"}, {"req", 7}});
+  d.send(zmq::str_buffer("hop-a"), zmq::send_flags::sndmore);
+  d.send(zmq::str_buffer("hop-b"), zmq::send_flags::sndmore);
+  d.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+  d.send(zmq::buffer(body));
+  zmq::pollitem_t item{d.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_EQ(zmq::poll(&item, 1, std::chrono::seconds(10)), 1);
+  std::vector<std::string> frames;
+  zmq::message_t m;
+  do {
+    ASSERT_TRUE(d.recv(m));
+    frames.push_back(m.to_string());
+  } while (m.more());
+  ASSERT_EQ(frames.size(), 4u);
+  EXPECT_EQ(frames[0], "hop-a");
+  EXPECT_EQ(frames[1], "hop-b");
+  EXPECT_EQ(frames[2], "");
+  auto r = json::from_msgpack(frames[3]);
+  EXPECT_EQ(r["ok"], true);
+  EXPECT_EQ(r["req"], 7);
+
+  // A real proxy between a REQ client and rill-core.
+  zmq::socket_t front(ctx_, zmq::socket_type::router), back(ctx_, zmq::socket_type::dealer);
+  front.set(zmq::sockopt::linger, 0);
+  back.set(zmq::sockopt::linger, 0);
+  const std::string front_ep = "ipc://" + (dir_.path() / "proxy-front").string();
+  front.bind(front_ep);
+  back.connect(eps_.command);
+  zmq::socket_t req(ctx_, zmq::socket_type::req);
+  req.set(zmq::sockopt::linger, 0);
+  req.connect(front_ep);
+  req.send(zmq::buffer(body));
+  // Forward one message each way by hand (what zmq::proxy does).
+  auto forward = [](zmq::socket_t& from, zmq::socket_t& to) {
+    zmq::pollitem_t it{from.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&it, 1, std::chrono::seconds(10)) != 1) return false;
+    zmq::message_t part;
+    do {
+      if (!from.recv(part)) return false;
+      const bool more = part.more();
+      to.send(part, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      if (!more) break;
+    } while (true);
+    return true;
+  };
+  ASSERT_TRUE(forward(front, back));
+  ASSERT_TRUE(forward(back, front));
+  zmq::pollitem_t ri{req.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_EQ(zmq::poll(&ri, 1, std::chrono::seconds(10)), 1);
+  ASSERT_TRUE(req.recv(m));
+  r = json::from_msgpack(m.to_string());
+  EXPECT_EQ(r["ok"], true);
+  EXPECT_EQ(r["req"], 7);
+}
+
 TEST_F(core_daemon, PipelinedCommandsAllAcknowledged) {
   constexpr size_t kCount = 100'000;
   transport::pipeline_client pc(ctx_, eps_.command, 5000);  // far past ZeroMQ's default HWM of 1000

@@ -449,6 +449,51 @@ TEST_F(notify_daemon, ReqClientsAreServed) {
   EXPECT_EQ(r["req"], 3);
 }
 
+// Two clients behind one ROUTER-DEALER proxy share the proxy's connection
+// and differ only in their hop frame: each is its own watcher, and its notes
+// come back with its hop so the proxy can route them.
+TEST_F(notify_daemon, ClientsBehindAProxyAreToldApartByTheirHops) {
+  start();
+  raw_client proxy(ctx_, eps_.notify);
+  auto recv_frames = [&proxy]() {
+    std::vector<std::string> frames;
+    zmq::pollitem_t item{proxy.socket().handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, 10s) != 1) return frames;
+    zmq::message_t m;
+    do {
+      (void)proxy.socket().recv(m);
+      frames.push_back(m.to_string());
+    } while (m.more());
+    return frames;
+  };
+  proxy.send_frames(
+      {"client-1", "", pack({{"op", "watch"}, {"model", "m"}, {"key", "k1"}, {"req", 1}})});
+  auto f = recv_frames();
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0], "client-1");
+  EXPECT_EQ(f[1], "");
+  EXPECT_EQ(json::from_msgpack(f[2])["req"], 1);
+  proxy.send_frames(
+      {"client-2", "", pack({{"op", "watch"}, {"model", "m"}, {"key", "k2"}, {"req", 2}})});
+  f = recv_frames();
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0], "client-2");
+  EXPECT_EQ(json::from_msgpack(f[2])["known"], false) << "client-2 is not client-1";
+
+  report("m", {"k2"}, 8);
+  f = recv_frames();
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0], "client-2");
+  EXPECT_EQ(f[1], "");
+  EXPECT_EQ(json::from_msgpack(f[2]),
+            (json{{"note", "changed"}, {"model", "m"}, {"key", "k2"}, {"seq", 8}}));
+  report("m", {"k1"}, 9);
+  f = recv_frames();
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0], "client-1");
+  EXPECT_EQ(json::from_msgpack(f[2])["seq"], 9);
+}
+
 TEST_F(notify_daemon, NotifyClientWatchesAndRecoversAfterARestart) {
   start({"--expiry-ms", "3000"});
   transport::notify_client_options o;
