@@ -16,6 +16,7 @@ void apply_config(const std::string& file, core_options& o, std::string& sync_te
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw std::runtime_error(file + ": not a JSON object");
   for (auto& [k, v] : j.items()) {
+    if (!k.empty() && k[0] == '_') continue;  // a comment (config/default.json's "_doc")
     try {
       if (k == "data") o.data = v.get<std::string>();
       else if (k == "schema") o.schema = v.get<std::string>();

@@ -99,6 +99,7 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
         throw std::runtime_error(config + ": not a JSON object");
       auto apply = [&](const nlohmann::json& obj) {
         for (auto& [k, v] : obj.items()) {
+          if (!k.empty() && k[0] == '_') continue;       // a comment (config/default.json's "_doc")
           if (k == "notify" && v.is_object()) continue;  // the section, applied below
           if (other_section(k) && v.is_object()) continue;
           auto it = from_file.find(k);

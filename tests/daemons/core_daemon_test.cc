@@ -145,6 +145,14 @@ TEST_F(core_daemon, IdempotencyKeySurvivesRestart) {
   EXPECT_EQ(create_customer("c1", "k-1")["dup"], true);
 }
 
+// The shipped config/default.json documents itself with "_doc" keys; every
+// daemon takes it (keys starting with '_' are comments).
+TEST_F(core_daemon, StartsWithTheShippedConfigFile) {
+  daemon_.kill(SIGTERM);
+  start({"--config", RILL_SOURCE_DIR "/config/default.json"});
+  EXPECT_EQ(create_customer("c1")["ok"], true);
+}
+
 // Background index checkpoints (D/index/checkpoint.idx) follow both
 // --checkpoint-every and --checkpoint-interval-s.
 TEST_F(core_daemon, IndexCheckpointsFollowTheCountAndTheInterval) {

@@ -196,6 +196,12 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+// config/default.json's "_doc" keys are comments to every daemon.
+TEST_F(notify_daemon, StartsWithTheShippedConfigFile) {
+  start({"--config", RILL_SOURCE_DIR "/config/default.json"});
+  EXPECT_TRUE(ping());
+}
+
 TEST_F(notify_daemon, WatchNotifyUnwatch) {
   start();
   raw_client c(ctx_, eps_.notify);

@@ -83,6 +83,12 @@ class rates_daemon : public ::testing::Test {
   test::child_process daemon_;
 };
 
+// config/default.json's "_doc" keys are comments to every daemon.
+TEST_F(rates_daemon, StartsWithTheShippedConfigFile) {
+  start({"--config", RILL_SOURCE_DIR "/config/default.json"});
+  EXPECT_EQ(ask_raw({pack({{"op", "ping"}})})["ok"], true);
+}
+
 TEST_F(rates_daemon, KnownPairsCrossRatesAndIdentity) {
   start();
   json r = rate("EUR", "USD");
