@@ -102,6 +102,14 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   if (!unpack_into(bytes, zone, opt.lim, root)) return bad(message, "not valid MessagePack");
   if (root->type != msgpack::type::MAP) return bad(message, "a query must be a map");
 
+  // `req` first, so that every error below echoes it; nil is echoed too.
+  for (uint32_t i = 0; i < root->via.map.size; ++i) {
+    const auto& kv = root->via.map.ptr[i];
+    if (kv.key.type == msgpack::type::STR && as_view(kv.key) == "req") {
+      out.req = &kv.val;
+      break;
+    }
+  }
   const msgpack::object* fields[6] = {};
   static constexpr std::string_view names[6] = {"model", "q", "args", "after", "timeout_ms", "req"};
   for (uint32_t i = 0; i < root->via.map.size; ++i) {
@@ -120,7 +128,6 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   auto present = [&](size_t i) {
     return fields[i] != nullptr && fields[i]->type != msgpack::type::NIL;
   };
-  if (present(5)) out.req = fields[5];
   if (present(0)) {
     if (fields[0]->type != msgpack::type::STR) return bad(message, "field model: must be a string");
     out.model = as_view(*fields[0]);

@@ -137,6 +137,20 @@ TEST_F(RuntimeQueries, ErrorsEchoReq) {
   j = error_of({mp({{"q", "nope"}, {"req", "abc"}})});
   EXPECT_EQ(j["error"], "unknown_query");
   EXPECT_EQ(j["req"], "abc");
+  // A mistake in a field packed before `req` ("bogus" < "req": the map is
+  // packed in key order) still echoes it.
+  j = error_of({mp({{"bogus", 1}, {"q", "totals"}, {"req", "xyz"}})});
+  EXPECT_EQ(j["error"], "bad_request");
+  EXPECT_EQ(j["req"], "xyz");
+  // `req: nil` is echoed as nil, on success and on error.
+  auto r = query(ctx_, ep_, {{"q", "totals"}, {"req", nullptr}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["ok"], true);
+  ASSERT_TRUE(r->contains("req")) << r->dump();
+  EXPECT_TRUE((*r)["req"].is_null());
+  j = error_of({mp({{"q", "nope"}, {"req", nullptr}})});
+  ASSERT_TRUE(j.contains("req")) << j.dump();
+  EXPECT_TRUE(j["req"].is_null());
 }
 
 TEST_F(RuntimeQueries, StatusHasTheDocumentedFields) {
