@@ -184,33 +184,36 @@ errc fill_command(const field_set& fs, const limits& lim, std::span<const char> 
   return errc::ok;
 }
 
-// After a failed decode or for an oversized request: finds the top-level
-// `req` field with a cursor and decodes only that value, so the error reply
-// can echo it. Best effort; leaves out.req null on any doubt.
 void recover_req(std::span<const char> bytes, msgpack::zone& zone, const limits& lim,
                  request& out) {
+  out.req = find_req(bytes, zone, lim);
+}
+
+}  // namespace
+
+const msgpack::object* find_req(std::span<const char> bytes, msgpack::zone& zone,
+                                const limits& lim) {
   msgpack_cursor c(bytes);
   uint32_t n;
-  if (!c.read_map_header(n)) return;
+  if (!c.read_map_header(n)) return nullptr;
   uint64_t budget = lim.max_elements;  // values we are willing to step over
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view name;
     if (!c.read_str(name)) {
-      if (!c.skip(budget)) return;
+      if (!c.skip(budget)) return nullptr;
     }
     const size_t start = c.offset();
-    if (!c.skip(budget)) return;
+    if (!c.skip(budget)) return nullptr;
     if (name != "req") continue;
     const std::span<const char> value = c.bytes_since(start);
-    if (value.size() > lim.max_request_bytes) return;
+    if (value.size() > lim.max_request_bytes) return nullptr;
     std::string ignored;
     const msgpack::object* req = nullptr;
-    if (decode_msgpack(value, zone, lim, req, ignored) == errc::ok) out.req = req;
-    return;
+    if (decode_msgpack(value, zone, lim, req, ignored) == errc::ok) return req;
+    return nullptr;
   }
+  return nullptr;
 }
-
-}  // namespace
 
 errc decode_command(const msgpack::object& o, const limits& lim, command_request& out,
                     std::string& message, std::span<const char> bytes) {

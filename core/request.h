@@ -51,6 +51,14 @@ struct request {
   std::span<const char> bytes;             // what root was decoded from
 };
 
+// For a request that failed to decode as a whole (too large, or bad
+// MessagePack elsewhere in it): finds the top-level `req` field of a map with
+// a cursor and decodes only that value into `zone`, so the error reply can
+// echo it. Best effort: nullptr on any doubt. Every ROUTER endpoint's decoder
+// uses it.
+const msgpack::object* find_req(std::span<const char> bytes, msgpack::zone& zone,
+                                const limits& lim);
+
 // Parses `bytes` into `zone` and decodes the request. Returns ok, or the error
 // code with a human message:
 //   too_large   bytes.size() > lim.max_request_bytes, or a batch longer than

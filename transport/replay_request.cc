@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
+#include <string>
+
+#include "core/msgpack_decode.h"
+#include "core/request.h"
 
 namespace rill::transport {
 
@@ -40,14 +45,29 @@ errc decode_replay_request(std::span<const char> body, size_t max_request_bytes,
                            std::string& message) {
   out = replay_request{};
   message.clear();
-  if (body.size() > max_request_bytes)
-    return fail(message, errc::too_large, "replay requests are small maps");
-  try {
-    oh = msgpack::unpack(body.data(), body.size(), nullptr, nullptr,
-                         msgpack::unpack_limit(64, 64, 4096, 4096, 64, 8));
-  } catch (const std::exception&) {
-    return fail(message, errc::bad_request, "not MessagePack");
+  // The same checks as on the command endpoint (core/msgpack_decode.h), so a
+  // client may send anything there that it may send a command with.
+  limits lim;
+  lim.max_request_bytes = max_request_bytes;
+  auto zone = std::make_unique<msgpack::zone>();
+  const msgpack::object* parsed = nullptr;
+  errc e = errc::ok;
+  if (body.size() > max_request_bytes) {
+    e = fail(message, errc::too_large,
+             "request of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
+                 std::to_string(max_request_bytes));
+  } else if (decode_msgpack(body, *zone, lim, parsed, message) != errc::ok) {
+    e = errc::bad_request;
+    message = "not MessagePack: " + message;
   }
+  if (e != errc::ok) {
+    out.req = find_req(body, *zone, lim);  // echoed in the error reply
+    oh.set(msgpack::object());
+    oh.zone() = std::move(zone);
+    return e;
+  }
+  oh.set(*parsed);
+  oh.zone() = std::move(zone);
   const auto& root = oh.get();
   if (root.type != msgpack::type::MAP)
     return fail(message, errc::bad_request, "a replay request is a map");
@@ -61,9 +81,9 @@ errc decode_replay_request(std::span<const char> body, size_t max_request_bytes,
     return fail(message, errc::bad_request, "unknown op (replay knows ping)");
   }
   bool bad = false;
-  uint64_t max = max_events;
-  if (get_uint(root, "max", max, bad) && max == 0) max = max_events;
-  out.max = std::min<uint64_t>(max, max_events);
+  uint64_t max = max_events;  // absent or nil: the server's page
+  get_uint(root, "max", max, bad);
+  out.max = std::min<uint64_t>(max, max_events);  // 0: no events, only head
   if (get(root, "agg") != nullptr || get(root, "id") != nullptr) {
     const auto* agg = get(root, "agg");
     const auto* id = get(root, "id");

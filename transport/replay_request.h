@@ -6,10 +6,13 @@
 //   {"agg": t, "id": i, "from_ver": v, "req"?}   one aggregate's history
 //   {"op": "ping", "req"?}                       ping
 //
-// `max` absent, nil or 0 means max_events; larger values are clamped to it.
+// `max` absent or nil means max_events; larger values are clamped to it; 0
+// asks for no events (the reply still tells head). Requests are checked like
+// commands (core/msgpack_decode.h, up to max_request_bytes, 1 MiB by
+// default); errors carry the request's `req` whenever it can be found.
 //
-// Ownership: out.agg / out.id / out.req point into `oh` (which references
-// the request bytes' copy it owns); keep `oh` alive while they are used.
+// Ownership: out.agg / out.id / out.req point into the request bytes or into
+// `oh`'s zone; keep both alive while they are used.
 // Thread-safety: pure function. Never throws.
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +29,7 @@ struct replay_request {
   enum class kind : uint8_t { ping, range, aggregate };
   kind k = kind::range;
   uint64_t from = 1;      // range: the first seq wanted (at least 1)
-  uint64_t max = 0;       // events per reply: 1..max_events (0 only if max_events is 0)
+  uint64_t max = 0;       // events per reply: 0..max_events (0: none, the reply tells head)
   std::string_view agg;   // aggregate
   std::string_view id;    // aggregate
   uint64_t from_ver = 1;  // aggregate: the first version wanted (0 counts as 1)

@@ -35,7 +35,7 @@ struct replay_options {
   std::filesystem::path journal_dir;
   uint32_t max_events = 10'000;       // per reply
   size_t max_bytes = 8 << 20;         // per reply (at least one event is always sent)
-  size_t max_request_bytes = 64 << 10;
+  size_t max_request_bytes = 1 << 20;  // as the command endpoint's default (PROTOCOL.md)
   server_options server;
 };
 

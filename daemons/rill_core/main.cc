@@ -128,7 +128,10 @@ int run(rill::daemon::core_options& o) {
     w->release_later(std::move(f));
   };
   transport::event_publisher publisher(ctx, pub_opt, sec.get());
-  transport::replay_server replay(ctx, {o.replay, jo.dir}, feed_head, sec.get());
+  transport::replay_options ro{o.replay, jo.dir};
+  ro.max_request_bytes = o.lim.max_request_bytes;  // the same limit as commands
+  ro.server.max_message = so.max_message;
+  transport::replay_server replay(ctx, ro, feed_head, sec.get());
 
   processor_options po;
   po.lim = o.lim;

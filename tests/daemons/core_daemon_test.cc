@@ -415,6 +415,20 @@ TEST_F(core_daemon, ReplayRangesAndAggregateHistory) {
   EXPECT_EQ((*r)["error"], "not_found");
   r = replay.call({{"from", "x"}});
   EXPECT_EQ((*r)["error"], "bad_request");
+  // At most `max`: 0 gives none, with head.
+  r = replay.call({{"from", 1}, {"max", 0}});
+  ASSERT_TRUE(r);
+  EXPECT_TRUE((*r)["events"].empty());
+  EXPECT_EQ((*r)["head"], 3);
+  // Large requests are fine up to the command endpoint's 1 MiB limit.
+  r = replay.call({{"from", 3}, {"max", 1}, {"req", "R"}, {"pad", std::string(100000, 'z')}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ((*r)["events"].size(), 1u);
+  EXPECT_EQ((*r)["req"], "R");
+  r = replay.call({{"from", 3}, {"req", "T"}, {"pad", std::string(2 << 20, 'z')}}, 10000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["error"], "too_large");
+  EXPECT_EQ((*r)["req"], "T");
 }
 
 TEST_F(core_daemon, FeedPublishesEventsWithTopics) {
