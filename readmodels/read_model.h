@@ -44,6 +44,8 @@ class change_set {
   void add(std::string_view key) {
     if (record_) keys_.emplace_back(key);
   }
+  // False during a rebuild: a model may skip work done only to list keys.
+  bool records() const { return record_; }
   const std::vector<std::string>& keys() const { return keys_; }
   void clear() { keys_.clear(); }
   bool empty() const { return keys_.empty(); }

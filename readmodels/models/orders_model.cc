@@ -80,9 +80,14 @@ void orders_model::apply(const event_view& e, change_set& changed) {
     c = it->second;
   }
   customer& cu = st_.customers[c];
+  const bool renamed = !cu.has_name || cu.name != name;
   cu.name.assign(name);
   cu.has_name = true;
   changed.add(e.id);
+  // Every order of the customer shows its name (get's customer_name): a
+  // watcher of one order hears of the rename too. (Not walked in a rebuild.)
+  if (renamed && changed.records())
+    for (uint32_t o = cu.first; o != kNone; o = st_.orders[o].next) changed.add(st_.orders[o].id);
 }
 
 void orders_model::prefetch(const event_view& e) const {

@@ -36,10 +36,16 @@ TEST(ModelsOrders, RateAndBaseAmountAppearWhenTheRateArrives) {
                                                 {"currency", "EUR"},
                                                 {"rate", 1},
                                                 {"amount_base", 12.5}}));
-  const size_t before = log.size();
+  size_t before = log.size();
   log.rate("o1", 0.75);
   log.add("CUSTOMER_UPDATED", "customer", "c1", {{"name", "Anna"}});
-  log.apply_to(m, before);
+  // A rename changes customer_name in every order of the customer: the
+  // customer's key (by_customer) and each order's key (get) are reported.
+  EXPECT_EQ(log.apply_to(m, before), (std::vector<std::string>{"o1", "c1", "c1", "o1", "o2"}));
+  before = log.size();
+  log.add("CUSTOMER_UPDATED", "customer", "c1", {{"name", "Anna"}});
+  EXPECT_EQ(log.apply_to(m, before), (std::vector<std::string>{"c1"}))
+      << "same name: no order changed";
   EXPECT_EQ(ok(m, "get", {{"id", "o1"}}), (json{{"id", "o1"},
                                                 {"customer_id", "c1"},
                                                 {"customer_name", "Anna"},
