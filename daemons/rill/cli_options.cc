@@ -74,6 +74,18 @@ int report(std::string_view code, std::string_view message, int exit) {
   return exit;
 }
 
+void reject_negative_unsigned(CLI::App& app) {
+  static const CLI::Validator non_negative(
+      [](std::string& v) {
+        return !v.empty() && v[0] == '-' ? std::string("must not be negative") : std::string();
+      },
+      "", "non-negative");
+  for (CLI::Option* o : app.get_options())
+    if (o->get_type_name() == "UINT") o->check(non_negative);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    reject_negative_unsigned(*sub);
+}
+
 int usage_error(std::string_view sub, std::string_view message) {
   std::cerr << "rill " << sub << ": " << message << "\nRun 'rill " << sub << " --help' for usage."
             << std::endl;

@@ -45,6 +45,10 @@ struct global_options {
 // Adds --data (with $RILL_DATA) and --json to `app` (the main app and every
 // subcommand, so that they are accepted anywhere and listed by --help).
 void add_global_flags(CLI::App& app, global_options& g);
+// Makes every unsigned option of `app` and its subcommands refuse negative
+// values (a usage error), which CLI11 would otherwise wrap around: --after -1
+// would ask for seq 2^64-1. Call once every subcommand is added.
+void reject_negative_unsigned(CLI::App& app);
 
 // The CURVE keys every client socket of the CLI uses for tcp:// endpoints,
 // loaded on first use from --curve-key / --curve-server (or the environment);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_demo_command(app, g);
   add_keys_command(app, g);
   add_load_command(app, g);
+  reject_negative_unsigned(app);
   // `send --json '{...}'` carries a request; a bare --json asks for JSON output.
   std::vector<std::string> args = rewrite_send_args(std::vector<std::string>(argv, argv + argc));
   std::vector<char*> args_c;

@@ -62,6 +62,11 @@ TEST(CliUsage, UsageErrorsExitTwo) {
       {"journal", "--data", data},  // missing verify|dump
       {"journal", "dump", "--from", "5", "--to", "2", "--data", data},
       {"keys", "gen"},
+      // Negative values for unsigned flags (CLI11 alone wraps them around).
+      {"query", "customers", "get", "id=c1", "--after", "-1", "--data", data},
+      {"tail", "--from", "-1", "--no-follow", "--data", data},
+      {"journal", "dump", "--from=-3", "--data", data},
+      {"load", "--window", "-1", "--data", data},
   };
   for (const auto& args : bad) {
     auto r = run_rill(args);
