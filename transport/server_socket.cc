@@ -20,6 +20,11 @@ void prepare_ipc_endpoint(const std::string& endpoint) {
   ::unlink(path.c_str());  // stale socket from a killed process; binding replaces it anyway
 }
 
+void remove_ipc_endpoint(const std::string& endpoint) {
+  constexpr std::string_view prefix = "ipc://";
+  if (endpoint.rfind(prefix, 0) == 0) ::unlink(endpoint.c_str() + prefix.size());
+}
+
 server_socket::server_socket(zmq::context_t& ctx, const std::string& endpoint,
                              const server_options& opt, const server_security* sec)
     : socket_(ctx, zmq::socket_type::router), opt_(opt) {

@@ -73,5 +73,9 @@ class server_socket {
 // Creates the parent directory of an ipc:// endpoint with mode 0700 and
 // removes a stale socket file left by a dead process. No-op for tcp://.
 void prepare_ipc_endpoint(const std::string& endpoint);
+// Removes the socket file of an ipc:// endpoint this process bound, at a clean
+// exit, so that clients see "not running" rather than a socket nobody
+// answers. No-op for tcp://.
+void remove_ipc_endpoint(const std::string& endpoint);
 
 }  // namespace rill::transport

@@ -229,6 +229,8 @@ int run(rill::daemon::core_options& o) {
   checkpointer.wait();
   if (!daemon::write_checkpoint(*val, writer->head(), o.data))
     spdlog::warn("could not write the index checkpoint; the next start replays the journal");
+  for (const std::string* ep : {&o.command, &o.events, &o.replay})
+    transport::remove_ipc_endpoint(*ep);
   return 0;  // ~pid_file removes the pid file
 }
 

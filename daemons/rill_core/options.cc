@@ -88,6 +88,10 @@ int parse_core_options(int argc, char** argv, core_options& o) {
       throw CLI::ValidationError("--max-request-bytes", "must be 1 KiB .. 64 MiB");
     if (o.lim.max_batch < 1) throw CLI::ValidationError("--max-batch", "must be >= 1");
     if (o.drain_max < 1) throw CLI::ValidationError("drain_max", "must be >= 1");
+    // spdlog turns an unknown level into "off", which would hide every error.
+    if (o.log_level != "trace" && o.log_level != "debug" && o.log_level != "info" &&
+        o.log_level != "warn" && o.log_level != "error")
+      throw CLI::ValidationError("--log-level", "must be trace, debug, info, warn or error");
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? -1 : 2;
   } catch (const std::exception& e) {

@@ -16,10 +16,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemons/rill_notify/options.h"
 #include "daemons/common/pid_file.h"
+#include "daemons/rill_notify/options.h"
 #include "transport/notifier_server.h"
 #include "transport/security.h"
+#include "transport/server_socket.h"
 
 namespace {
 
@@ -30,12 +31,6 @@ void raise_fd_limit() {
     rl.rlim_cur = rl.rlim_max;
     (void)::setrlimit(RLIMIT_NOFILE, &rl);
   }
-}
-
-// Removes the socket file of an ipc:// endpoint we bound (clean exit only).
-void remove_ipc(const std::string& endpoint) {
-  constexpr std::string_view prefix = "ipc://";
-  if (endpoint.rfind(prefix, 0) == 0) ::unlink(endpoint.c_str() + prefix.size());
 }
 
 int run(rill::daemon::notify_options& o, int signal_fd) {
@@ -83,8 +78,8 @@ int run(rill::daemon::notify_options& o, int signal_fd) {
   spdlog::info("rill-notify stopped: {} clients, {} reports, {} notes sent, {} dropped",
                server.registry().clients(), s.reports, s.notes_sent, s.notes_dropped);
   server_ptr.reset();
-  remove_ipc(opt.notify_endpoint);
-  remove_ipc(opt.notify_in_endpoint);
+  transport::remove_ipc_endpoint(opt.notify_endpoint);
+  transport::remove_ipc_endpoint(opt.notify_in_endpoint);
   return 0;
 }
 

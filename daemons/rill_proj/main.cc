@@ -20,11 +20,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemons/common/pid_file.h"
 #include "daemons/rill_proj/hosted_models.h"
 #include "daemons/rill_proj/options.h"
-#include "daemons/common/pid_file.h"
 #include "readmodels/runtime.h"
 #include "transport/endpoints.h"
+#include "transport/server_socket.h"
 
 namespace {
 
@@ -43,12 +44,6 @@ void setup_logging(const proj_options& o) {
   logger->set_level(spdlog::level::from_str(o.log_level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
-}
-
-// Removes the socket file of an ipc:// endpoint we bound (clean exit only).
-void remove_ipc(const std::string& endpoint) {
-  constexpr std::string_view prefix = "ipc://";
-  if (endpoint.rfind(prefix, 0) == 0) ::unlink(endpoint.c_str() + prefix.size());
 }
 
 int run(proj_options& o, const sigset_t& signals) {
@@ -122,7 +117,7 @@ int run(proj_options& o, const sigset_t& signals) {
   const auto endpoints = rt->options().model_endpoints;
   rt.reset();
   if (rc == 0)
-    for (const auto& [m, ep] : endpoints) remove_ipc(ep);
+    for (const auto& [m, ep] : endpoints) transport::remove_ipc_endpoint(ep);
   spdlog::info("rill-proj stopped ({})", rc == 0 ? "clean" : "error");
   return rc;
 }

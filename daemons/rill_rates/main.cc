@@ -14,19 +14,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemons/rill_rates/options.h"
 #include "daemons/common/pid_file.h"
+#include "daemons/rill_rates/options.h"
 #include "daemons/rill_rates/rates_server.h"
 #include "daemons/rill_rates/rates_table.h"
 #include "transport/security.h"
+#include "transport/server_socket.h"
 
 namespace {
-
-// Removes the socket file of an ipc:// endpoint we bound (clean exit only).
-void remove_ipc(const std::string& endpoint) {
-  constexpr std::string_view prefix = "ipc://";
-  if (endpoint.rfind(prefix, 0) == 0) ::unlink(endpoint.c_str() + prefix.size());
-}
 
 int run(rill::daemon::rates_options& o, int signal_fd) {
   using namespace rill;
@@ -75,7 +70,7 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
       ::getpid(), so.endpoint, rates_file.string(), currencies, o.delay_ms, o.fail_every);
   server->run(signal_fd);
   server.reset();
-  remove_ipc(so.endpoint);
+  transport::remove_ipc_endpoint(so.endpoint);
   spdlog::info("rill-rates stopped");
   return 0;
 }

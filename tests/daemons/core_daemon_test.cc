@@ -153,6 +153,30 @@ TEST_F(core_daemon, StartsWithTheShippedConfigFile) {
   EXPECT_EQ(create_customer("c1")["ok"], true);
 }
 
+// A clean stop removes the pid file and the ipc socket files, so clients
+// see "not running" instead of a socket nobody answers.
+TEST_F(core_daemon, CleanStopRemovesItsSocketFiles) {
+  const auto run = dir_.path() / "run";
+  ASSERT_TRUE(std::filesystem::exists(run / "command"));
+  const int status = daemon_.kill(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (const char* f : {"command", "events", "replay", "rill-core.pid"})
+    EXPECT_FALSE(std::filesystem::exists(run / f)) << f;
+}
+
+TEST_F(core_daemon, BadFlagsExitWithUsageError) {
+  for (const auto& extra : std::vector<std::vector<std::string>>{
+           {"--log-level", "bogus"}, {"--sync", "sometimes"}, {"--no-such-flag"}}) {
+    test::temp_dir d("rcore-flags");
+    std::vector<std::string> argv = {std::string(RILL_BIN_DIR) + "/rill-core", "--data",
+                                     d.path().string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    test::child_process p(argv, (d.path() / "core.log").string());
+    const int status = p.wait(std::chrono::seconds(20));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << extra[0] << ": " << status;
+  }
+}
+
 // Background index checkpoints (D/index/checkpoint.idx) follow both
 // --checkpoint-every and --checkpoint-interval-s.
 TEST_F(core_daemon, IndexCheckpointsFollowTheCountAndTheInterval) {
