@@ -1,5 +1,7 @@
 #include "readmodels/query_server_request.h"
 
+#include "core/request.h"
+
 #include <algorithm>
 #include <new>
 
@@ -31,28 +33,6 @@ bool unpack_into(std::span<const char> bytes, msgpack::zone& zone, const limits&
     return true;
   } catch (...) {
     return false;
-  }
-}
-
-// For a request that failed before it was unpacked: finds the top-level `req`
-// with a cursor and decodes only that value. Best effort.
-void recover_req(std::span<const char> bytes, msgpack::zone& zone, const limits& lim,
-                 query_request& out) noexcept {
-  msgpack_cursor c(bytes);
-  uint32_t n = 0;
-  if (!c.read_map_header(n)) return;
-  for (uint32_t i = 0; i < n; ++i) {
-    std::string_view name;
-    if (!c.read_str(name) && !c.skip()) return;
-    const size_t start = c.offset();
-    if (!c.skip()) return;
-    if (name != "req") continue;
-    const auto value = c.bytes_since(start);
-    std::string ignored;
-    if (value.size() > (64u << 10) || check_msgpack(value, lim, ignored) != errc::ok) return;
-    const msgpack::object* req = nullptr;
-    if (unpack_into(value, zone, lim, req)) out.req = req;
-    return;
   }
 }
 
@@ -88,14 +68,14 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   out = query_request{};
   message.clear();
   if (bytes.size() > opt.lim.max_request_bytes) {
-    recover_req(bytes, zone, opt.lim, out);
+    out.req = find_req(bytes, zone, opt.lim);  // core/request.h
     message = "request of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
               std::to_string(opt.lim.max_request_bytes);
     return errc::too_large;
   }
   if (bytes.empty()) return bad(message, "empty request");
   if (errc e = check_msgpack(bytes, opt.lim, message); e != errc::ok) {
-    recover_req(bytes, zone, opt.lim, out);
+    out.req = find_req(bytes, zone, opt.lim);  // core/request.h
     return e;
   }
   const msgpack::object* root = nullptr;
