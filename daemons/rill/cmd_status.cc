@@ -56,6 +56,8 @@ int run_status(global_options& g, int64_t timeout_ms) {
     std::string state;
     if (d.state == "backoff")
       state = "restarting";
+    else if (d.state == "failed")
+      state = "failed";  // its configuration refused (last_exit); not restarted
     else if (d.pid <= 0)
       state = "stopped";
     else if (!r.answered)

@@ -13,6 +13,7 @@
 #include <initializer_list>
 #include <thread>
 
+#include "daemons/common/exit_codes.h"
 #include "daemons/rill/child_process.h"
 #include "daemons/rill/process_util.h"
 #include "daemons/rill/run_lock.h"
@@ -78,7 +79,10 @@ void supervisor::save_state(const char* sup_state) {
     d.pid = c.pid;
     d.started_ns = c.pid > 0 ? c.started_ns : 0;
     d.restarts = c.restarts;
-    d.state = c.st == state::running ? "running" : c.st == state::backoff ? "backoff" : "stopped";
+    d.state = c.st == state::running   ? "running"
+              : c.st == state::backoff ? "backoff"
+              : c.st == state::failed  ? "failed"
+                                       : "stopped";
     d.last_exit = c.last_exit;
     d.log = c.spec.log.string();
     d.binary = c.spec.binary.string();
@@ -178,6 +182,16 @@ void supervisor::reap(bool stopping) {
     if (stopping) {
       c.st = state::stopped;
       log_.line(c.spec.name + " (pid " + std::to_string(pid) + ") " + c.last_exit);
+      continue;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == daemon::exit_config) {
+      // Its flags, config file or schema were refused: the same command line
+      // would fail the same way on every restart.
+      c.st = state::failed;
+      log_.line(c.spec.name + " (pid " + std::to_string(pid) + ") " + c.last_exit + " after " +
+                format_duration(ran) + ": its configuration was refused; not restarting it (see " +
+                c.spec.log.string() + ", fix the configuration and run `rill up` again)");
+      save_state("running");
       continue;
     }
     if (ran >= kStableAfter || c.backoff.count() == 0)
@@ -316,6 +330,7 @@ int supervisor::run(bool foreground, int ready_fd) {
   tell("ok\n");
 
   bool stop = false;
+  int exit_code = 0;
   while (!stop) {
     pollfd p{sfd, POLLIN, 0};
     int rc = ::poll(&p, 1, wait_timeout_ms());
@@ -326,6 +341,12 @@ int supervisor::run(bool foreground, int ready_fd) {
     drain_signals(sfd, foreground, stop, log_);
     reap(false);
     if (!stop) start_due();
+    if (!stop && std::all_of(children_.begin(), children_.end(),
+                             [](const child& c) { return c.st == state::failed; })) {
+      log_.line("every daemon refused its configuration: nothing left to supervise");
+      exit_code = 1;
+      stop = true;
+    }
   }
 
   log_.line("stopping (SIGTERM to every daemon, SIGKILL after " + ms_text(o_.stop_timeout) + ")");
@@ -337,7 +358,7 @@ int supervisor::run(bool foreground, int ready_fd) {
   ::unlink(supervisor_pid_file(o_.data).c_str());
   log_.line(killed ? "stopped (some daemons had to be killed)" : "stopped");
   ::close(sfd);
-  return 0;
+  return exit_code;
 }
 
 }  // namespace rill::cli

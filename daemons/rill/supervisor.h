@@ -10,7 +10,10 @@
 //
 // Restart policy: the first restart waits kInitialBackoff, each further one
 // twice as long up to kMaxBackoff; a daemon that ran for kStableAfter
-// starts again from kInitialBackoff.
+// starts again from kInitialBackoff. A daemon that exits with status 2
+// (daemons/common/exit_codes.h: its configuration was refused) is not
+// restarted: it stays "failed" and the others keep running; when every
+// daemon has failed, run() stops and returns 1.
 //
 // Ownership: the caller holds the data directory's run_lock for the whole
 // run(). The supervisor owns its children (their own process groups, killed
@@ -43,7 +46,7 @@ class supervisor {
   int run(bool foreground, int ready_fd);
 
  private:
-  enum class state { running, backoff, stopped };
+  enum class state { running, backoff, stopped, failed };
   struct child {
     daemon_spec spec;
     pid_t pid = 0;

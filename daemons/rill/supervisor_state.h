@@ -7,7 +7,7 @@
 //    "state": "starting" | "running" | "stopping" | "stopped",
 //    "daemons": [{"name": "rill-core", "kind": "core", "model": "",
 //                 "pid": <pid or 0>, "started_ns": <ns or 0>, "restarts": <n>,
-//                 "state": "running" | "backoff" | "stopped",
+//                 "state": "running" | "backoff" | "stopped" | "failed",
 //                 "last_exit": "<how it last ended>", "log": "<file>",
 //                 "binary": "<file>"}, ...]}
 //

@@ -18,6 +18,7 @@
 
 #include "daemons/rill/probe.h"
 #include "daemons/rill/process_util.h"
+#include "daemons/rill/run_lock.h"
 #include "daemons/rill/supervisor.h"
 
 namespace rill::cli {
@@ -62,8 +63,9 @@ void print_log_tails(const std::filesystem::path& data, const std::vector<daemon
 
 bool wait_until_ready(const std::filesystem::path& data, const std::vector<daemon_spec>& specs,
                       pid_t supervisor_pid, std::chrono::milliseconds timeout,
-                      std::vector<std::string>& silent) {
+                      std::vector<std::string>& silent, std::vector<std::string>& failed) {
   zmq::context_t ctx;
+  failed.clear();
   std::vector<bool> ready(specs.size(), false);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -80,6 +82,11 @@ bool wait_until_ready(const std::filesystem::path& data, const std::vector<daemo
       if (results[k].answered) ready[which[k]] = true;
     if (std::all_of(ready.begin(), ready.end(), [](bool b) { return b; })) break;
     if (supervisor_pid > 0 && !process_alive(supervisor_pid)) break;
+    if (auto st = read_supervisor_state(supervisor_state_file(data))) {
+      for (const auto& d : st->daemons)
+        if (d.state == "failed") failed.push_back(d.name);
+      if (!failed.empty()) break;
+    }
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -139,8 +146,8 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
     return exit_refused;
   }
   auto sup_pid = read_pid_file(supervisor_pid_file(o.data)).value_or(0);
-  std::vector<std::string> silent;
-  if (wait_until_ready(o.data, specs, sup_pid, o.ready_timeout, silent)) {
+  std::vector<std::string> silent, failed;
+  if (wait_until_ready(o.data, specs, sup_pid, o.ready_timeout, silent, failed)) {
     if (g.json) {
       nlohmann::json names = nlohmann::json::array();
       for (const auto& s : specs) names.push_back(s.name);
@@ -158,14 +165,25 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
     }
     return exit_ok;
   }
-  std::string list;
-  for (const auto& n : silent) list += (list.empty() ? "" : ", ") + n;
+  auto joined = [](const std::vector<std::string>& names) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    return list;
+  };
+  const std::string list = joined(silent);
   const bool died = sup_pid > 0 && !process_alive(sup_pid);
-  report("start_failed",
-         died ? "the supervisor died while starting (" + list + " not answering)"
-              : "not answering after " + std::to_string(o.ready_timeout.count()) + " ms: " + list,
-         exit_refused);
-  print_log_tails(o.data, specs, silent);
+  if (!failed.empty())
+    report("start_failed",
+           joined(failed) + " refused " + (failed.size() == 1 ? "its" : "their") +
+               " configuration (exit status 2) and " + (failed.size() == 1 ? "is" : "are") +
+               " not restarted; see the log below",
+           exit_refused);
+  else
+    report("start_failed",
+           died ? "the supervisor died while starting (" + list + " not answering)"
+                : "not answering after " + std::to_string(o.ready_timeout.count()) + " ms: " + list,
+           exit_refused);
+  print_log_tails(o.data, specs, failed.empty() ? silent : failed);
   if (sup_pid > 0 && process_alive(sup_pid)) {
     std::cerr << "rill: stopping what was started" << std::endl;
     ::kill(sup_pid, SIGTERM);

@@ -18,10 +18,12 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
                  run_lock& lock);
 
 // Waits until every daemon in `specs` answers its status request (or the
-// supervisor `supervisor_pid` dies, or the timeout passes). Names of those
-// that did not answer are returned in `silent`. True when all answered.
+// supervisor `supervisor_pid` dies, or D/run/supervisor.json shows a daemon
+// "failed" - its configuration refused, never restarted -, or the timeout
+// passes). Names of those that did not answer are returned in `silent`,
+// those that failed in `failed`. True when all answered.
 bool wait_until_ready(const std::filesystem::path& data, const std::vector<daemon_spec>& specs,
                       pid_t supervisor_pid, std::chrono::milliseconds timeout,
-                      std::vector<std::string>& silent);
+                      std::vector<std::string>& silent, std::vector<std::string>& failed);
 
 }  // namespace rill::cli

@@ -24,6 +24,7 @@
 
 #include "core/command_processor.h"
 #include "core/schema.h"
+#include "daemons/common/exit_codes.h"
 #include "daemons/common/pid_file.h"
 #include "daemons/rill_core/checkpoint_policy.h"
 #include "daemons/rill_core/index_store.h"
@@ -75,9 +76,18 @@ int run(rill::daemon::core_options& o) {
   std::unique_ptr<schema> owned_schema;
   const schema* sch = &schema::default_schema();
   if (!o.schema.empty()) {
+    // A schema that cannot be read or parsed is a configuration error: a
+    // restart would fail the same way (daemons/common/exit_codes.h).
     std::string err;
-    owned_schema = schema::parse(read_file(o.schema), err);
-    if (!owned_schema) throw std::runtime_error("schema " + o.schema + ": " + err);
+    try {
+      owned_schema = schema::parse(read_file(o.schema), err);
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    if (!owned_schema) {
+      spdlog::critical("schema {}: {}", o.schema, err);
+      return daemon::exit_config;
+    }
     sch = owned_schema.get();
   }
 

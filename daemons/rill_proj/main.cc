@@ -15,11 +15,13 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemons/common/exit_codes.h"
 #include "daemons/common/pid_file.h"
 #include "daemons/rill_proj/hosted_models.h"
 #include "daemons/rill_proj/options.h"
@@ -73,12 +75,12 @@ int run(proj_options& o, const sigset_t& signals) {
       m = proj::make_hosted_model(name, cfg);
     } catch (const std::exception& e) {
       spdlog::critical("model {}: {}", name, e.what());
-      return 2;
+      return rill::daemon::exit_config;
     }
     if (!m) {
       spdlog::critical("unknown model '{}' (known: {})", name,
                        joined(proj::hosted_model_names(), ", "));
-      return 2;
+      return rill::daemon::exit_config;
     }
     models.push_back(std::move(m));
   }
@@ -93,9 +95,14 @@ int run(proj_options& o, const sigset_t& signals) {
   std::unique_ptr<readmodels::runtime> rt;
   try {
     rt = std::make_unique<readmodels::runtime>(o.rt, std::move(models));
+  } catch (const std::invalid_argument& e) {
+    spdlog::critical("{}", e.what());  // the model list or endpoints: configuration
+    return rill::daemon::exit_config;
   } catch (const std::exception& e) {
+    // Binding an endpoint can fail for a while (a port in TIME_WAIT, an old
+    // instance still stopping): a fault the supervisor retries, not exit 2.
     spdlog::critical("{}", e.what());
-    return 2;
+    return rill::daemon::exit_fault;
   }
 
   std::atomic<bool> done{false};

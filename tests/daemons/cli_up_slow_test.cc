@@ -1,7 +1,9 @@
 // rill up / down as a supervisor: the foreground supervisor stopping on
 // SIGINT and SIGTERM, a SIGKILLed supervisor (daemons follow, the lock is
 // taken over), a daemon stuck in SIGSTOP killed after the stop timeout, a
-// start that fails (log tails, nothing left running), flags passed through.
+// start that fails (log tails, nothing left running), a daemon whose
+// configuration is refused (exit status 2: not restarted), flags passed
+// through.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -114,18 +116,89 @@ TEST(CliSupervisor, AFailedDetachedStartShowsTheLogsAndLeavesNothingRunning) {
   std::ofstream(config) << R"({"no_such_option": 1})";
   const auto data = d.path() / "data";
   auto r = run_rill({"up", "--detach", "--data", data.string(), "--config", config.string(),
-                     "--timeout-ms", "3000"},
+                     "--timeout-ms", "30000"},
                     {.timeout = 90s});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("start_failed"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("not answering after 3000 ms: rill-core"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("last lines of " + (data / "logs" / "rill-core.log").string()),
-            std::string::npos)
+  // Exit status 2 is a refused configuration: reported at once, not waited
+  // out, and never restarted.
+  EXPECT_NE(r.err.find("configuration (exit status 2)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not answering after"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("last lines of " + (data / "logs" / "rill.log").string()), std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("no_such_option"), std::string::npos) << r.err;  // rill-core's own complaint
-  EXPECT_NE(r.err.find("restarting in"), std::string::npos) << r.err;   // from rill.log
+  EXPECT_NE(r.err.find("no_such_option"), std::string::npos) << r.err;  // a daemon's own complaint
+  EXPECT_NE(r.err.find("not restarting it"), std::string::npos) << r.err;  // from rill.log
+  EXPECT_EQ(r.err.find("restarting in"), std::string::npos) << r.err;
   EXPECT_EQ(run_rill({"status", "--data", data.string()}).code, 3);
   EXPECT_TRUE(all_gone(daemon_pids(data)));
+}
+
+TEST(CliSupervisor, ASchemaRillCoreRefusesIsNotRestartedAndTheOthersKeepRunning) {
+  temp_dir d("rcli");
+  const auto schema = d.path() / "schema.json";
+  std::ofstream(schema) << R"({"aggregates": 5})";
+  const auto data = d.path() / "data";
+  child_process up({rill_bin(), "up", "--data", data.string(), "--schema", schema.string()},
+                   d.path() / "up.log");
+  // The supervisor records rill-core as failed (not "backoff") and leaves
+  // it so; the read models keep running (they serve what the journal has).
+  nlohmann::json core = nlohmann::json::object();
+  for (int i = 0; i < 300 && core.value("state", "") != "failed"; ++i) {
+    std::this_thread::sleep_for(50ms);
+    auto j = parse_json(read_text(data / "run" / "supervisor.json"));
+    if (j.is_object())
+      for (const auto& x : j["daemons"])
+        if (x["name"] == "rill-core") core = x;
+  }
+  ASSERT_EQ(core.value("state", ""), "failed") << core.dump();
+  EXPECT_EQ(core["last_exit"], "exited with status 2");
+  EXPECT_EQ(core["restarts"], 0);
+  auto st = run_rill({"status", "--json", "--data", data.string()});
+  EXPECT_EQ(st.code, 1) << st.out << st.err;  // not healthy
+  auto j = parse_json(st.out);
+  ASSERT_TRUE(j.is_object()) << st.out;
+  for (const auto& x : j["daemons"]) {
+    if (x["name"] == "rill-core")
+      EXPECT_EQ(x["state"], "failed");
+    else
+      EXPECT_NE(x["state"], "failed") << x.dump();
+  }
+  EXPECT_NE(read_text(data / "logs" / "rill-core.log").find("aggregates: must be"),
+            std::string::npos);
+  auto pids = daemon_pids(data);
+  ::kill(up.pid(), SIGTERM);
+  EXPECT_EQ(up.wait(), 0);
+  EXPECT_TRUE(all_gone(pids));
+}
+
+TEST(CliSupervisor, AForegroundSupervisorWhoseEveryDaemonRefusesItsConfigurationExits) {
+  temp_dir d("rcli");
+  // A copy of rill next to stand-in daemons that all exit with status 2.
+  const auto bin = d.path() / "bin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::copy_file(rill_bin(), bin / "rill");
+  for (const char* name : {"rill-core", "rill-notify", "rill-rates", "rill-proj"}) {
+    std::ofstream(bin / name) << "#!/bin/sh\necho \"$0: refused\" >&2\nexit 2\n";
+    std::filesystem::permissions(bin / name, std::filesystem::perms::owner_all);
+  }
+  const auto data = d.path() / "data";
+  auto r = run_program({"up", "--data", data.string()},
+                       {.timeout = 60s, .program = (bin / "rill").string()});
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("rill-core (pid"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("its configuration was refused; not restarting it"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("nothing left to supervise"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("restarting in"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("restarted "), std::string::npos) << r.err;
+  auto j = parse_json(read_text(data / "run" / "supervisor.json"));
+  ASSERT_TRUE(j.is_object());
+  for (const auto& x : j["daemons"]) {
+    EXPECT_EQ(x["state"], "failed") << x.dump();
+    EXPECT_EQ(x["restarts"], 0) << x.dump();
+  }
+  EXPECT_FALSE(std::filesystem::exists(data / "run" / "rill.pid"));
 }
 
 TEST(CliSupervisor, MissingDaemonBinaryIsReportedBeforeAnythingStarts) {

@@ -175,6 +175,24 @@ TEST_F(core_daemon, BadFlagsExitWithUsageError) {
     const int status = p.wait(std::chrono::seconds(20));
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << extra[0] << ": " << status;
   }
+  // A schema that cannot be read or parsed is a configuration error too
+  // (status 2: `rill up` does not restart it), named in the log.
+  test::temp_dir d("rcore-schema");
+  std::ofstream(d.path() / "bad.json") << R"({"aggregates": 5})";
+  for (const auto& [file, why] : std::vector<std::pair<std::string, std::string>>{
+           {(d.path() / "bad.json").string(), "aggregates: must be"},
+           {(d.path() / "missing.json").string(), "cannot read"}}) {
+    const auto log = (d.path() / "core.log").string();
+    test::child_process p({std::string(RILL_BIN_DIR) + "/rill-core", "--data",
+                           (d.path() / "data").string(), "--schema", file},
+                          log);
+    const int status = p.wait(std::chrono::seconds(20));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << file << ": " << status;
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NE(text.find("schema " + file + ": "), std::string::npos) << text;
+    EXPECT_NE(text.find(why), std::string::npos) << text;
+  }
 }
 
 // Background index checkpoints (D/index/checkpoint.idx) follow both
