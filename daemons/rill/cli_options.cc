@@ -1,5 +1,10 @@
 #include "daemons/rill/cli_options.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -92,7 +97,27 @@ int usage_error(std::string_view sub, std::string_view message) {
   return exit_usage;
 }
 
+std::string data_dir_denied(const std::filesystem::path& data, std::string_view sub) {
+  // Entering D, then listing and entering D/<sub>: all a client needs (the
+  // journal is only read; connecting to a socket needs no write access to
+  // its directory).
+  for (const auto& [p, mode] : {std::pair{data, X_OK}, std::pair{data / sub, R_OK | X_OK}}) {
+    if (::access(p.c_str(), mode) == 0 || errno != EACCES) continue;
+    std::string why = "cannot access " + p.string() + ": permission denied";
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+      why += " (owner uid " + std::to_string(st.st_uid) + ", mode " + mode + ")";
+    }
+    return why + "; the data directory is private to the user rill runs as: run this as that user";
+  }
+  return {};
+}
+
 int not_running(const global_options& g, std::string_view detail) {
+  if (auto why = data_dir_denied(g.data_dir(), "run"); !why.empty())
+    return report("forbidden", why, exit_refused);
   std::cerr << "rill: not_running: rill is not running for " << g.data_dir().string();
   if (!detail.empty()) std::cerr << " (" << detail << ")";
   std::cerr << std::endl;

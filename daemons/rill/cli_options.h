@@ -60,7 +60,14 @@ const transport::client_security* client_security();
 int report(std::string_view code, std::string_view message, int exit);
 // Usage error inside a subcommand: "rill <sub>: <message>" + hint; returns 2.
 int usage_error(std::string_view sub, std::string_view message);
-// "rill is not running for D (...)" on stderr; returns 3.
+// "rill is not running for D (...)" on stderr; returns 3. When this user
+// cannot even look into D/run (data_dir_denied), it says that instead:
+// "rill: forbidden: ..." and returns 1 - rill may well be running.
 int not_running(const global_options& g, std::string_view detail);
+// Why this user cannot use `sub` (run, journal) of the data directory:
+// empty when nothing is in the way (or when it simply does not exist), else
+// "cannot access D/run: permission denied (owner uid 0, mode 0700; ...)".
+// rill keeps D private to its owner, so other users get this.
+std::string data_dir_denied(const std::filesystem::path& data, std::string_view sub);
 
 }  // namespace rill::cli

@@ -31,6 +31,8 @@ int run_down(global_options& g, int64_t timeout_ms) {
     else
       std::cout << text << std::endl;
   };
+  if (auto why = data_dir_denied(data, "run"); !why.empty())
+    return report("forbidden", why, exit_refused);  // not "nothing to stop": we cannot tell
   if (!run_lock_busy(lock_file(data))) {
     say(false, 0, "rill is not running for " + data.string() + "; nothing to stop");
     return exit_ok;

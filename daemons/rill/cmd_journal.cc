@@ -25,6 +25,8 @@ std::filesystem::path journal_dir(const global_options& g) {
 int run_verify(global_options& g) {
   const auto dir = journal_dir(g);
   std::error_code ec;
+  if (auto why = data_dir_denied(g.data_dir(), "journal"); !why.empty())
+    return report("forbidden", why, exit_refused);
   if (!std::filesystem::is_directory(dir, ec))
     return report("not_found", "no journal at " + dir.string(), exit_refused);
   const auto r = store::verify_journal(dir);
@@ -78,6 +80,8 @@ int run_dump(global_options& g, const dump_flags& f) {
   if (f.to != 0 && f.to < f.from) return usage_error("journal dump", "--to must be >= --from");
   const auto dir = journal_dir(g);
   std::error_code ec;
+  if (auto why = data_dir_denied(g.data_dir(), "journal"); !why.empty())
+    return report("forbidden", why, exit_refused);
   if (!std::filesystem::is_directory(dir, ec))
     return report("not_found", "no journal at " + dir.string(), exit_refused);
   store::journal_reader reader(dir);

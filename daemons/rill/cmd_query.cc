@@ -44,7 +44,8 @@ int run_query(global_options& g, const query_flags& f) {
   // The server waits up to timeout_ms for `after`; give the reply time to come.
   const auto timeout = std::chrono::milliseconds(f.timeout_ms + 2000);
   auto r = call_endpoint(ctx, endpoint, req, timeout);
-  if (r.status == call_status::not_running && !listed)
+  if (r.status == call_status::not_running && !listed &&
+      data_dir_denied(g.data_dir(), "run").empty())
     return report("unknown_model",
                   "no read model named '" + model + "' (no socket at " + endpoint + ")",
                   exit_refused);

@@ -4,6 +4,7 @@
 // pid on timeout), and a live rill (`rill up --detach`) on a temp directory
 // that is brought down and removed afterwards. Header-only.
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -43,6 +44,7 @@ struct run_options {
   std::map<std::string, std::string> env;  // extra variables ("" value: unset)
   std::string input;                       // stdin
   std::string program;                     // default: rill
+  uid_t as_user = 0;                       // > 0: run as this uid (and gid), which needs root
 };
 
 // Runs `program args...` to completion. Output is collected through pipes
@@ -63,6 +65,9 @@ inline run_result run_program(const std::vector<std::string>& args, const run_op
     ::dup2(out_p[1], 1);
     ::dup2(err_p[1], 2);
     if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
+    if (o.as_user > 0 &&
+        (::setgroups(0, nullptr) != 0 || ::setgid(o.as_user) != 0 || ::setuid(o.as_user) != 0))
+      ::_exit(126);
     for (const auto& [k, v] : o.env) {
       if (v.empty())
         ::unsetenv(k.c_str());

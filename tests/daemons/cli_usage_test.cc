@@ -170,5 +170,48 @@ TEST(CliUsage, KeysGenWritesAPrivateSecretAndAPublicKey) {
   EXPECT_EQ(j.value("public", std::string()).size(), 40u);
 }
 
+// rill keeps D private to its owner (0700). Another user cannot tell whether
+// rill runs there: that is `forbidden` (exit 1), never "not running" (exit
+// 3), and `rill down` does not claim there was nothing to stop.
+TEST(CliUsage, AnotherUsersDataDirectoryIsForbiddenNotNotRunning) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run rill as another user";
+  temp_dir d("rcli-perm");
+  ::chmod(d.path().c_str(), 0755);
+  const auto data = d.path() / "data";
+  std::filesystem::create_directories(data / "run");
+  std::filesystem::create_directories(data / "journal");
+  ::chmod(data.c_str(), 0700);
+  const uid_t nobody = 65534;
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"status"},
+           {"down"},
+           {"query", "customers", "list"},
+           {"query", "no_such_model", "get"},
+           {"send", "CREATE_CUSTOMER", "customer", "c1", "name=A", "email=a@x"},
+           {"tail"},
+           {"watch", "customers"},
+           {"journal", "verify"},
+           {"journal", "dump"}}) {
+    auto with_data = args;
+    with_data.insert(with_data.end(), {"--data", data.string()});
+    auto r = run_rill(with_data, {.timeout = std::chrono::seconds(20), .as_user = nobody});
+    EXPECT_EQ(r.code, 1) << args[0] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("rill: forbidden: cannot access " + data.string() +
+                         ": permission denied (owner uid 0, mode 0700)"),
+              std::string::npos)
+        << args[0] << ": " << r.err;
+    EXPECT_EQ(r.out.find("nothing to stop"), std::string::npos) << r.out;
+  }
+  // D itself open to all, D/run private: the same.
+  ::chmod(data.c_str(), 0755);
+  ::chmod((data / "run").c_str(), 0700);
+  auto r = run_rill({"status", "--data", data.string()}, {.as_user = nobody});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("forbidden: cannot access " + (data / "run").string()), std::string::npos)
+      << r.err;
+  // The owner is told it is simply not running.
+  EXPECT_EQ(run_rill({"status", "--data", data.string()}).code, 3);
+}
+
 }  // namespace
 }  // namespace rill::test
