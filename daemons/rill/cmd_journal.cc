@@ -22,6 +22,15 @@ std::filesystem::path journal_dir(const global_options& g) {
   return g.data_dir() / "journal";
 }
 
+int report_corruption(const std::filesystem::path& dir, const store::verify_report& r) {
+  return report("corrupt",
+                (dir / store::format::segment_file_name(r.corrupt_segment)).string() + " offset " +
+                    std::to_string(r.corrupt_offset) + " (seq " + std::to_string(r.corrupt_seq) +
+                    "): " + r.reason + "; events up to seq " + std::to_string(r.head) +
+                    " are sound",
+                exit_refused);
+}
+
 int run_verify(global_options& g) {
   const auto dir = journal_dir(g);
   std::error_code ec;
@@ -65,11 +74,7 @@ int run_verify(global_options& g) {
       }
       return exit_ok;
     case store::io_status::corrupt:
-      return report("corrupt",
-                    (dir / segment).string() + " offset " + std::to_string(r.corrupt_offset) +
-                        " (seq " + std::to_string(r.corrupt_seq) + "): " + r.reason +
-                        "; events up to seq " + std::to_string(r.head) + " are sound",
-                    exit_refused);
+      return report_corruption(dir, r);
     default:
       return report(std::string(store::to_string(r.status)),
                     r.message.empty() ? "cannot read " + dir.string() : r.message, exit_refused);
@@ -93,6 +98,20 @@ int run_dump(global_options& g, const dump_flags& f) {
   for (;;) {
     auto s = reader.next(rec);
     if (s == store::io_status::end_of_log) break;
+    if (s == store::io_status::corrupt) {
+      // The same verdict as `journal verify`: a bad last record is a torn
+      // tail (a write cut short; rill-core drops it at its next start), not
+      // corruption, and the dump of everything before it succeeds.
+      std::cout.flush();
+      const auto v = store::verify_journal(dir);
+      if (v.status == store::io_status::ok && v.torn_tail_bytes > 0 &&
+          v.head < reader.position_seq()) {
+        std::cerr << "rill: note: the journal ends with a torn tail of " << v.torn_tail_bytes
+                  << " bytes after seq " << v.head << " (dropped at the next start)" << std::endl;
+        break;
+      }
+      if (v.status == store::io_status::corrupt) return report_corruption(dir, v);
+    }
     if (s != store::io_status::ok)
       return report(std::string(store::to_string(s)),
                     "at seq " + std::to_string(reader.position_seq()) + " in " + dir.string() +
