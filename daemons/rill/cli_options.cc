@@ -92,8 +92,8 @@ void reject_negative_unsigned(CLI::App& app) {
 }
 
 int usage_error(std::string_view sub, std::string_view message) {
-  std::cerr << "rill " << sub << ": " << message << "\nRun 'rill " << sub << " --help' for usage."
-            << std::endl;
+  std::cerr << "rill: usage: " << sub << ": " << message << "\nRun 'rill " << sub
+            << " --help' for usage." << std::endl;
   return exit_usage;
 }
 

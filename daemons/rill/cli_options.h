@@ -58,7 +58,8 @@ const transport::client_security* client_security();
 
 // Prints "rill: <code>: <message>" on stderr and returns `exit`.
 int report(std::string_view code, std::string_view message, int exit);
-// Usage error inside a subcommand: "rill <sub>: <message>" + hint; returns 2.
+// Usage error inside a subcommand: "rill: usage: <sub>: <message>" and a
+// hint line; returns 2.
 int usage_error(std::string_view sub, std::string_view message);
 // "rill is not running for D (...)" on stderr; returns 3. When this user
 // cannot even look into D/run (data_dir_denied), it says that instead:

@@ -9,6 +9,17 @@
 #include "daemons/rill/commands.h"
 #include "daemons/rill/send_args.h"
 
+namespace {
+
+std::string command_names(const CLI::App& app) {
+  std::string out = "commands:";
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    out += " " + sub->get_name();
+  return out;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace rill::cli;
   global_options g;
@@ -43,7 +54,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);  // prints the message
+    // Like every other error: "rill: usage: <subcommand>: <what>", then
+    // where to look. The subcommand is the deepest one parsed so far.
+    std::string path;
+    for (const CLI::App* a = &app; !a->get_subcommands().empty();) {
+      a = a->get_subcommands().front();
+      path += (path.empty() ? "" : " ") + a->get_name();
+    }
+    std::string what = e.what();
+    if (path.empty() && args.size() > 1 && !args[1].empty() && args[1][0] != '-')
+      what = "unknown command '" + args[1] + "' (" + command_names(app) + ")";
+    std::cerr << "rill: usage: " << (path.empty() ? "" : path + ": ") << what << "\nRun 'rill "
+              << (path.empty() ? "" : path + " ") << "--help' for usage." << std::endl;
     return exit_usage;
   } catch (const std::exception& e) {
     return report("internal", e.what(), exit_refused);

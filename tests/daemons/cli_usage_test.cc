@@ -73,8 +73,13 @@ TEST(CliUsage, UsageErrorsExitTwo) {
     std::string line;
     for (const auto& a : args) line += a + " ";
     EXPECT_EQ(r.code, 2) << "rill " << line << "\nstdout: " << r.out << "\nstderr: " << r.err;
-    EXPECT_FALSE(r.err.empty()) << line;
+    // One line in the form of every CLI error, then where to look.
+    EXPECT_EQ(r.err.rfind("rill: usage: ", 0), 0u) << line << "\n" << r.err;
+    EXPECT_NE(r.err.find("--help' for usage."), std::string::npos) << line << "\n" << r.err;
   }
+  EXPECT_NE(run_rill({"frobnicate"}).err.find("unknown command 'frobnicate' (commands: up down"),
+            std::string::npos);
+  EXPECT_EQ(run_rill({"status", "--bogus"}).err.rfind("rill: usage: status: ", 0), 0u);
   // A usage error never starts anything.
   EXPECT_FALSE(std::filesystem::exists(d.path() / "run" / "rill.lock"));
 }
