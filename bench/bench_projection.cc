@@ -1,7 +1,8 @@
 // Projection benchmarks:
 //  - rebuild speed: events/s applied from a journal (decode only, the
 //    built-in journal_stats model, each of the default domain's six models,
-//    all six in one pass, customers and orders split over two threads
+//    all six in one pass, customers and orders rebuilt as a running model
+//    is (from its clone_empty()), customers and orders split over two threads
 //    (rebuild_threads 2), and the real rebuild_job with journal_stats and
 //    with orders, one thread and two);
 //  - query round trip over ipc (p50/p99) next to a raw ZeroMQ DEALER/ROUTER
@@ -269,6 +270,35 @@ void BM_rebuild_domain_model(benchmark::State& state, const char* name) {
       ->ArgName("depth")                                      \
       ->Unit(benchmark::kMillisecond)                         \
       ->UseRealTime()
+// A rebuild of a running model, as a `rebuild` request does it: the new
+// state is the live model's clone_empty() (which may size itself from the
+// live state), filled from seq 1 with the default lookahead (depth 8). The
+// live model is built once, untimed; BM_rebuild_domain_model above starts
+// from a model created from nothing, as a first start without a snapshot.
+void BM_rebuild_running_model(benchmark::State& state, const char* name) {
+  auto& j = domain_journal();
+  readmodels::model_config cfg;
+  cfg.data_dir = j.root.string();
+  auto live = readmodels::make_model(name, cfg);
+  apply_all(j.dir, live.get(), 8);
+  for (auto _ : state) {
+    auto fresh = live->clone_empty();
+    benchmark::DoNotOptimize(apply_all(j.dir, fresh.get(), 8));
+    state.PauseTiming();
+    fresh.reset();
+    state.ResumeTiming();
+  }
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(j.events) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(BM_rebuild_running_model, customers, "customers")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_rebuild_running_model, orders, "orders")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // The same with rebuild_threads 2: reading on this thread, decoding and
 // applying on a second one (split_apply).
 void BM_rebuild_split(benchmark::State& state, const char* name) {

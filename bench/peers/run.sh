@@ -132,7 +132,7 @@ PROJ=customers rill_row readyourwrites "" --rate "$RATE" --window 1000 --mix cre
   --after-model customers --duration "$LAT_SECS"
 log "rill rebuild: bench_projection, $EVENTS events"
 RILL_BENCH_EVENTS=$EVENTS TMPDIR=$WORK timeout 400 "$BIN/bench_projection" \
-  --benchmark_filter='BM_read_journal|BM_rebuild_split/(customers|orders)|BM_rebuild_domain_model/(customers|orders)/depth:8' --benchmark_format=json \
+  --benchmark_filter='BM_read_journal|BM_rebuild_split/(customers|orders)|BM_rebuild_domain_model/(customers|orders)/depth:8|BM_rebuild_running_model/(customers|orders)' --benchmark_format=json \
   >"$WORK/rill-rebuild.json" 2>"$WORK/rill-rebuild.err" || true
 
 # ---------------------------------------------------------------- peers
@@ -200,17 +200,18 @@ def rebuild():
         with open(os.path.join(work, "rill-rebuild.json")) as f:
             b = json.load(f)["benchmarks"]
     except Exception:
-        return None, None
+        return None, None, None, None
     def slower(prefix):
         v = [x["events/s"] for x in b if x["name"].startswith(prefix) and "events/s" in x]
         return min(v) if v else None
     scan = [x["events/s"] for x in b if x["name"].startswith("BM_read_journal") and "events/s" in x]
-    return slower("BM_rebuild_domain_model"), (scan[0] if scan else None), slower("BM_rebuild_split")
+    return (slower("BM_rebuild_domain_model"), (scan[0] if scan else None), slower("BM_rebuild_split"),
+            slower("BM_rebuild_running_model"))
 
 r = {n: load("rill-" + n) for n in ["one", "pipelined", "batched", "durable", "latency", "tailer", "readyourwrites"]}
 p = {(s, n): load(f"{s}-{n}") for s in ["redis", "postgres"]
      for n in ["one", "pipelined", "durable", "latency", "catchup"]}
-rb, scan, rb_split = rebuild()
+rb, scan, rb_split, rb_running = rebuild()
 
 rows = []  # row, rill value, peer value, higher-is-better, kind, target factor, target text
 def add(row, rv, pv, kind, factor=None, target="-", peer_name=""):
@@ -284,7 +285,9 @@ for (s, n), j in p.items():
         notes.append(f"{s} {n}: FAILED: {why.get(s + '-' + n, '?')}")
 if scan: notes.append(f"rill journal scan (no decode): {rate_txt(scan)}; rebuild figure = the slower of customers and orders "
                       f"on one thread (decode 8 ahead + prefetch, as rebuild_job by default); "
-                      f"with rebuild_threads 2 (split_apply): {rate_txt(rb_split) if rb_split else '-'}")
+                      f"with rebuild_threads 2 (split_apply): {rate_txt(rb_split) if rb_split else '-'}; "
+                      f"a running model's rebuild (clone_empty sized from the live state, as `rill rebuild`): "
+                      f"{rate_txt(rb_running) if rb_running else '-'}")
 print()
 print("latencies: per request (batch / pipeline / transaction for batched rows); latency rows: intended send -> seen by the subscriber"
       " (rill: a SUB socket on the feed; tailer: a reader of the mapped journal woken by its bell);"

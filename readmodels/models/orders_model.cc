@@ -240,7 +240,9 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
   const uint32_t parts = r.array();
   r.header(magic, format_version);  // first, so that another model's snapshot is named
   if (parts != 3) r.fail("bad snapshot layout");
-  const uint32_t nc = r.array();
+  const uint32_t nc = r.array();  // counts are bounded by the snapshot's size
+  st.customers.reserve(nc);
+  st.customer_index.reserve(nc);
   for (uint32_t i = 0; i < nc && r.ok(); ++i) {
     if (r.array() != 2) r.fail("bad customer record");
     customer c;
@@ -252,6 +254,7 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
   }
   const uint32_t no = r.array();
   st.orders.reserve(no);
+  st.order_index.reserve(no);
   for (uint32_t i = 0; i < no && r.ok(); ++i) {
     if (r.array() != 6) r.fail("bad order record");
     order o;
@@ -281,7 +284,16 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
 }
 
 std::unique_ptr<read_model> orders_model::clone_empty() const {
-  return std::make_unique<orders_model>(opts_);
+  // The instance a rebuild fills: it will end up holding at least this
+  // one's orders and customers (the journal only grows), so it is sized for
+  // them at once instead of growing through every doubling: -20% rebuild
+  // time at 600k orders (bench/RESULTS.md).
+  auto m = std::make_unique<orders_model>(opts_);
+  m->st_.orders.reserve(st_.orders.size());
+  m->st_.order_index.reserve(st_.order_index.size());
+  m->st_.customers.reserve(st_.customers.size());
+  m->st_.customer_index.reserve(st_.customer_index.size());
+  return m;
 }
 
 }  // namespace rill::readmodels
