@@ -73,13 +73,13 @@ void orders_model::apply(const event_view& e, change_set& changed) {
   if (!get_str(e.data, domain::f_name, name)) return;
   uint32_t c = 0;
   if (created) {
-    c = customer_of(st_, e.id);
+    c = customer_of(*st_, e.id);
   } else {
-    auto it = st_.customer_index.find(hashed(e.id));
-    if (it == st_.customer_index.end()) return;
+    auto it = st_->customer_index.find(hashed(e.id));
+    if (it == st_->customer_index.end()) return;
     c = it->second;
   }
-  customer& cu = st_.customers[c];
+  customer& cu = st_->customers[c];
   const bool renamed = !cu.has_name || cu.name != name;
   cu.name.assign(name);
   cu.has_name = true;
@@ -87,17 +87,17 @@ void orders_model::apply(const event_view& e, change_set& changed) {
   // Every order of the customer shows its name (get's customer_name): a
   // watcher of one order hears of the rename too. (Not walked in a rebuild.)
   if (renamed && changed.records())
-    for (uint32_t o = cu.first; o != kNone; o = st_.orders[o].next) changed.add(st_.orders[o].id);
+    for (uint32_t o = cu.first; o != kNone; o = st_->orders[o].next) changed.add(st_->orders[o].id);
 }
 
 void orders_model::prefetch(const event_view& e) const {
   if (e.agg == domain::order) {
-    st_.order_index.prefetch(hashed(e.id));
+    st_->order_index.prefetch(hashed(e.id));
     std::string_view customer_id;
     if (e.type == domain::order_created && get_str(e.data, domain::f_customer_id, customer_id))
-      st_.customer_index.prefetch(hashed(customer_id));
+      st_->customer_index.prefetch(hashed(customer_id));
   } else if (e.agg == domain::customer) {
-    st_.customer_index.prefetch(hashed(e.id));
+    st_->customer_index.prefetch(hashed(e.id));
   }
 }
 
@@ -110,24 +110,28 @@ void orders_model::on_order(const event_view& e, change_set& changed) {
       !get_str(e.data, domain::f_currency, currency) || !normalize_currency(currency, normalized))
     return;
   // One hash of the id: a second create of an existing order is ignored.
-  const auto idx = static_cast<uint32_t>(st_.orders.size());
+  state& st = *st_;
+  const auto idx = static_cast<uint32_t>(st.orders.size());
   bool added = false;
   const hashed_view key = hashed(e.id);
-  auto it = st_.order_index.lazy_emplace(key, [&](const index::constructor& ctor) {
+  // Growing the index (before the new slot is filled) hashes only the
+  // orders already stored; the new one is appended right after.
+  st.order_index.lazy_emplace(key, [&](const order_set::constructor& ctor) {
     added = true;
-    ctor(hashed_view{st_.strings.add(e.id), key.h}, idx);
+    ctor(idx);
   });
   if (!added) return;
-  order& o = st_.orders.emplace_back();
-  o.id = it->first.s;
-  o.currency = st_.strings.add(currency);
-  o.customer = customer_of(st_, customer_id);
+  order& o = st.orders.emplace_back();
+  o.id = st.strings.add(e.id);
+  o.hash = key.h;
+  o.currency = st_->strings.add(currency);
+  o.customer = customer_of(*st_, customer_id);
   o.amount = amount;
   if (as_view(normalized) == opts_.base) {
     o.rate = 1;
     o.has_rate = true;
   }
-  link_order(st_, idx);
+  link_order(*st_, idx);
   changed.add(e.id);
   changed.add(customer_id);
 }
@@ -140,17 +144,17 @@ void orders_model::on_rate(const event_view& e, change_set& changed) {
       !get_str(e.data, domain::f_base, base_raw) || !normalize_currency(base_raw, base) ||
       as_view(base) != opts_.base)
     return;
-  auto it = st_.order_index.find(hashed(e.id));
-  if (it == st_.order_index.end()) return;
-  order& o = st_.orders[it->second];
+  auto it = st_->order_index.find(hashed(e.id));
+  if (it == st_->order_index.end()) return;
+  order& o = st_->orders[*it];
   o.rate = rate;
   o.has_rate = true;
   changed.add(e.id);
-  changed.add(st_.customers[o.customer].id);
+  changed.add(st_->customers[o.customer].id);
 }
 
 void orders_model::pack_order(packer& pk, const order& o) const {
-  const customer& c = st_.customers[o.customer];
+  const customer& c = st_->customers[o.customer];
   pk.pack_map(o.has_rate ? 7 : 5);
   pack_str(pk, "id");
   pack_str(pk, o.id);
@@ -177,12 +181,12 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
     std::string id;
     if (errc e = a.check_known({"id"}, message); e != errc::ok) return e;
     if (errc e = a.required_string("id", id, message); e != errc::ok) return e;
-    auto it = st_.order_index.find(hashed(id));
-    if (it == st_.order_index.end()) {
+    auto it = st_->order_index.find(hashed(id));
+    if (it == st_->order_index.end()) {
       message = "no order '" + id + "'";
       return errc::not_found;
     }
-    pack_order(result, st_.orders[it->second]);
+    pack_order(result, st_->orders[*it]);
     return errc::ok;
   }
   if (q == "by_customer") {
@@ -193,19 +197,19 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
     if (errc e = a.required_string("customer_id", id, message); e != errc::ok) return e;
     if (errc e = a.optional_uint("offset", UINT64_MAX, offset, message); e != errc::ok) return e;
     if (errc e = a.optional_uint("limit", UINT64_MAX, limit, message); e != errc::ok) return e;
-    auto it = st_.customer_index.find(hashed(id));
-    if (it == st_.customer_index.end()) {
+    auto it = st_->customer_index.find(hashed(id));
+    if (it == st_->customer_index.end()) {
       result.pack_array(0);
       return errc::ok;
     }
-    const customer& c = st_.customers[it->second];
+    const customer& c = st_->customers[it->second];
     const uint64_t begin = offset < c.count ? offset : c.count;
     const uint64_t end = c.count - begin < limit ? c.count : begin + limit;
     result.pack_array(static_cast<uint32_t>(end - begin));
     uint32_t idx = c.first;
-    for (uint64_t i = 0; i < begin; ++i) idx = st_.orders[idx].next;
-    for (uint64_t i = begin; i < end; ++i, idx = st_.orders[idx].next)
-      pack_order(result, st_.orders[idx]);
+    for (uint64_t i = 0; i < begin; ++i) idx = st_->orders[idx].next;
+    for (uint64_t i = begin; i < end; ++i, idx = st_->orders[idx].next)
+      pack_order(result, st_->orders[idx]);
     return errc::ok;
   }
   message = "orders answers get and by_customer";
@@ -216,14 +220,14 @@ void orders_model::save(out_buffer& out) const {
   packer pk(out);
   pk.pack_array(3);
   write_header(pk, magic, format_version);
-  pk.pack_array(static_cast<uint32_t>(st_.customers.size()));
-  for (const customer& c : st_.customers) {
+  pk.pack_array(static_cast<uint32_t>(st_->customers.size()));
+  for (const customer& c : st_->customers) {
     pk.pack_array(2);
     pack_str(pk, c.id);
     write_optional_str(pk, c.has_name, c.name);
   }
-  pk.pack_array(static_cast<uint32_t>(st_.orders.size()));
-  for (const order& o : st_.orders) {
+  pk.pack_array(static_cast<uint32_t>(st_->orders.size()));
+  for (const order& o : st_->orders) {
     pk.pack_array(6);
     pack_str(pk, o.id);
     pk.pack_uint32(o.customer);
@@ -236,7 +240,8 @@ void orders_model::save(out_buffer& out) const {
 
 bool orders_model::load(std::span<const char> bytes, std::string& error) {
   snapshot_reader r(bytes);
-  state st;
+  auto fresh = std::make_unique<state>();
+  state& st = *fresh;
   const uint32_t parts = r.array();
   r.header(magic, format_version);  // first, so that another model's snapshot is named
   if (parts != 3) r.fail("bad snapshot layout");
@@ -270,8 +275,18 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
       break;
     }
     o.customer = static_cast<uint32_t>(c);
-    if (!st.order_index.emplace(hashed(o.id), i).second) r.fail("duplicate order id");
-    st.orders.push_back(std::move(o));
+    const hashed_view key = hashed(o.id);
+    o.hash = key.h;
+    bool added = false;
+    st.order_index.lazy_emplace(key, [&](const order_set::constructor& ctor) {
+      added = true;
+      ctor(i);
+    });
+    st.orders.push_back(o);
+    if (!added) {
+      r.fail("duplicate order id");
+      break;
+    }
     link_order(st, i);
   }
   r.expect_end();
@@ -279,7 +294,7 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
     error = "orders: " + r.error();
     return false;
   }
-  st_ = std::move(st);
+  st_ = std::move(fresh);
   return true;
 }
 
@@ -289,10 +304,10 @@ std::unique_ptr<read_model> orders_model::clone_empty() const {
   // them at once instead of growing through every doubling: -20% rebuild
   // time at 600k orders (bench/RESULTS.md).
   auto m = std::make_unique<orders_model>(opts_);
-  m->st_.orders.reserve(st_.orders.size());
-  m->st_.order_index.reserve(st_.order_index.size());
-  m->st_.customers.reserve(st_.customers.size());
-  m->st_.customer_index.reserve(st_.customer_index.size());
+  m->st_->orders.reserve(st_->orders.size());
+  m->st_->order_index.reserve(st_->order_index.size());
+  m->st_->customers.reserve(st_->customers.size());
+  m->st_->customer_index.reserve(st_->customer_index.size());
   return m;
 }
 

@@ -20,11 +20,13 @@
 // Settings: base (EUR).
 // Ownership: owns its state. Thread-safety: none (read_model contract).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include "core/string_hash.h"
 #include "core/string_pool.h"
@@ -38,7 +40,7 @@ class orders_model final : public read_model {
     std::string base = "EUR";
   };
   static options parse(const nlohmann::json& settings);
-  explicit orders_model(options opts) : opts_(std::move(opts)) {}
+  explicit orders_model(options opts) : opts_(std::move(opts)), st_(std::make_unique<state>()) {}
 
   std::string_view name() const override { return "orders"; }
   void apply(const event_view& e, change_set& changed) override;
@@ -56,11 +58,32 @@ class orders_model final : public read_model {
   // serving as its index key), so records are small and trivially copyable.
   struct order {
     std::string_view id, currency;  // currency as given
+    size_t hash = 0;                // string_hash of id (the index's key)
     uint32_t customer = 0;
     uint32_t next = kNone;  // the customer's next order (index into state::orders)
     double amount = 0, rate = 0;
     bool has_rate = false;
   };
+  // The order index holds only positions in state::orders (4 bytes a slot,
+  // not 32 for a key with its hash and a value): it stays a few MB for
+  // hundreds of thousands of orders, so a rebuild's inserts and lookups
+  // mostly hit the cache. Hash and equality read the order records; their
+  // pointer to the vector stays valid because a state never moves (it lives
+  // behind a unique_ptr). Lookups take a hashed_view.
+  struct order_hash {
+    using is_transparent = void;
+    const std::vector<order>* orders;
+    size_t operator()(uint32_t i) const { return (*orders)[i].hash; }
+    size_t operator()(const hashed_view& k) const { return k.h; }
+  };
+  struct order_eq {
+    using is_transparent = void;
+    const std::vector<order>* orders;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }  // one record: one id
+    bool operator()(uint32_t a, const hashed_view& k) const { return (*orders)[a].id == k.s; }
+    bool operator()(const hashed_view& k, uint32_t a) const { return (*orders)[a].id == k.s; }
+  };
+  using order_set = absl::flat_hash_set<uint32_t, order_hash, order_eq>;
   // A customer's orders are a list threaded through state::orders in seq
   // order (first / last / next), not a vector per customer: appending one
   // allocates nothing.
@@ -74,9 +97,12 @@ class orders_model final : public read_model {
   // a rebuild never goes back to the pooled id bytes.
   using index = absl::flat_hash_map<hashed_view, uint32_t, hashed_key_hash, hashed_key_eq>;
   struct state {
+    state() = default;
+    state(const state&) = delete;  // the order index points at `orders`
+    state& operator=(const state&) = delete;
     string_pool strings;        // every id and currency below points here
     std::vector<order> orders;  // seq order
-    index order_index;
+    order_set order_index{0, order_hash{&orders}, order_eq{&orders}};
     std::vector<customer> customers;
     index customer_index;
   };
@@ -87,7 +113,7 @@ class orders_model final : public read_model {
   void pack_order(packer& pk, const order& o) const;
 
   options opts_;
-  state st_;
+  std::unique_ptr<state> st_;
 };
 
 }  // namespace rill::readmodels
