@@ -14,12 +14,12 @@
 // Settings: list_default_limit, list_max_limit (config/default.json).
 // Ownership: owns its state. Thread-safety: none (read_model contract).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
-
 #include "core/string_hash.h"
+#include "readmodels/models/record_index.h"
 #include "readmodels/read_model.h"
 
 namespace rill::readmodels {
@@ -32,7 +32,7 @@ class customers_model final : public read_model {
   };
   // Throws std::invalid_argument for invalid settings.
   static options parse(const nlohmann::json& settings);
-  explicit customers_model(options opts) : opts_(opts) {}
+  explicit customers_model(options opts) : opts_(opts), st_(std::make_unique<state>()) {}
 
   std::string_view name() const override { return "customers"; }
   void apply(const event_view& e, change_set& changed) override;
@@ -47,19 +47,25 @@ class customers_model final : public read_model {
  private:
   struct customer {
     std::string id, name, email, country;
+    size_t hash = 0;  // string_hash of id (the index's key)
     bool has_country = false;
     char classification = 0;  // 'A' 'B' 'C', or 0 = none yet
     uint64_t version = 0;
   };
+  // The index holds positions in `list` (record_index.h: 4 bytes a slot);
+  // a state never moves, it lives behind a unique_ptr.
   struct state {
+    state() = default;
+    state(const state&) = delete;  // the index points at `list`
+    state& operator=(const state&) = delete;
     std::vector<customer> list;  // creation order
-    absl::flat_hash_map<std::string, uint32_t, string_hash, string_eq> index;
+    record_index<customer> index = make_record_index(list);
   };
   static void pack_customer(packer& pk, const customer& c);
   customer* find(std::string_view id);
 
   options opts_;
-  state st_;
+  std::unique_ptr<state> st_;
 };
 
 }  // namespace rill::readmodels

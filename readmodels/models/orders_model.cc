@@ -26,15 +26,14 @@ orders_model::options orders_model::parse(const nlohmann::json& settings) {
 }
 
 uint32_t orders_model::customer_of(state& st, std::string_view id) {
-  const auto c = static_cast<uint32_t>(st.customers.size());
-  bool added = false;
   const hashed_view key = hashed(id);
-  auto it = st.customer_index.lazy_emplace(key, [&](const index::constructor& ctor) {
-    added = true;
-    ctor(hashed_view{st.strings.add(id), key.h}, c);
-  });
-  if (!added) return it->second;
-  st.customers.push_back(customer{it->first.s, {}, false});
+  const auto [c, added] =
+      record_index_insert(st.customer_index, key, static_cast<uint32_t>(st.customers.size()));
+  if (added) {
+    customer& cu = st.customers.emplace_back();
+    cu.id = st.strings.add(id);
+    cu.hash = key.h;
+  }
   return c;
 }
 
@@ -77,7 +76,7 @@ void orders_model::apply(const event_view& e, change_set& changed) {
   } else {
     auto it = st_->customer_index.find(hashed(e.id));
     if (it == st_->customer_index.end()) return;
-    c = it->second;
+    c = *it;
   }
   customer& cu = st_->customers[c];
   const bool renamed = !cu.has_name || cu.name != name;
@@ -112,15 +111,8 @@ void orders_model::on_order(const event_view& e, change_set& changed) {
   // One hash of the id: a second create of an existing order is ignored.
   state& st = *st_;
   const auto idx = static_cast<uint32_t>(st.orders.size());
-  bool added = false;
   const hashed_view key = hashed(e.id);
-  // Growing the index (before the new slot is filled) hashes only the
-  // orders already stored; the new one is appended right after.
-  st.order_index.lazy_emplace(key, [&](const order_set::constructor& ctor) {
-    added = true;
-    ctor(idx);
-  });
-  if (!added) return;
+  if (!record_index_insert(st.order_index, key, idx).second) return;
   order& o = st.orders.emplace_back();
   o.id = st.strings.add(e.id);
   o.hash = key.h;
@@ -202,7 +194,7 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
       result.pack_array(0);
       return errc::ok;
     }
-    const customer& c = st_->customers[it->second];
+    const customer& c = st_->customers[*it];
     const uint64_t begin = offset < c.count ? offset : c.count;
     const uint64_t end = c.count - begin < limit ? c.count : begin + limit;
     result.pack_array(static_cast<uint32_t>(end - begin));
@@ -254,8 +246,10 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
     c.id = st.strings.add(r.str());
     c.name = r.optional_str(c.has_name);
     if (!r.ok()) break;
-    if (!st.customer_index.emplace(hashed(c.id), i).second) r.fail("duplicate customer id");
+    const hashed_view key = hashed(c.id);
+    c.hash = key.h;
     st.customers.push_back(std::move(c));
+    if (!record_index_insert(st.customer_index, key, i).second) r.fail("duplicate customer id");
   }
   const uint32_t no = r.array();
   st.orders.reserve(no);
@@ -277,13 +271,8 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
     o.customer = static_cast<uint32_t>(c);
     const hashed_view key = hashed(o.id);
     o.hash = key.h;
-    bool added = false;
-    st.order_index.lazy_emplace(key, [&](const order_set::constructor& ctor) {
-      added = true;
-      ctor(i);
-    });
     st.orders.push_back(o);
-    if (!added) {
+    if (!record_index_insert(st.order_index, key, i).second) {
       r.fail("duplicate order id");
       break;
     }

@@ -25,11 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#include <absl/container/flat_hash_map.h>
-#include <absl/container/flat_hash_set.h>
-
 #include "core/string_hash.h"
 #include "core/string_pool.h"
+#include "readmodels/models/record_index.h"
 #include "readmodels/read_model.h"
 
 namespace rill::readmodels {
@@ -64,47 +62,27 @@ class orders_model final : public read_model {
     double amount = 0, rate = 0;
     bool has_rate = false;
   };
-  // The order index holds only positions in state::orders (4 bytes a slot,
-  // not 32 for a key with its hash and a value): it stays a few MB for
-  // hundreds of thousands of orders, so a rebuild's inserts and lookups
-  // mostly hit the cache. Hash and equality read the order records; their
-  // pointer to the vector stays valid because a state never moves (it lives
-  // behind a unique_ptr). Lookups take a hashed_view.
-  struct order_hash {
-    using is_transparent = void;
-    const std::vector<order>* orders;
-    size_t operator()(uint32_t i) const { return (*orders)[i].hash; }
-    size_t operator()(const hashed_view& k) const { return k.h; }
-  };
-  struct order_eq {
-    using is_transparent = void;
-    const std::vector<order>* orders;
-    bool operator()(uint32_t a, uint32_t b) const { return a == b; }  // one record: one id
-    bool operator()(uint32_t a, const hashed_view& k) const { return (*orders)[a].id == k.s; }
-    bool operator()(const hashed_view& k, uint32_t a) const { return (*orders)[a].id == k.s; }
-  };
-  using order_set = absl::flat_hash_set<uint32_t, order_hash, order_eq>;
   // A customer's orders are a list threaded through state::orders in seq
   // order (first / last / next), not a vector per customer: appending one
   // allocates nothing.
   struct customer {
     std::string_view id;
+    size_t hash = 0;  // string_hash of id
     std::string name;
     bool has_name = false;
     uint32_t first = kNone, last = kNone, count = 0;
   };
-  // Keys carry their hash (core/string_hash.h), so growing an index during
-  // a rebuild never goes back to the pooled id bytes.
-  using index = absl::flat_hash_map<hashed_view, uint32_t, hashed_key_hash, hashed_key_eq>;
+  // The indexes hold positions in the vectors (record_index.h: 4 bytes a
+  // slot); a state never moves, it lives behind a unique_ptr.
   struct state {
     state() = default;
-    state(const state&) = delete;  // the order index points at `orders`
+    state(const state&) = delete;  // the indexes point at the vectors
     state& operator=(const state&) = delete;
     string_pool strings;        // every id and currency below points here
     std::vector<order> orders;  // seq order
-    order_set order_index{0, order_hash{&orders}, order_eq{&orders}};
+    record_index<order> order_index = make_record_index(orders);
     std::vector<customer> customers;
-    index customer_index;
+    record_index<customer> customer_index = make_record_index(customers);
   };
   static uint32_t customer_of(state& st, std::string_view id);
   static void link_order(state& st, uint32_t idx);

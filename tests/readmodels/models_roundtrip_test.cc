@@ -1,5 +1,7 @@
 // save() / load() of every default model: a loaded copy saves the same bytes
 // and answers the same; damaged snapshots are refused without harm.
+#include <tuple>
+
 #include <gtest/gtest.h>
 
 #include "readmodels/registry.h"
@@ -120,6 +122,40 @@ TEST(ModelsRoundTrip, DamagedSnapshotsAreRefusedAndTheModelIsUntouched) {
   std::string error;
   EXPECT_FALSE(orders->load({bytes.data(), bytes.size()}, error));
   EXPECT_NE(error.find("rill.customers"), std::string::npos) << error;
+}
+
+// A snapshot that names one id twice is refused (the indexes find a
+// duplicate through the records they point at).
+TEST(ModelsRoundTrip, SnapshotsWithADuplicateIdAreRefused) {
+  temp_dir dir;
+  event_log log;
+  log.customer("cust-A", "Ann", "a@x");
+  log.customer("cust-B", "Bob", "b@x");
+  log.order("ord-A", "cust-A", 10, "EUR");
+  log.order("ord-B", "cust-B", 20, "EUR");
+  auto replace_all = [](std::string s, const std::string& from, const std::string& to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+      s.replace(at, from.size(), to);
+    return s;
+  };
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"customers", "cust-B", "duplicate customer id"},
+      {"orders", "cust-B", "duplicate customer id"},
+      {"orders", "ord-B", "duplicate order id"}};
+  for (const auto& [name, id, why] : cases) {
+    SCOPED_TRACE(name + " " + id);
+    auto m = make_model(name, testing::config_in(dir));
+    log.apply_to(*m);
+    const std::string good = saved(*m);
+    const std::string bad = replace_all(good, id, id.substr(0, id.size() - 1) + "A");
+    ASSERT_NE(bad, good);
+    auto copy = m->clone_empty();
+    std::string error;
+    ASSERT_TRUE(copy->load({good.data(), good.size()}, error)) << error;
+    EXPECT_FALSE(copy->load({bad.data(), bad.size()}, error));
+    EXPECT_NE(error.find(why), std::string::npos) << error;
+    EXPECT_EQ(saved(*copy), good) << "a refused snapshot leaves the model as it was";
+  }
 }
 
 }  // namespace
