@@ -20,6 +20,21 @@ class CliJournal : public ::testing::Test {
     return a;
   }
   uint64_t offset_of(uint64_t seq) const { return record_offset(sizes_, seq); }
+  std::filesystem::path segment() const {
+    return dir_.path() / "journal" / store::format::segment_file_name(1);
+  }
+  // Damages record `seq`'s body (its checksum no longer matches).
+  bool flip_body_byte(uint64_t seq) const {
+    const int fd = ::open(segment().c_str(), O_RDWR);
+    if (fd < 0) return false;
+    const auto at = static_cast<off_t>(offset_of(seq) + store::format::kRecBody + 3);
+    char c = 0;
+    bool ok = ::pread(fd, &c, 1, at) == 1;
+    c ^= 0x5a;
+    ok = ok && ::pwrite(fd, &c, 1, at) == 1;
+    ::close(fd);
+    return ok;
+  }
   static constexpr uint64_t kEvents = 10;
   temp_dir dir_{"rcli"};
   std::vector<size_t> sizes_;
@@ -39,15 +54,9 @@ TEST_F(CliJournal, VerifyCleanJournal) {
 }
 
 TEST_F(CliJournal, VerifyReportsTheFirstCorruptionWithItsPosition) {
-  const auto seg = dir_.path() / "journal" / store::format::segment_file_name(1);
+  const auto seg = segment();
   const uint64_t off = offset_of(4);
-  int fd = ::open(seg.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  char c = 0;
-  ASSERT_EQ(::pread(fd, &c, 1, static_cast<off_t>(off + store::format::kRecBody + 3)), 1);
-  c ^= 0x5a;
-  ASSERT_EQ(::pwrite(fd, &c, 1, static_cast<off_t>(off + store::format::kRecBody + 3)), 1);
-  ::close(fd);
+  ASSERT_TRUE(flip_body_byte(4));
 
   auto r = run_rill(args({"journal", "verify"}));
   EXPECT_EQ(r.code, 1);
@@ -78,15 +87,7 @@ TEST_F(CliJournal, VerifyReportsTheFirstCorruptionWithItsPosition) {
 // A bad last record is a write cut short (a torn tail, dropped at rill-core's
 // next start): verify and dump agree that the journal is sound up to it.
 TEST_F(CliJournal, VerifyAndDumpAgreeOnATornTail) {
-  const auto seg = dir_.path() / "journal" / store::format::segment_file_name(1);
-  const uint64_t off = offset_of(kEvents);
-  int fd = ::open(seg.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  char c = 0;
-  ASSERT_EQ(::pread(fd, &c, 1, static_cast<off_t>(off + store::format::kRecBody + 3)), 1);
-  c ^= 0x5a;
-  ASSERT_EQ(::pwrite(fd, &c, 1, static_cast<off_t>(off + store::format::kRecBody + 3)), 1);
-  ::close(fd);
+  ASSERT_TRUE(flip_body_byte(kEvents));
 
   auto r = run_rill(args({"journal", "verify"}));
   EXPECT_EQ(r.code, 0) << r.err;
