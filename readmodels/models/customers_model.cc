@@ -31,7 +31,7 @@ customers_model::options customers_model::parse(const nlohmann::json& settings) 
 
 customers_model::customer* customers_model::find(std::string_view id) {
   auto it = st_->index.find(hashed(id));
-  return it == st_->index.end() ? nullptr : &st_->list[*it];
+  return it == st_->index.end() ? nullptr : &st_->list[record_position(*it)];
 }
 
 void customers_model::prefetch(const event_view& e) const {
@@ -58,7 +58,6 @@ void customers_model::apply(const event_view& e, change_set& changed) {
       return;
     customer& c = st_->list.emplace_back();
     c.id.assign(e.id);
-    c.hash = key.h;
     c.name.assign(name);
     c.email.assign(email);
     c.version = e.ver;
@@ -119,7 +118,7 @@ errc customers_model::query(std::string_view q, const msgpack::object& args, pac
       message = "no customer '" + id + "'";
       return errc::not_found;
     }
-    pack_customer(result, st_->list[*it]);
+    pack_customer(result, st_->list[record_position(*it)]);
     return errc::ok;
   }
   if (q == "list") {
@@ -178,7 +177,6 @@ bool customers_model::load(std::span<const char> bytes, std::string& error) {
     c.version = r.u64();
     if (!r.ok()) break;
     const hashed_view key = hashed(c.id);
-    c.hash = key.h;
     if (!record_index_insert(st.index, key, i).second) r.fail("duplicate customer id");
     st.list.push_back(std::move(c));
   }

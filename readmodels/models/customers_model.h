@@ -47,12 +47,11 @@ class customers_model final : public read_model {
  private:
   struct customer {
     std::string id, name, email, country;
-    size_t hash = 0;  // string_hash of id (the index's key)
     bool has_country = false;
     char classification = 0;  // 'A' 'B' 'C', or 0 = none yet
     uint64_t version = 0;
   };
-  // The index holds positions in `list` (record_index.h: 4 bytes a slot);
+  // The index holds positions in `list` (record_index.h: 8 bytes a slot);
   // a state never moves, it lives behind a unique_ptr.
   struct state {
     state() = default;

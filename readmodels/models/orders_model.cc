@@ -32,7 +32,6 @@ uint32_t orders_model::customer_of(state& st, std::string_view id) {
   if (added) {
     customer& cu = st.customers.emplace_back();
     cu.id = st.strings.add(id);
-    cu.hash = key.h;
   }
   return c;
 }
@@ -76,7 +75,7 @@ void orders_model::apply(const event_view& e, change_set& changed) {
   } else {
     auto it = st_->customer_index.find(hashed(e.id));
     if (it == st_->customer_index.end()) return;
-    c = *it;
+    c = record_position(*it);
   }
   customer& cu = st_->customers[c];
   const bool renamed = !cu.has_name || cu.name != name;
@@ -115,7 +114,6 @@ void orders_model::on_order(const event_view& e, change_set& changed) {
   if (!record_index_insert(st.order_index, key, idx).second) return;
   order& o = st.orders.emplace_back();
   o.id = st.strings.add(e.id);
-  o.hash = key.h;
   o.currency = st_->strings.add(currency);
   o.customer = customer_of(*st_, customer_id);
   o.amount = amount;
@@ -138,7 +136,7 @@ void orders_model::on_rate(const event_view& e, change_set& changed) {
     return;
   auto it = st_->order_index.find(hashed(e.id));
   if (it == st_->order_index.end()) return;
-  order& o = st_->orders[*it];
+  order& o = st_->orders[record_position(*it)];
   o.rate = rate;
   o.has_rate = true;
   changed.add(e.id);
@@ -178,7 +176,7 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
       message = "no order '" + id + "'";
       return errc::not_found;
     }
-    pack_order(result, st_->orders[*it]);
+    pack_order(result, st_->orders[record_position(*it)]);
     return errc::ok;
   }
   if (q == "by_customer") {
@@ -194,7 +192,7 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
       result.pack_array(0);
       return errc::ok;
     }
-    const customer& c = st_->customers[*it];
+    const customer& c = st_->customers[record_position(*it)];
     const uint64_t begin = offset < c.count ? offset : c.count;
     const uint64_t end = c.count - begin < limit ? c.count : begin + limit;
     result.pack_array(static_cast<uint32_t>(end - begin));
@@ -247,7 +245,6 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
     c.name = r.optional_str(c.has_name);
     if (!r.ok()) break;
     const hashed_view key = hashed(c.id);
-    c.hash = key.h;
     st.customers.push_back(std::move(c));
     if (!record_index_insert(st.customer_index, key, i).second) r.fail("duplicate customer id");
   }
@@ -270,7 +267,6 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
     }
     o.customer = static_cast<uint32_t>(c);
     const hashed_view key = hashed(o.id);
-    o.hash = key.h;
     st.orders.push_back(o);
     if (!record_index_insert(st.order_index, key, i).second) {
       r.fail("duplicate order id");

@@ -56,7 +56,6 @@ class orders_model final : public read_model {
   // serving as its index key), so records are small and trivially copyable.
   struct order {
     std::string_view id, currency;  // currency as given
-    size_t hash = 0;                // string_hash of id (the index's key)
     uint32_t customer = 0;
     uint32_t next = kNone;  // the customer's next order (index into state::orders)
     double amount = 0, rate = 0;
@@ -67,12 +66,11 @@ class orders_model final : public read_model {
   // allocates nothing.
   struct customer {
     std::string_view id;
-    size_t hash = 0;  // string_hash of id
     std::string name;
     bool has_name = false;
     uint32_t first = kNone, last = kNone, count = 0;
   };
-  // The indexes hold positions in the vectors (record_index.h: 4 bytes a
+  // The indexes hold positions in the vectors (record_index.h: 8 bytes a
   // slot); a state never moves, it lives behind a unique_ptr.
   struct state {
     state() = default;
