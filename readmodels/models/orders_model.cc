@@ -114,14 +114,14 @@ void orders_model::on_order(const event_view& e, change_set& changed) {
   if (!record_index_insert(st.order_index, key, idx).second) return;
   order& o = st.orders.emplace_back();
   o.id = st.strings.add(e.id);
-  o.currency = st_->strings.add(currency);
-  o.customer = customer_of(*st_, customer_id);
+  o.currency = st.strings.add(currency);
+  o.customer = customer_of(st, customer_id);
   o.amount = amount;
   if (as_view(normalized) == opts_.base) {
     o.rate = 1;
     o.has_rate = true;
   }
-  link_order(*st_, idx);
+  link_order(st, idx);
   changed.add(e.id);
   changed.add(customer_id);
 }
@@ -286,8 +286,8 @@ bool orders_model::load(std::span<const char> bytes, std::string& error) {
 std::unique_ptr<read_model> orders_model::clone_empty() const {
   // The instance a rebuild fills: it will end up holding at least this
   // one's orders and customers (the journal only grows), so it is sized for
-  // them at once instead of growing through every doubling: -20% rebuild
-  // time at 600k orders (bench/RESULTS.md).
+  // them at once instead of growing through every doubling: 9-33% faster
+  // at 600k orders (bench/RESULTS.md, session 14).
   auto m = std::make_unique<orders_model>(opts_);
   m->st_->orders.reserve(st_->orders.size());
   m->st_->order_index.reserve(st_->order_index.size());
