@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "store/journal_format.h"
+
 namespace rill::daemon {
 namespace {
 
@@ -87,6 +89,11 @@ int parse_core_options(int argc, char** argv, core_options& o) {
     if (o.lim.max_request_bytes < 1024 || o.lim.max_request_bytes > (64u << 20))
       throw CLI::ValidationError("--max-request-bytes", "must be 1 KiB .. 64 MiB");
     if (o.lim.max_batch < 1) throw CLI::ValidationError("--max-batch", "must be >= 1");
+    // The journal would raise a smaller size (and refuse a larger one) on
+    // its own; say so here instead of running with another size than asked.
+    if (o.segment_size < store::format::kMinSegmentSize ||
+        o.segment_size > store::format::kMaxSegmentSize)
+      throw CLI::ValidationError("--segment-size", "must be 64 KiB .. 1 TiB (in bytes)");
     if (o.drain_max < 1) throw CLI::ValidationError("drain_max", "must be >= 1");
     // spdlog turns an unknown level into "off", which would hide every error.
     if (o.log_level != "trace" && o.log_level != "debug" && o.log_level != "info" &&

@@ -165,8 +165,12 @@ TEST_F(core_daemon, CleanStopRemovesItsSocketFiles) {
 }
 
 TEST_F(core_daemon, BadFlagsExitWithUsageError) {
-  for (const auto& extra : std::vector<std::vector<std::string>>{
-           {"--log-level", "bogus"}, {"--sync", "sometimes"}, {"--no-such-flag"}}) {
+  for (const auto& extra :
+       std::vector<std::vector<std::string>>{{"--log-level", "bogus"},
+                                             {"--sync", "sometimes"},
+                                             {"--no-such-flag"},
+                                             {"--segment-size", "65535"},
+                                             {"--segment-size", "1099511627777"}}) {
     test::temp_dir d("rcore-flags");
     std::vector<std::string> argv = {std::string(RILL_BIN_DIR) + "/rill-core", "--data",
                                      d.path().string()};
