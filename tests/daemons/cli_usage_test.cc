@@ -182,6 +182,11 @@ TEST(CliUsage, AnotherUsersDataDirectoryIsForbiddenNotNotRunning) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run rill as another user";
   temp_dir d("rcli-perm");
   ::chmod(d.path().c_str(), 0755);
+  // The build tree may sit where `nobody` cannot enter (a 0700 temp dir):
+  // run a copy of rill from this world-readable directory.
+  const auto rill = d.path() / "rill";
+  std::filesystem::copy_file(rill_bin(), rill);
+  ::chmod(rill.c_str(), 0755);
   const auto data = d.path() / "data";
   std::filesystem::create_directories(data / "run");
   std::filesystem::create_directories(data / "journal");
@@ -199,7 +204,9 @@ TEST(CliUsage, AnotherUsersDataDirectoryIsForbiddenNotNotRunning) {
            {"journal", "dump"}}) {
     auto with_data = args;
     with_data.insert(with_data.end(), {"--data", data.string()});
-    auto r = run_rill(with_data, {.timeout = std::chrono::seconds(20), .as_user = nobody});
+    auto r = run_rill(
+        with_data,
+        {.timeout = std::chrono::seconds(20), .program = rill.string(), .as_user = nobody});
     EXPECT_EQ(r.code, 1) << args[0] << ": " << r.out << r.err;
     EXPECT_NE(r.err.find("rill: forbidden: cannot access " + data.string() +
                          ": permission denied (owner uid 0, mode 0700)"),
@@ -210,7 +217,8 @@ TEST(CliUsage, AnotherUsersDataDirectoryIsForbiddenNotNotRunning) {
   // D itself open to all, D/run private: the same.
   ::chmod(data.c_str(), 0755);
   ::chmod((data / "run").c_str(), 0700);
-  auto r = run_rill({"status", "--data", data.string()}, {.as_user = nobody});
+  auto r =
+      run_rill({"status", "--data", data.string()}, {.program = rill.string(), .as_user = nobody});
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("forbidden: cannot access " + (data / "run").string()), std::string::npos)
       << r.err;
