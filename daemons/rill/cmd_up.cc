@@ -1,5 +1,8 @@
 // rill up: start and supervise every daemon of a data directory.
+#include <fstream>
 #include <iostream>
+
+#include <nlohmann/json.hpp>
 
 #include "daemons/rill/commands.h"
 #include "daemons/rill/daemon_specs.h"
@@ -20,6 +23,37 @@ struct up_flags {
   int64_t stop_timeout_ms = 10000;
 };
 
+// Why `rill up` cannot use config file `file`, or "" when it can. rill up
+// runs every daemon on the ipc endpoints under D/run (and writes them to
+// D/run/endpoints.json for the CLI's own clients), so a file that moves an
+// endpoint would leave the daemons and the CLI disagreeing: it is refused
+// with the key named, rather than half applied.
+std::string config_problem(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return "--config: cannot read " + file;
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return "--config: " + file + " is not a JSON object";
+  auto moves_endpoint = [](const std::string& k, const nlohmann::json& v) {
+    if (k == "command" || k == "events" || k == "replay" || k == "notify_in" ||
+        k == "model_endpoints" || k == "endpoint")
+      return true;
+    return (k == "notify" || k == "rates") && v.is_string();
+  };
+  std::string bad;  // the first key that moves an endpoint, as section.key
+  for (const auto& [k, v] : j.items()) {
+    if (moves_endpoint(k, v)) bad = k;
+    if (bad.empty() && v.is_object() &&
+        (k == "core" || k == "proj" || k == "notify" || k == "rates"))
+      for (const auto& [k2, v2] : v.items())
+        if (bad.empty() && moves_endpoint(k2, v2)) bad = k + "." + k2;
+    if (!bad.empty())
+      return "--config: '" + bad + "' in " + file +
+             " moves an endpoint; rill up runs every daemon on the ipc endpoints under D/run. "
+             "Start the daemons yourself to move one (README, \"The daemons\")";
+  }
+  return {};
+}
+
 int run_up(global_options& g, const up_flags& f) {
   if (!f.sync.empty() && !valid_sync_mode(f.sync))
     return usage_error("up", "--sync must be none, batch or interval:MS, not '" + f.sync + "'");
@@ -37,6 +71,7 @@ int run_up(global_options& g, const up_flags& f) {
     if (!std::filesystem::is_regular_file(f.config, ec))
       return usage_error("up", "--config: no such file: " + f.config);
     o.config = std::filesystem::absolute(f.config, ec).string();
+    if (auto why = config_problem(o.config); !why.empty()) return usage_error("up", why);
   }
   o.sync = f.sync;
   o.detach = f.detach;
@@ -92,8 +127,7 @@ void add_up_command(CLI::App& app, global_options& g) {
       ->type_name("FILE");
   sub->add_option("--sync", f->sync, "Journal sync mode: none | batch | interval:MS")
       ->type_name("MODE");
-  sub->add_option("--config", f->config, "Config file passed to rill-core and rill-proj")
-      ->type_name("FILE");
+  sub->add_option("--config", f->config, "Config file passed to every daemon")->type_name("FILE");
   sub->add_flag("--detach,-d", f->detach,
                 "Run the supervisor in the background; return once every daemon answers");
   sub->add_option("--timeout-ms", f->timeout_ms,

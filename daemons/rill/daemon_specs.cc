@@ -43,8 +43,10 @@ std::vector<daemon_spec> make_daemon_specs(const up_options& o) {
   if (!o.sync.empty()) core_args.insert(core_args.end(), {"--sync", o.sync});
   if (!o.config.empty()) core_args.insert(core_args.end(), {"--config", o.config});
   add("rill-core", daemon_kind::core, "rill-core", core_args);
-  add("rill-notify", daemon_kind::notify, "rill-notify", {});
-  add("rill-rates", daemon_kind::rates, "rill-rates", {});
+  std::vector<std::string> shared;
+  if (!o.config.empty()) shared = {"--config", o.config};
+  add("rill-notify", daemon_kind::notify, "rill-notify", shared);
+  add("rill-rates", daemon_kind::rates, "rill-rates", shared);
   for (const auto& m : model_names()) {
     std::vector<std::string> args = {"--models", m};
     if (!o.config.empty()) args.insert(args.end(), {"--config", o.config});

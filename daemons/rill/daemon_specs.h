@@ -30,7 +30,7 @@ struct up_options {
   std::filesystem::path data;     // absolute
   std::string schema;             // empty: the default domain
   std::string sync;               // empty: rill-core's default
-  std::string config;             // empty: none; passed to rill-core and rill-proj
+  std::string config;             // empty: none; passed to every daemon
   std::filesystem::path bin_dir;  // where rill-core & co. live
   bool detach = false;
   std::chrono::milliseconds ready_timeout{30000};  // --detach: wait for every daemon

@@ -81,12 +81,16 @@ bool wait_until_ready(const std::filesystem::path& data, const std::vector<daemo
     for (size_t k = 0; k < results.size(); ++k)
       if (results[k].answered) ready[which[k]] = true;
     if (std::all_of(ready.begin(), ready.end(), [](bool b) { return b; })) break;
-    if (supervisor_pid > 0 && !process_alive(supervisor_pid)) break;
+    // The supervisor stops by itself once every daemon has failed: the
+    // state it leaves says why, so it is read before asking whether the
+    // supervisor is still alive.
+    const bool supervisor_gone = supervisor_pid > 0 && !process_alive(supervisor_pid);
     if (auto st = read_supervisor_state(supervisor_state_file(data))) {
       for (const auto& d : st->daemons)
         if (d.state == "failed") failed.push_back(d.name);
       if (!failed.empty()) break;
     }
+    if (supervisor_gone) break;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

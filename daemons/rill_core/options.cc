@@ -1,52 +1,92 @@
 #include "daemons/rill_core/options.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "daemons/common/shared_config.h"
 #include "store/journal_format.h"
 
 namespace rill::daemon {
 namespace {
 
-// Applies a JSON config file; throws std::runtime_error naming the bad key.
-void apply_config(const std::string& file, core_options& o, std::string& sync_text) {
+// Applies one level of a config file: the top level (strict = false: other
+// daemons' keys are passed over) or the "core" section (strict = true).
+// Throws std::runtime_error naming a key rill-core does not have or one of
+// the wrong type.
+// A key whose flag was given is passed over: the flag wins.
+void apply_level(const std::string& file, const nlohmann::json& obj, bool strict,
+                 const CLI::App& app, core_options& o, std::string& sync_text) {
+  for (auto& [k, v] : obj.items()) {
+    if (!k.empty() && k[0] == '_') continue;  // a comment (config/default.json's "_doc")
+    std::string flag = "--" + k;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (const auto* opt = app.get_option_no_throw(flag); opt != nullptr && opt->count() > 0)
+      continue;
+    try {
+      if (k == "data")
+        o.data = v.get<std::string>();
+      else if (k == "schema")
+        o.schema = v.get<std::string>();
+      else if (k == "sync")
+        sync_text = v.get<std::string>();
+      else if (k == "command")
+        o.command = v.get<std::string>();
+      else if (k == "events")
+        o.events = v.get<std::string>();
+      else if (k == "replay")
+        o.replay = v.get<std::string>();
+      else if (k == "segment_size")
+        o.segment_size = v.get<uint64_t>();
+      else if (k == "prefault_ahead")
+        o.prefault_ahead = v.get<uint64_t>();
+      else if (k == "max_request_bytes")
+        o.lim.max_request_bytes = v.get<size_t>();
+      else if (k == "max_batch")
+        o.lim.max_batch = v.get<size_t>();
+      else if (k == "max_key_len")
+        o.lim.max_key_len = v.get<size_t>();
+      else if (k == "max_keys")
+        o.max_keys = v.get<size_t>();
+      else if (k == "drain_max")
+        o.drain_max = v.get<size_t>();
+      else if (k == "busy_poll_us")
+        o.busy_poll_us = v.get<uint32_t>();
+      else if (k == "checkpoint_every")
+        o.checkpoint_every = v.get<uint64_t>();
+      else if (k == "checkpoint_interval_s")
+        o.checkpoint_interval_s = v.get<uint32_t>();
+      else if (k == "curve_key")
+        o.curve_key = v.get<std::string>();
+      else if (k == "curve_allow")
+        o.curve_allow = v.get<std::string>();
+      else if (k == "log_level")
+        o.log_level = v.get<std::string>();
+      else if (!strict && (section_key(k) || known_top_level_key(k)))
+        continue;  // another daemon's
+      else
+        throw std::runtime_error(file + ": unknown option '" + k + "'");
+    } catch (const nlohmann::json::exception&) {
+      throw std::runtime_error(file + ": option '" + k + "' has the wrong type");
+    }
+  }
+}
+
+// Applies a JSON config file: its top level, then its "core" section.
+// Throws std::runtime_error naming the bad key.
+void apply_config(const std::string& file, const CLI::App& app, core_options& o,
+                  std::string& sync_text) {
   std::ifstream in(file);
   if (!in) throw std::runtime_error("cannot read config file " + file);
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw std::runtime_error(file + ": not a JSON object");
-  for (auto& [k, v] : j.items()) {
-    if (!k.empty() && k[0] == '_') continue;  // a comment (config/default.json's "_doc")
-    try {
-      if (k == "data") o.data = v.get<std::string>();
-      else if (k == "schema") o.schema = v.get<std::string>();
-      else if (k == "sync") sync_text = v.get<std::string>();
-      else if (k == "command") o.command = v.get<std::string>();
-      else if (k == "events") o.events = v.get<std::string>();
-      else if (k == "replay") o.replay = v.get<std::string>();
-      else if (k == "segment_size") o.segment_size = v.get<uint64_t>();
-      else if (k == "prefault_ahead") o.prefault_ahead = v.get<uint64_t>();
-      else if (k == "max_request_bytes") o.lim.max_request_bytes = v.get<size_t>();
-      else if (k == "max_batch") o.lim.max_batch = v.get<size_t>();
-      else if (k == "max_key_len") o.lim.max_key_len = v.get<size_t>();
-      else if (k == "max_keys") o.max_keys = v.get<size_t>();
-      else if (k == "drain_max") o.drain_max = v.get<size_t>();
-      else if (k == "busy_poll_us") o.busy_poll_us = v.get<uint32_t>();
-      else if (k == "checkpoint_every") o.checkpoint_every = v.get<uint64_t>();
-      else if (k == "checkpoint_interval_s")
-        o.checkpoint_interval_s = v.get<uint32_t>();
-      else if (k == "curve_key") o.curve_key = v.get<std::string>();
-      else if (k == "curve_allow") o.curve_allow = v.get<std::string>();
-      else if (k == "log_level") o.log_level = v.get<std::string>();
-      else if (k == "models" || k == "proj" || k == "notify" || k == "rates") continue;  // other daemons'
-      else throw std::runtime_error("unknown option");
-    } catch (const nlohmann::json::exception&) {
-      throw std::runtime_error(file + ": option '" + k + "' has the wrong type");
-    } catch (const std::runtime_error&) {
-      throw std::runtime_error(file + ": unknown option '" + k + "'");
-    }
+  apply_level(file, j, false, app, o, sync_text);
+  if (j.contains("core")) {
+    if (!j["core"].is_object()) throw std::runtime_error(file + ": core must be an object");
+    apply_level(file, j["core"], true, app, o, sync_text);
   }
 }
 
@@ -78,9 +118,8 @@ int parse_core_options(int argc, char** argv, core_options& o) {
     app.parse(argc, argv);
     std::string file_sync;
     if (!config.empty()) {
-      std::string cli_sync = sync_text;
-      apply_config(config, o, file_sync);
-      if (app.count("--sync") == 0 && !file_sync.empty()) sync_text = file_sync;
+      apply_config(config, app, o, file_sync);
+      if (!file_sync.empty()) sync_text = file_sync;
     }
     if (!data.empty()) o.data = data;
     auto sm = store::sync_mode::parse(sync_text);

@@ -1,7 +1,9 @@
 #pragma once
 // rill-core's options: one struct, every field with its default and its
 // check, validated once at start; overridable from a JSON config file
-// (--config, same names as the fields) and then from flags.
+// (--config, same names as the fields, at the top level or in a "core"
+// section; other daemons' keys are passed over, see
+// daemons/common/shared_config.h) and then from flags, which win.
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -9,15 +9,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "daemons/common/shared_config.h"
 #include "transport/endpoints.h"
 
 namespace rill::daemon {
 namespace {
-
-// Sections of a shared config file that belong to other daemons.
-bool other_section(const std::string& k) {
-  return k == "core" || k == "proj" || k == "models" || k == "rates" || k == "rill";
-}
 
 bool spdlog_level_ok(const std::string& l) {
   return l == "trace" || l == "debug" || l == "info" || l == "warn" || l == "error";
@@ -97,12 +93,14 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
       auto j = nlohmann::json::parse(in, nullptr, false);
       if (j.is_discarded() || !j.is_object())
         throw std::runtime_error(config + ": not a JSON object");
-      auto apply = [&](const nlohmann::json& obj) {
+      // strict: the "notify" section, where every key must be ours.
+      auto apply = [&](const nlohmann::json& obj, bool strict) {
         for (auto& [k, v] : obj.items()) {
-          if (!k.empty() && k[0] == '_') continue;       // a comment (config/default.json's "_doc")
-          if (k == "notify" && v.is_object()) continue;  // the section, applied below
-          if (other_section(k) && v.is_object()) continue;
+          if (!k.empty() && k[0] == '_') continue;  // a comment (config/default.json's "_doc")
+          if (!strict && k == "notify" && v.is_object()) continue;  // the section, applied below
           auto it = from_file.find(k);
+          if (it == from_file.end() && !strict && (section_key(k) || known_top_level_key(k)))
+            continue;  // another daemon's (shared_config.h)
           if (it == from_file.end())
             throw std::runtime_error(config + ": unknown option '" + k + "'");
           std::string flag = "--" + k;
@@ -115,8 +113,8 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
           }
         }
       };
-      apply(j);
-      if (j.contains("notify") && j["notify"].is_object()) apply(j["notify"]);
+      apply(j, false);
+      if (j.contains("notify") && j["notify"].is_object()) apply(j["notify"], true);
     }
     if (!data.empty()) o.data = data;
     const range_check checks[] = {

@@ -2,7 +2,8 @@
 // rill-notify's options: one struct, every field with its default and its
 // check, validated once at start. Sources, later ones winning: the defaults
 // below, a JSON config file (--config: the field names as keys, at the top
-// level or in a "notify" section; other daemons' sections are ignored), flags.
+// level or in a "notify" section; other daemons' keys are passed over, see
+// daemons/common/shared_config.h), flags.
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "daemons/common/shared_config.h"
+
 namespace rill::proj {
 namespace {
 
@@ -18,7 +20,7 @@ using setter = std::function<void(const json&)>;
 // Top-level keys of a shared config file that rill-proj applies; every other
 // top-level key belongs to another daemon.
 const std::set<std::string> kSharedKeys = {"data",  "events",    "replay", "command",
-                                           "rates", "notify_in", "models"};
+                                           "rates", "notify_in", "models", "model_endpoints"};
 
 bool log_level_ok(const std::string& l) {
   return l == "trace" || l == "debug" || l == "info" || l == "warn" || l == "error";
@@ -151,7 +153,12 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
           try {
             if (!k.empty() && k[0] == '_') continue;  // a comment
             if (k == "proj" && !strict) continue;     // the section, applied after the top level
-            if (!strict && !kSharedKeys.contains(k)) continue;  // another daemon's
+            if (!strict && k == "rates" && v.is_object()) continue;  // rill-rates' section
+            if (!strict && !kSharedKeys.contains(k)) {
+              if (daemon::section_key(k) || daemon::known_top_level_key(k))
+                continue;  // another daemon's
+              throw std::runtime_error(config + ": unknown option '" + k + "'");
+            }
             if (k == "data") {
               if (data.empty()) data = v.get<std::string>();
             } else if (k == "models") {

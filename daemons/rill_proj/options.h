@@ -5,9 +5,10 @@
 // flags.
 //
 // The config file may be shared with the other daemons (`rill up --config`):
-//   - top level: data, events, replay, command, rates, notify_in (same names
-//     as the flags) apply; other top-level keys belong to other daemons and
-//     are ignored;
+//   - top level: data, events, replay, command, rates, notify_in,
+//     model_endpoints (same names as the flags) apply; keys of other daemons
+//     (daemons/common/shared_config.h) are passed over, any other key is an
+//     error;
 //   - "proj": {...}: any rill-proj option by its flag name with '_' for '-'
 //     (snapshot_every, model_endpoints: {name: EP}, models: [names], ...);
 //     an unknown key here is an error;

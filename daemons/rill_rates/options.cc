@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "daemons/common/shared_config.h"
 #include "transport/endpoints.h"
 
 namespace rill::daemon {
@@ -18,10 +19,6 @@ namespace fs = std::filesystem;
 
 // This file's own path, compiled in (CMake gives the compiler absolute paths).
 const fs::path kSourceFile = __FILE__;
-
-bool other_section(const std::string& k) {
-  return k == "core" || k == "proj" || k == "models" || k == "notify" || k == "rill";
-}
 
 }  // namespace
 
@@ -71,7 +68,10 @@ int parse_rates_options(int argc, char** argv, rates_options& o) {
   from_file["data"] = [&data](const nlohmann::json& v) {
     if (data.empty()) data = v.get<std::string>();
   };
-  str_opt("rates", o.rates, "rates file (default: the shipped config/rates.json)");
+  app.add_option("--rates", o.rates, "rates file (default: the shipped config/rates.json)");
+  from_file["rates_file"] = [&o, &app](const nlohmann::json& v) {
+    if (app.count("--rates") == 0) o.rates = v.get<std::string>();
+  };
   str_opt("endpoint", o.endpoint, "REP endpoint (default ipc://D/run/rates)");
   num_opt("delay_ms", o.delay_ms, "sleep this long before answering a rate request (ms)");
   num_opt("fail_every", o.fail_every, "answer every Nth rate request with unavailable (0 = never)");
@@ -87,15 +87,23 @@ int parse_rates_options(int argc, char** argv, rates_options& o) {
       auto j = nlohmann::json::parse(in, nullptr, false);
       if (j.is_discarded() || !j.is_object())
         throw std::runtime_error(config + ": not a JSON object");
-      auto apply = [&](const nlohmann::json& obj) {
+      // strict: the "rates" section, where every key must be ours.
+      auto apply = [&](const nlohmann::json& obj, bool strict) {
         for (auto& [k, v] : obj.items()) {
-          if (!k.empty() && k[0] == '_') continue;      // a comment (config/default.json's "_doc")
-          if (k == "rates" && v.is_object()) continue;  // the section, applied below
-          if (other_section(k) && v.is_object()) continue;
+          if (!k.empty() && k[0] == '_') continue;  // a comment (config/default.json's "_doc")
+          if (!strict && k == "rates") {
+            // The section, applied below; a string is the rates service's
+            // endpoint, as rill-proj reads it from the same file.
+            if (v.is_string() && app.count("--endpoint") == 0) o.endpoint = v.get<std::string>();
+            if (v.is_object() || v.is_string()) continue;
+          }
           auto it = from_file.find(k);
+          if (it == from_file.end() && !strict && (section_key(k) || known_top_level_key(k)))
+            continue;  // another daemon's (shared_config.h)
           if (it == from_file.end())
             throw std::runtime_error(config + ": unknown option '" + k + "'");
-          if (k != "data" && app.count(flag_of(k)) > 0) continue;  // the flag wins
+          const auto* flag = app.get_option_no_throw(flag_of(k));
+          if (k != "data" && flag != nullptr && flag->count() > 0) continue;  // the flag wins
           try {
             it->second(v);
           } catch (const nlohmann::json::exception&) {
@@ -103,8 +111,8 @@ int parse_rates_options(int argc, char** argv, rates_options& o) {
           }
         }
       };
-      apply(j);
-      if (j.contains("rates") && j["rates"].is_object()) apply(j["rates"]);
+      apply(j, false);
+      if (j.contains("rates") && j["rates"].is_object()) apply(j["rates"], true);
     }
     if (!data.empty()) o.data = data;
     if (o.data.empty()) throw CLI::ValidationError("--data", "must not be empty");

@@ -2,7 +2,9 @@
 // rill-rates' options: one struct, every field with its default and its
 // check, validated once at start. Sources, later ones winning: the defaults
 // below, a JSON config file (--config: field names as keys, at the top level
-// or in a "rates" section; other daemons' sections are ignored), flags.
+// or in a "rates" section, the rates file as "rates_file"; a top-level
+// "rates" string is the endpoint, as for rill-proj; other daemons' keys are
+// passed over, see daemons/common/shared_config.h), flags.
 #include <cstdint>
 #include <filesystem>
 #include <string>

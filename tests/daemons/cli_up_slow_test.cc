@@ -231,5 +231,56 @@ TEST(CliSupervisor, SyncAndSchemaArePassedToRillCore) {
       0);
 }
 
+// `rill up --config FILE` hands the one file to every daemon; each applies
+// its own keys and section (daemons/common/shared_config.h).
+TEST(CliSupervisor, AConfigFileReachesEveryDaemon) {
+  temp_dir d("rcli-config");
+  const auto config = d.path() / "rill.json";
+  const auto rates = d.path() / "rates.json";
+  std::ofstream(rates) << R"({"anchor": "EUR", "rates": {"USD": 4.0}})";
+  std::ofstream(config) << nlohmann::json{{"sync", "batch"},
+                                          {"expiry_ms", 4321},
+                                          {"notify", {{"client_queue", 77}}},
+                                          {"rates", {{"rates_file", rates.string()}}},
+                                          {"proj", {{"snapshot_every", 7777}}}}
+                               .dump();
+  live_rill rill({"--config", config.string()});
+  ASSERT_TRUE(rill.ok()) << rill.up().err;
+  auto r = run_rill(rill.with_data({"status", "--json"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = parse_json(r.out);
+  nlohmann::json notify, core;
+  for (const auto& x : j["daemons"]) {
+    if (x["name"] == "rill-notify") notify = x.value("reply", nlohmann::json());
+    if (x["name"] == "rill-core") core = x.value("reply", nlohmann::json());
+  }
+  EXPECT_EQ(core.value("sync", ""), "batch") << r.out;
+  EXPECT_EQ(notify.value("expiry_ms", 0), 4321) << r.out;
+  EXPECT_EQ(notify.value("client_queue", 0), 77) << r.out;
+  for (const char* name : {"rill-notify", "rill-rates", "rill-proj-orders"}) {
+    const auto log = read_text(rill.data() / "logs" / (std::string(name) + ".log"));
+    EXPECT_NE(log.find("--config " + config.string()), std::string::npos) << name << ": " << log;
+  }
+  // rill-rates read the file's rates: an order in USD gets 1/4.
+  ASSERT_EQ(run_rill(rill.with_data({"send", "CREATE_CUSTOMER", "customer", "c1", "name=C",
+                                     "email=c@example.com"}))
+                .code,
+            0);
+  ASSERT_EQ(run_rill(rill.with_data({"send", "CREATE_ORDER", "order", "o1", "customer_id=c1",
+                                     "amount=10", "currency=USD"}))
+                .code,
+            0);
+  nlohmann::json order;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto q = run_rill(rill.with_data({"query", "orders", "get", "id=o1", "--json"}));
+        order = parse_json(q.out);
+        return q.code == 0 && order.is_object() && order["result"].contains("rate");
+      },
+      30s))
+      << order.dump();
+  EXPECT_DOUBLE_EQ(order["result"].value("rate", 0.0), 0.25) << order.dump();
+}
+
 }  // namespace
 }  // namespace rill::test

@@ -84,6 +84,30 @@ TEST(CliUsage, UsageErrorsExitTwo) {
   EXPECT_FALSE(std::filesystem::exists(d.path() / "run" / "rill.lock"));
 }
 
+// rill up runs every daemon on D/run's ipc endpoints: a config file that
+// moves one is refused before anything starts, the key named.
+TEST(CliUsage, UpRefusesAConfigFileThatMovesAnEndpoint) {
+  temp_dir d("rcli");
+  const auto config = d.path() / "rill.json";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"events": "ipc:///tmp/elsewhere"})", "'events'"},
+      {R"({"rates": "tcp://127.0.0.1:7000"})", "'rates'"},
+      {R"({"proj": {"notify_in": "none"}})", "'proj.notify_in'"},
+      {R"({"notify": {"notify": "ipc:///tmp/n"}})", "'notify.notify'"},
+      {R"({"rates": {"endpoint": "ipc:///tmp/r"}})", "'rates.endpoint'"},
+      {R"([1, 2])", "is not a JSON object"},
+  };
+  for (const auto& [text, what] : cases) {
+    std::ofstream(config) << text;
+    auto r = run_rill(
+        {"up", "--detach", "--data", (d.path() / "data").string(), "--config", config.string()});
+    EXPECT_EQ(r.code, 2) << text << "\n" << r.err;
+    EXPECT_EQ(r.err.rfind("rill: usage: up: --config: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << text << "\n" << r.err;
+    EXPECT_FALSE(std::filesystem::exists(d.path() / "data")) << "nothing started";
+  }
+}
+
 TEST(CliUsage, NotRunningExitsThree) {
   temp_dir d("rcli");
   const std::string data = d.path().string();

@@ -1,0 +1,174 @@
+// One config file for every daemon (daemons/common/shared_config.h): each
+// daemon applies its own keys, passes over the other daemons' keys and
+// sections, refuses a key no daemon has, and lets its flags win over the
+// file. Every daemon runs as a child process on a temporary data directory.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "tests/support/child_process.h"
+#include "transport/endpoints.h"
+
+namespace rill {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// One request on a fresh DEALER (with the empty delimiter when `rep`, as a
+// REQ would send); the decoded reply, or a discarded json on timeout.
+json ask(zmq::context_t& ctx, const std::string& endpoint, const json& request, bool rep = false,
+         std::chrono::milliseconds timeout = 300ms) {
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint);
+  if (rep) s.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+  const auto body = json::to_msgpack(request);
+  s.send(zmq::buffer(body.data(), body.size()));
+  zmq::pollitem_t item{static_cast<void*>(s), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, timeout) <= 0) return json::value_t::discarded;
+  zmq::message_t m;
+  if (rep) {
+    if (!s.recv(m) || m.size() != 0) return json::value_t::discarded;  // the delimiter
+  }
+  if (!s.recv(m)) return json::value_t::discarded;
+  return json::from_msgpack(m.data<uint8_t>(), m.data<uint8_t>() + m.size(), true, false);
+}
+
+std::string bin(const char* name) {
+  return std::string(RILL_BIN_DIR) + "/" + name;
+}
+
+// Every daemon's keys at the top level and in its section, as `rill up
+// --config` hands them out.
+json shared_file(const std::filesystem::path& data) {
+  return json{
+      {"_doc", "a comment"},
+      {"log_level", "warn"},  // every daemon has it
+      {"sync", "batch"},      // rill-core
+      {"max_batch", 512},
+      {"expiry_ms", 4000},  // rill-notify
+      {"delay_ms", 0},      // rill-rates
+      {"rates_file", (data.parent_path() / "rates.json").string()},
+      {"data", (data.parent_path() / "ignored-the-flag-wins").string()},
+      {"core", {{"max_keys", 5000}}},
+      {"proj", {{"snapshot_every", 5000}}},
+      {"notify", {{"client_queue", 7}}},
+      {"rates", {{"fail_every", 0}}},
+      {"models", {{"customers", {{"list_default_limit", 5}}}}},
+  };
+}
+
+TEST(SharedConfig, EveryDaemonStartsWithOneFileAndAppliesItsOwnKeys) {
+  test::temp_dir dir("rill-shared-config");
+  const auto data = dir.path() / "data";
+  const auto file = dir.path() / "rill.json";
+  std::ofstream(file) << shared_file(data).dump(2);
+  std::ofstream(dir.path() / "rates.json") << R"({"anchor": "EUR", "rates": {"USD": 4.0}})";
+  const auto eps = transport::default_endpoints(data);
+  const auto model_ep = transport::default_model_endpoint(data, "customers");
+  const std::string rates_ep = "ipc://" + (transport::run_dir(data) / "rates").string();
+  const std::vector<std::string> common = {"--data", data.string(), "--config", file.string()};
+  auto argv = [&](const char* name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {bin(name)};
+    a.insert(a.end(), common.begin(), common.end());
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  test::child_process core(argv("rill-core", {"--max-batch", "64"}),
+                           (dir.path() / "core.log").string());
+  test::child_process notify(argv("rill-notify"), (dir.path() / "notify.log").string());
+  test::child_process rates(argv("rill-rates"), (dir.path() / "rates.log").string());
+  test::child_process proj(argv("rill-proj", {"--models", "customers"}),
+                           (dir.path() / "proj.log").string());
+  zmq::context_t ctx;
+  json core_status, notify_status, model_status, rate;
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        core_status = ask(ctx, eps.command, {{"op", "status"}});
+        return core_status.is_object() && core_status.value("ok", false);
+      },
+      20s))
+      << "rill-core did not come up";
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        notify_status = ask(ctx, eps.notify, {{"op", "status"}});
+        return notify_status.is_object() && notify_status.value("ok", false);
+      },
+      20s))
+      << "rill-notify did not come up";
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        rate = ask(ctx, rates_ep, {{"base", "EUR"}, {"currency", "USD"}}, true);
+        return rate.is_object() && rate.value("ok", false);
+      },
+      20s))
+      << "rill-rates did not come up";
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        model_status = ask(ctx, model_ep, {{"model", "customers"}, {"q", "status"}});
+        return model_status.is_object() && model_status.value("ok", false);
+      },
+      20s))
+      << "rill-proj did not come up";
+  EXPECT_EQ(core_status.value("sync", ""), "batch") << core_status.dump();
+  EXPECT_EQ(notify_status.value("expiry_ms", 0), 4000) << notify_status.dump();
+  EXPECT_EQ(notify_status.value("client_queue", 0), 7) << notify_status.dump();
+  EXPECT_DOUBLE_EQ(rate.value("rate", 0.0), 0.25) << "the file's rates_file" << rate.dump();
+
+  // The "data" key lost to --data everywhere: nothing was made there.
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "ignored-the-flag-wins"));
+  // --max-batch 64 won over the file's 512: a batch of 65 is too_large.
+  json batch = {{"batch", json::array()}, {"req", 1}};
+  for (int i = 0; i < 65; ++i)
+    batch["batch"].push_back({{"cmd", "CREATE_CUSTOMER"},
+                              {"agg", "customer"},
+                              {"id", "c" + std::to_string(i)},
+                              {"data", {{"name", "N"}, {"email", "n@example.com"}}}});
+  EXPECT_EQ(ask(ctx, eps.command, batch, false, 5s).value("error", ""), "too_large");
+  batch["batch"].erase(batch["batch"].end() - 1);
+  EXPECT_EQ(ask(ctx, eps.command, batch, false, 5s).value("ok", false), true);
+
+  for (auto* p : {&proj, &rates, &notify, &core}) {
+    const int st = p->kill(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  }
+}
+
+TEST(SharedConfig, AKeyNoDaemonHasIsRefused) {
+  test::temp_dir dir("rill-shared-config");
+  const auto file = dir.path() / "rill.json";
+  const auto log = dir.path() / "bad.log";
+  struct bad_file {
+    const char* text;
+    std::vector<const char*> refused_by;  // the others pass over it
+  };
+  const std::vector<bad_file> cases = {
+      {R"({"snc": "batch"})", {"rill-core", "rill-notify", "rill-rates", "rill-proj"}},
+      {R"({"core": {"expiry_ms": 5}})", {"rill-core"}},
+      {R"({"notify": {"sync": "batch"}})", {"rill-notify"}},
+      {R"({"rates": {"max_batch": 5}})", {"rill-rates"}},
+      {R"({"proj": {"delay_ms": 5}})", {"rill-proj"}},
+  };
+  for (const auto& c : cases) {
+    std::ofstream(file) << c.text;
+    for (const char* name : c.refused_by) {
+      std::filesystem::remove(log);
+      std::vector<std::string> argv = {bin(name), "--data", (dir.path() / "data").string(),
+                                       "--config", file.string()};
+      if (name == std::string("rill-proj")) argv.insert(argv.end(), {"--models", "customers"});
+      test::child_process p(argv, log.string());
+      const int st = p.wait(20s);
+      EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << name << " " << c.text << " " << st;
+      std::ifstream in(log);
+      const std::string text((std::istreambuf_iterator<char>(in)), {});
+      EXPECT_NE(text.find("unknown option"), std::string::npos) << name << ": " << text;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rill
