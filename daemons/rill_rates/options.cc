@@ -96,6 +96,7 @@ int parse_rates_options(int argc, char** argv, rates_options& o) {
             // endpoint, as rill-proj reads it from the same file.
             if (v.is_string() && app.count("--endpoint") == 0) o.endpoint = v.get<std::string>();
             if (v.is_object() || v.is_string()) continue;
+            throw std::runtime_error(config + ": option 'rates' has the wrong type");
           }
           auto it = from_file.find(k);
           if (it == from_file.end() && !strict && (section_key(k) || known_top_level_key(k)))

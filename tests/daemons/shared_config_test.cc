@@ -138,13 +138,14 @@ TEST(SharedConfig, EveryDaemonStartsWithOneFileAndAppliesItsOwnKeys) {
   }
 }
 
-TEST(SharedConfig, AKeyNoDaemonHasIsRefused) {
+TEST(SharedConfig, AKeyNoDaemonHasOrOfTheWrongTypeIsRefused) {
   test::temp_dir dir("rill-shared-config");
   const auto file = dir.path() / "rill.json";
   const auto log = dir.path() / "bad.log";
   struct bad_file {
     const char* text;
     std::vector<const char*> refused_by;  // the others pass over it
+    const char* says = "unknown option";
   };
   const std::vector<bad_file> cases = {
       {R"({"snc": "batch"})", {"rill-core", "rill-notify", "rill-rates", "rill-proj"}},
@@ -152,6 +153,8 @@ TEST(SharedConfig, AKeyNoDaemonHasIsRefused) {
       {R"({"notify": {"sync": "batch"}})", {"rill-notify"}},
       {R"({"rates": {"max_batch": 5}})", {"rill-rates"}},
       {R"({"proj": {"delay_ms": 5}})", {"rill-proj"}},
+      // Neither an endpoint string nor rill-rates' section.
+      {R"({"rates": 5})", {"rill-rates", "rill-proj"}, "wrong type"},
   };
   for (const auto& c : cases) {
     std::ofstream(file) << c.text;
@@ -165,7 +168,7 @@ TEST(SharedConfig, AKeyNoDaemonHasIsRefused) {
       EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << name << " " << c.text << " " << st;
       std::ifstream in(log);
       const std::string text((std::istreambuf_iterator<char>(in)), {});
-      EXPECT_NE(text.find("unknown option"), std::string::npos) << name << ": " << text;
+      EXPECT_NE(text.find(c.says), std::string::npos) << name << ": " << text;
     }
   }
 }
