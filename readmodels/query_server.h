@@ -6,13 +6,12 @@
 // serve() drains the requests waiting on the socket (a bounded number per
 // call) and answers each through the handler, or with an error the server
 // can decide alone: bad_request (malformed, extra frames, no body),
-// too_large (sent as bad_request, see encode_query_error), unknown_model
-// (the request names another model). A request whose
+// too_large, unknown_model (the request names another model). A request whose
 // `after` is beyond what the model has applied is parked, not answered:
 // other queries go on being served while it waits. release() answers the
 // parked requests the model has now caught up with, and those whose
 // timeout_ms has passed with `timeout`. At most max_parked requests wait at
-// once; more are answered `overloaded` (sent as timeout: try again).
+// once; more are answered `overloaded`.
 //
 // Ownership: owns its server_socket and the parked requests (their envelope
 // and body). Borrows the context, which must outlive it.

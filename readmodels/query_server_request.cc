@@ -7,7 +7,6 @@
 
 #include "core/msgpack_check.h"
 #include "core/msgpack_cursor.h"
-#include "core/msgpack_pack.h"
 #include "core/reply.h"
 #include "core/utf8.h"
 
@@ -153,45 +152,9 @@ void begin_query_reply(out_buffer& out, uint64_t seq, const msgpack::object* req
   pack_key(pk, "result");
 }
 
-errc query_error_code(errc code) {
-  switch (code) {
-    case errc::bad_request:
-    case errc::unknown_model:
-    case errc::unknown_query:
-    case errc::not_found:
-    case errc::timeout:
-    case errc::forbidden:
-      return code;
-    case errc::overloaded:
-    case errc::unavailable:
-    case errc::aborted:
-      return errc::timeout;
-    default:
-      return errc::bad_request;
-  }
-}
-
 void encode_query_error(out_buffer& out, errc code, std::string_view message,
                         const msgpack::object* req) {
-  const errc listed = query_error_code(code);
-  if (listed == code) {
-    encode_error(out, code, message, req);
-    return;
-  }
-  packer pk(out);
-  pk.pack_map(4 + (req != nullptr));
-  pack_str(pk, "ok");
-  pk.pack_false();
-  pack_str(pk, "error");
-  pack_str(pk, to_string(listed));
-  pack_str(pk, "message");
-  pack_str(pk, message);
-  pack_str(pk, "cause");
-  pack_str(pk, to_string(code));
-  if (req != nullptr) {
-    pack_str(pk, "req");
-    pack_object(out, *req);
-  }
+  encode_error(out, code, message, req);
 }
 
 }  // namespace rill::readmodels

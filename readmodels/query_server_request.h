@@ -58,17 +58,7 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
 // exactly one value after it.
 void begin_query_reply(out_buffer& out, uint64_t seq, const msgpack::object* req);
 
-// The code a query reply carries for `code`. PROTOCOL.md "Queries" lists
-// six: bad_request, unknown_model, unknown_query, not_found, timeout,
-// forbidden. Every other code maps to the one a client should act on: a
-// request it must change (too_large, ...) to bad_request, a transient
-// refusal (overloaded, unavailable, aborted) to timeout, so try again.
-errc query_error_code(errc code);
-
-// An error reply (core/reply.h encode_error, same layout), with `code`
-// mapped by query_error_code(). When that changed it, the reply also holds
-// "cause": the finer code (e.g. {"error": "bad_request", "cause":
-// "too_large"}), a field PROTOCOL.md lets a daemon add.
+// An error reply (core/reply.h encode_error, same layout).
 void encode_query_error(out_buffer& out, errc code, std::string_view message,
                         const msgpack::object* req);
 
