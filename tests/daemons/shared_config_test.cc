@@ -85,35 +85,25 @@ TEST(SharedConfig, EveryDaemonStartsWithOneFileAndAppliesItsOwnKeys) {
   test::child_process proj(argv("rill-proj", {"--models", "customers"}),
                            (dir.path() / "proj.log").string());
   zmq::context_t ctx;
-  json core_status, notify_status, model_status, rate;
-  EXPECT_TRUE(test::eventually(
-      [&] {
-        core_status = ask(ctx, eps.command, {{"op", "status"}});
-        return core_status.is_object() && core_status.value("ok", false);
-      },
-      20s))
-      << "rill-core did not come up";
-  EXPECT_TRUE(test::eventually(
-      [&] {
-        notify_status = ask(ctx, eps.notify, {{"op", "status"}});
-        return notify_status.is_object() && notify_status.value("ok", false);
-      },
-      20s))
-      << "rill-notify did not come up";
-  EXPECT_TRUE(test::eventually(
-      [&] {
-        rate = ask(ctx, rates_ep, {{"base", "EUR"}, {"currency", "USD"}}, true);
-        return rate.is_object() && rate.value("ok", false);
-      },
-      20s))
-      << "rill-rates did not come up";
-  EXPECT_TRUE(test::eventually(
-      [&] {
-        model_status = ask(ctx, model_ep, {{"model", "customers"}, {"q", "status"}});
-        return model_status.is_object() && model_status.value("ok", false);
-      },
-      20s))
-      << "rill-proj did not come up";
+  // The first ok reply of a daemon that has come up, or a discarded json.
+  auto answer = [&](const std::string& ep, const json& request, bool rep = false) {
+    json reply;
+    test::eventually(
+        [&] {
+          reply = ask(ctx, ep, request, rep);
+          return reply.is_object() && reply.value("ok", false);
+        },
+        20s);
+    return reply;
+  };
+  const json core_status = answer(eps.command, {{"op", "status"}});
+  const json notify_status = answer(eps.notify, {{"op", "status"}});
+  const json rate = answer(rates_ep, {{"base", "EUR"}, {"currency", "USD"}}, true);
+  const json model_status = answer(model_ep, {{"model", "customers"}, {"q", "status"}});
+  ASSERT_TRUE(core_status.is_object()) << "rill-core did not come up";
+  ASSERT_TRUE(notify_status.is_object()) << "rill-notify did not come up";
+  ASSERT_TRUE(rate.is_object()) << "rill-rates did not come up";
+  ASSERT_TRUE(model_status.is_object()) << "rill-proj did not come up";
   EXPECT_EQ(core_status.value("sync", ""), "batch") << core_status.dump();
   EXPECT_EQ(notify_status.value("expiry_ms", 0), 4000) << notify_status.dump();
   EXPECT_EQ(notify_status.value("client_queue", 0), 7) << notify_status.dump();
