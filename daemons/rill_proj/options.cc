@@ -17,8 +17,9 @@ namespace {
 using json = nlohmann::json;
 using setter = std::function<void(const json&)>;
 
-// Top-level keys of a shared config file that rill-proj applies; every other
-// top-level key belongs to another daemon.
+// Top-level keys of a shared config file that rill-proj applies. Another
+// daemon's keys (daemons/common/shared_config.h) are passed over; a key no
+// daemon has is refused. rill-proj's other options live in "proj".
 const std::set<std::string> kSharedKeys = {"data",  "events",    "replay", "command",
                                            "rates", "notify_in", "models", "model_endpoints"};
 
