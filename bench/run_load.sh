@@ -5,8 +5,10 @@
 #
 #   bench/run_load.sh [BIN_DIR]        (default build/bin; SECS=3 per scenario)
 #
-#   a   one command in flight (window 1), --busy-poll-us 50 (default) and 0,
-#       next to the raw ZeroMQ DEALER/ROUTER echo (bench_transport)
+#   a   one command in flight (window 1), --busy-poll-us 0 (the default) and
+#       50, next to the raw ZeroMQ DEALER/ROUTER echo (bench_transport) with
+#       its server in this process and in a process of its own; the last
+#       is the same topology as `rill load` -> rill-core
 #   b   window 1000: acknowledged commands/s
 #   c   batches of 64 (window 16): commands/s
 #   d   --sync batch, window 1000: durable commands/s
@@ -54,8 +56,8 @@ PY
 )")
 }
 
-scenario a_bp50  "--busy-poll-us 50" --window 1 --duration "$SECS"
 scenario a_bp0   "--busy-poll-us 0"  --window 1 --duration "$SECS"
+scenario a_bp50  "--busy-poll-us 50" --window 1 --duration "$SECS"
 scenario b_w1000 ""                  --window 1000 --duration "$SECS"
 scenario c_b64   ""                  --batch 64 --window 16 --duration "$SECS"
 scenario d_sync  "--sync batch"      --window 1000 --duration "$SECS"
@@ -64,10 +66,21 @@ ZMQ=""
 if [[ -x $BIN/bench_transport ]]; then
   "$BIN/bench_transport" --benchmark_filter='BM_Echo' --benchmark_min_time=2 \
       --benchmark_format=json >"$WORK/zmq.json" 2>/dev/null || true
-  ZMQ=$(python3 - "$WORK/zmq.json" <<'PY' || true
+  ZMQ=$(python3 - "$WORK/zmq.json" "$WORK/a_bp0.json" <<'PY' || true
 import json, sys
+echo = {}
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
     print("%s: p50 %.1f us, p99 %.1f us, %.0f msgs/s" % (b["name"], b.get("p50_us", 0), b.get("p99_us", 0), b["msgs_per_s"]))
+    echo[b["name"].split("/")[0] + "/" + b["name"].split("/")[1]] = b
+try:
+    a = json.load(open(sys.argv[2]))["latency_us"]
+except Exception:
+    sys.exit()
+for name, what in (("BM_EchoRoundTripTwoProcesses/0", "two processes, blocking (the same topology)"),
+                   ("BM_EchoRoundTrip/0", "one process, blocking")):
+    if name in echo and echo[name].get("p50_us"):
+        e = echo[name]
+        print("a_bp0 / echo %s: p50 %.2fx, p99 %.2fx" % (what, a["p50"] / e["p50_us"], a["p99"] / e["p99_us"]))
 PY
 )
 fi
