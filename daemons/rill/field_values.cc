@@ -40,6 +40,10 @@ nlohmann::json parse_scalar(const std::string& text) {
   return text;
 }
 
+bool is_id_field(const std::string& name) {
+  return name == "id" || (name.size() > 3 && name.ends_with("_id"));
+}
+
 bool parse_fields(const std::vector<std::string>& args, nlohmann::json& out, std::string& error) {
   if (!out.is_object()) out = nlohmann::json::object();
   for (const auto& a : args) {
@@ -56,7 +60,12 @@ bool parse_fields(const std::vector<std::string>& args, nlohmann::json& out, std
       }
       out[a.substr(0, eq - 1)] = std::move(v);
     } else {
-      out[a.substr(0, eq)] = parse_scalar(a.substr(eq + 1));
+      std::string name = a.substr(0, eq);
+      std::string text = a.substr(eq + 1);
+      if (is_id_field(name))
+        out[name] = std::move(text);
+      else
+        out[name] = parse_scalar(text);
     }
   }
   return true;

@@ -1,7 +1,6 @@
 #include "readmodels/models/query_args.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/utf8.h"
 #include "readmodels/models/msgpack_fields.h"
@@ -50,14 +49,6 @@ errc query_args::required_string(std::string_view key, std::string& out,
     out.assign(s);
     return errc::ok;
   }
-  if (v->type == msgpack::type::POSITIVE_INTEGER) {
-    out = std::to_string(v->via.u64);
-    return errc::ok;
-  }
-  if (v->type == msgpack::type::NEGATIVE_INTEGER) {
-    out = std::to_string(v->via.i64);
-    return errc::ok;
-  }
   return bad(message, "argument '" + std::string(key) + "' must be a string");
 }
 
@@ -65,17 +56,9 @@ errc query_args::optional_uint(std::string_view key, uint64_t max, uint64_t& out
                                std::string& message) const {
   const msgpack::object* v = find(key);
   if (v == nullptr) return errc::ok;
-  uint64_t n = 0;
-  std::string_view s;
-  if (v->type == msgpack::type::POSITIVE_INTEGER) {
-    n = v->via.u64;
-  } else if (as_str(*v, s)) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size())
-      return bad(message, "argument '" + std::string(key) + "' must be a non-negative integer");
-  } else {
+  if (v->type != msgpack::type::POSITIVE_INTEGER)
     return bad(message, "argument '" + std::string(key) + "' must be a non-negative integer");
-  }
+  const uint64_t n = v->via.u64;
   if (n > max)
     return bad(message,
                "argument '" + std::string(key) + "' must be at most " + std::to_string(max));

@@ -3,10 +3,10 @@
 // Every reader returns ok or bad_request with a message naming the argument;
 // nothing is trusted. A nil `args` counts as an empty map. Arguments the query
 // does not define are rejected (check_known), so a typo such as "limt" is an
-// error rather than a silently ignored option.
-//
-// Leniency for command-line clients: an id given as an integer is read as its
-// decimal text, and a count given as a string of digits is read as a number.
+// error rather than a silently ignored option. Types are strict: an id
+// given as an integer, or a count given as a string, is bad_request like any
+// other argument of the wrong type (`rill query` sends `id=42` as a string:
+// daemons/rill/field_values.h).
 //
 // Borrows the args object, which must outlive it. Thread-safety: none needed
 // (a value used by one query).

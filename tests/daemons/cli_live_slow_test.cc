@@ -146,6 +146,26 @@ TEST_F(CliLive, SendAndQueryRoundTrip) {
       rill({"query", "orders", "get", "id=rt-o1", "--after", o["seq"].dump(), "--json"}).out);
   EXPECT_EQ(oq["result"]["amount"], 1500);
   EXPECT_EQ(oq["result"]["customer_name"], "Ada Lovelace");
+
+  // Ids that look like numbers stay strings (`id`, `*_id`): the order names
+  // customer "42", and the queries find both. On the wire, a number where a
+  // query wants an id string is bad_request.
+  auto c42 = send({"CREATE_CUSTOMER", "customer", "42", "name=Num", "email=n@x"});
+  ASSERT_EQ(c42["ok"], true) << c42.dump();
+  auto o42 = send({"CREATE_ORDER", "order", "7", "customer_id=42", "amount=5", "currency=EUR"});
+  ASSERT_EQ(o42["ok"], true) << o42.dump();
+  auto q42 = parse_json(
+      rill({"query", "customers", "get", "id=42", "--after", o42["seq"].dump(), "--json"}).out);
+  EXPECT_EQ(q42["result"]["name"], "Num") << q42.dump();
+  auto by = parse_json(rill({"query", "orders", "by_customer", "customer_id=42", "limit=1",
+                             "--after", o42["seq"].dump(), "--json"})
+                           .out);
+  ASSERT_TRUE(by["result"].is_array()) << by.dump();
+  ASSERT_EQ(by["result"].size(), 1u) << by.dump();
+  EXPECT_EQ(by["result"][0]["id"], "7");
+  auto typed = rill({"query", "customers", "get", "id:=42", "--json"});
+  EXPECT_EQ(typed.code, 1);
+  EXPECT_EQ(parse_json(typed.out)["error"], "bad_request") << typed.out;
 }
 
 TEST_F(CliLive, RefusedCommandsAndQueriesExitOne) {

@@ -53,13 +53,20 @@ TEST(ModelsCustomers, UnknownIdIsNotFoundAndBadArgsAreBadRequest) {
   EXPECT_EQ(ask(m, "nope").code, errc::unknown_query);
 }
 
-TEST(ModelsCustomers, NumericIdsAndCountsFromCommandLineClientsAreAccepted) {
+TEST(ModelsCustomers, ArgumentsOfTheWrongTypeAreBadRequest) {
   customers_model m({});
   event_log log;
   log.customer("42", "Ann", "a@x");
   log.apply_to(m);
-  EXPECT_EQ(ok(m, "get", {{"id", 42}})["name"], "Ann");
-  EXPECT_EQ(ok(m, "list", {{"limit", "1"}}).size(), 1u);
+  EXPECT_EQ(ok(m, "get", {{"id", "42"}})["name"], "Ann");
+  // An id is a string and a count a number, even when the other type would
+  // spell the same value.
+  auto by_number = ask(m, "get", {{"id", 42}});
+  EXPECT_EQ(by_number.code, errc::bad_request);
+  EXPECT_EQ(by_number.message, "argument 'id' must be a string");
+  EXPECT_EQ(ask(m, "list", {{"limit", "1"}}).code, errc::bad_request);
+  EXPECT_EQ(ask(m, "list", {{"offset", "0"}}).code, errc::bad_request);
+  EXPECT_EQ(ok(m, "list", {{"limit", 1}}).size(), 1u);
 }
 
 TEST(ModelsCustomers, ListPagesInCreationOrder) {
