@@ -63,11 +63,17 @@ void serve_echo(zmq::socket_t& router, int busy_us, const std::atomic<bool>* sto
   }
 }
 
+// A socket with no linger and no high-water marks (nothing dropped).
+zmq::socket_t echo_socket(zmq::context_t& ctx, zmq::socket_type type) {
+  zmq::socket_t s(ctx, type);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndhwm, 0);
+  s.set(zmq::sockopt::rcvhwm, 0);
+  return s;
+}
+
 zmq::socket_t echo_router(zmq::context_t& ctx, const std::string& ep) {
-  zmq::socket_t router(ctx, zmq::socket_type::router);
-  router.set(zmq::sockopt::linger, 0);
-  router.set(zmq::sockopt::sndhwm, 0);
-  router.set(zmq::sockopt::rcvhwm, 0);
+  zmq::socket_t router = echo_socket(ctx, zmq::socket_type::router);
   router.bind(ep);
   return router;
 }
@@ -106,10 +112,7 @@ class echo_server {
 };
 
 zmq::socket_t client(zmq::context_t& ctx, const std::string& ep) {
-  zmq::socket_t s(ctx, zmq::socket_type::dealer);
-  s.set(zmq::sockopt::linger, 0);
-  s.set(zmq::sockopt::sndhwm, 0);
-  s.set(zmq::sockopt::rcvhwm, 0);
+  zmq::socket_t s = echo_socket(ctx, zmq::socket_type::dealer);
   s.connect(ep);
   return s;
 }
