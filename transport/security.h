@@ -3,8 +3,17 @@
 //
 // ipc:// endpoints live in D/run, a directory private to its owner (0700):
 // the file system is their access control. A tcp:// endpoint is refused at
-// startup unless it has a CURVE server key pair; clients are then admitted by
-// a ZAP handler only if their public key is on the allow-list.
+// startup unless it has a CURVE server key pair; a ZAP handler then checks
+// each client's public key against the allow-list:
+//   - a client that does not speak CURVE, or whose handshake fails, gets no
+//     connection at all;
+//   - on the event feed (PUB) and notify-in (PULL), a key not on the list is
+//     refused during the handshake: nothing is ever sent to or read from it;
+//   - on request endpoints (ROUTER: command, replay, model.<name>, notify),
+//     a key not on the list completes the handshake with the user id
+//     kForbiddenUserId, and server_socket answers each of its requests with
+//     `forbidden` (PROTOCOL.md) without passing it on: the client learns why,
+//     and gets no access.
 //
 // Keys are 40-character Z85 strings (ZeroMQ's text form of 32-byte keys).
 // Key files are text: lines `public = <z85>` and, for secret files,
@@ -45,18 +54,32 @@ struct client_security {
 
 bool is_tcp(const std::string& endpoint);
 
+// The ZAP user id of a CURVE client whose key is not on the allow-list, on a
+// socket that answers such clients (see above).
+inline constexpr const char* kForbiddenUserId = "rill.forbidden";
+
+// What a server socket does with a CURVE client whose key is not allowed.
+enum class refused_clients {
+  disconnect,  // the handshake fails (ZAP domain "rill")
+  answer,      // admitted as kForbiddenUserId (ZAP domain "rill.answer")
+};
+
 // Configures a server (binding) socket for `endpoint`. For tcp:// it requires
-// `sec` (throws std::runtime_error otherwise) and enables CURVE with ZAP
-// domain "rill"; the context must have a zap_handler running.
+// `sec` (throws std::runtime_error otherwise) and enables CURVE with ZAP;
+// the context must have a zap_handler running.
 void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
-                           const server_security* sec);
+                           const server_security* sec,
+                           refused_clients refused = refused_clients::disconnect);
 // Configures a client (connecting) socket. For tcp:// with `sec`, enables CURVE.
 void apply_client_security(zmq::socket_t& s, const std::string& endpoint,
                            const client_security* sec);
 
 // ZAP handler (RFC 27) for one context: admits CURVE clients whose public key
-// is on the allow-list and refuses everything else. Owns one thread and one
-// REP socket bound to inproc://zeromq.zap.01. Create before binding sockets.
+// is on the allow-list; admits the others as kForbiddenUserId on sockets of
+// the domain "rill.answer", and refuses them everywhere else; refuses every
+// other mechanism. refused() counts the keys not on the list. Owns one thread
+// and one REP socket bound to inproc://zeromq.zap.01. Create before binding
+// sockets.
 class zap_handler {
  public:
   zap_handler(zmq::context_t& ctx, std::vector<std::string> allowed_z85);

@@ -3,9 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <thread>
+
+#include "core/buffer.h"
+#include "core/limits.h"
+#include "core/reply.h"
+#include "core/request.h"
 
 namespace rill::transport {
 
@@ -33,12 +39,40 @@ server_socket::server_socket(zmq::context_t& ctx, const std::string& endpoint,
   socket_.set(zmq::sockopt::maxmsgsize, opt.max_message);
   socket_.set(zmq::sockopt::router_mandatory, 1);
   socket_.set(zmq::sockopt::linger, 0);
-  apply_server_security(socket_, endpoint, sec);
+  apply_server_security(socket_, endpoint, sec, refused_clients::answer);
+  secured_ = is_tcp(endpoint);  // apply_server_security threw if it had no CURVE keys
   prepare_ipc_endpoint(endpoint);
   socket_.bind(endpoint);
 }
 
 bool server_socket::recv(inbound& in, bool wait) {
+  for (;;) {
+    if (!recv_one(in, wait)) return false;
+    if (!secured_ || !from_refused_client(in)) return true;
+    answer_forbidden(in);
+  }
+}
+
+bool server_socket::from_refused_client(const inbound& in) const {
+  // The ZAP user id travels as metadata on every frame that came off the
+  // wire; the identity frame is ROUTER's own, so look at the one after it.
+  const zmq::message_t* wire = !in.empty ? &in.body : in.route.size() > 1 ? &in.route[1] : nullptr;
+  if (wire == nullptr) return false;
+  const char* user = zmq_msg_gets(wire->handle(), "User-Id");
+  return user != nullptr && std::strcmp(user, kForbiddenUserId) == 0;
+}
+
+void server_socket::answer_forbidden(const inbound& in) {
+  ++forbidden_;
+  msgpack::zone zone;
+  const msgpack::object* req = in.empty ? nullptr : find_req(in.bytes(), zone, limits{});
+  out_buffer out;
+  encode_error(out, errc::forbidden, "this client's CURVE key is not on the server's allow-list",
+               req);
+  reply(in, {out.data(), out.size()});
+}
+
+bool server_socket::recv_one(inbound& in, bool wait) {
   in.route.clear();
   in.extra_frames = false;
   in.empty = false;

@@ -11,6 +11,11 @@
 // body is flagged `extra_frames` (the caller answers bad_request); at most
 // max_frames frames are kept, the rest are drained and discarded.
 //
+// On a tcp:// endpoint with CURVE, a client whose key is not on the
+// allow-list is admitted as kForbiddenUserId (security.h); recv() answers
+// each of its requests `forbidden` (req echoed) itself and never returns
+// them, so no caller sees a request from an unauthorised client.
+//
 // Replies are never dropped silently: the send high-water mark is raised and
 // ROUTER_MANDATORY is set, so a full pipe is seen; reply() then waits up to
 // send_timeout for the peer to drain and counts a drop (logged by the caller)
@@ -62,11 +67,19 @@ class server_socket {
 
   zmq::socket_t& socket() { return socket_; }
   uint64_t dropped_replies() const { return dropped_; }
+  // Requests answered `forbidden` (clients not on the allow-list).
+  uint64_t forbidden() const { return forbidden_; }
 
  private:
+  bool recv_one(inbound& in, bool wait);
+  bool from_refused_client(const inbound& in) const;
+  void answer_forbidden(const inbound& in);
+
   zmq::socket_t socket_;
   server_options opt_;
+  bool secured_ = false;  // CURVE: requests may come from refused clients
   uint64_t dropped_ = 0;
+  uint64_t forbidden_ = 0;
   std::vector<zmq::message_t> frames_;  // recv()'s scratch
 };
 

@@ -154,9 +154,11 @@ int run(rill::daemon::core_options& o) {
         {"durable_head", writer->durable_head()},
         {"feed_sent", publisher.sent()},
         {"segments", count_segments(jo.dir)},
-        {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
+        {"uptime_s",
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
         {"replay_requests", replay.requests()},
         {"dropped_replies", commands.dropped_replies()},
+        {"forbidden_requests", commands.forbidden()},  // tcp + CURVE: keys not on the allow-list
         {"pid", ::getpid()},
         {"data", o.data.string()},
         {"daemon", "rill-core"}};

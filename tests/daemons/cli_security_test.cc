@@ -73,12 +73,14 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   EXPECT_EQ(tail.code, 0) << tail.err;
   EXPECT_NE(tail.out.find("\"c1\""), std::string::npos) << tail.out;
 
-  // No keys, a stranger's keys: no answer (exit 3), nothing appended.
+  // No keys: no answer (exit 3). A stranger's keys: refused with
+  // `forbidden` (exit 1). Nothing appended either way.
   auto plain = run_rill(with(send, {"--timeout-ms", "1500"}));
   EXPECT_EQ(plain.code, 3) << plain.out << plain.err;
-  auto strange = run_rill(with(send, {"--timeout-ms", "1500", "--curve-key", stranger_key,
-                                      "--curve-server", server_pub}));
-  EXPECT_EQ(strange.code, 3) << strange.out << strange.err;
+  auto strange = run_rill(with(
+      send, {"--timeout-ms", "5000", "--curve-key", stranger_key, "--curve-server", server_pub}));
+  EXPECT_EQ(strange.code, 1) << strange.out << strange.err;
+  EXPECT_NE(strange.err.find("forbidden"), std::string::npos) << strange.err;
   // An unreadable key file, or half a configuration: usage errors.
   auto missing = run_rill(with(send, {"--curve-key", (dir.path() / "nope").string(),
                                       "--curve-server", server_pub}));

@@ -83,13 +83,40 @@ TEST(core_security, CurveAdmitsOnlyAllowedClients) {
   ASSERT_TRUE(r);
   EXPECT_EQ((*r)["ok"], true);
 
-  // A client with a key not on the list, and a client without CURVE: nothing.
+  // A client with a key not on the list is told `forbidden` (req echoed) and
+  // nothing it sends is carried out; a client without CURVE gets nothing.
+  auto head = [&] {
+    auto st = ok_client.call({{"op", "status"}});
+    return st ? (*st)["head"].get<uint64_t>() : UINT64_MAX;
+  };
+  const uint64_t head_before = head();
   transport::rpc_client stranger_client(ctx, cmd_ep, &bad);
-  EXPECT_FALSE(stranger_client.call({{"op", "ping"}}, 1500ms).has_value());
+  auto ping = stranger_client.call({{"op", "ping"}, {"req", 7}}, 5000ms);
+  ASSERT_TRUE(ping.has_value());
+  EXPECT_EQ((*ping)["ok"], false);
+  EXPECT_EQ((*ping)["error"], "forbidden");
+  EXPECT_EQ((*ping)["req"], 7);
+  auto create = stranger_client.call({{"cmd", "CREATE_CUSTOMER"},
+                                      {"agg", "customer"},
+                                      {"id", "intruder"},
+                                      {"data", {{"name", "I"}, {"email", "i@x"}}}},
+                                     5000ms);
+  ASSERT_TRUE(create.has_value());
+  EXPECT_EQ((*create)["error"], "forbidden");
+  EXPECT_EQ(head(), head_before) << "nothing a refused client sends is appended";
+  auto st = ok_client.call({{"op", "status"}});
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)["forbidden_requests"], 2) << st->dump();
   transport::rpc_client plain_client(ctx, cmd_ep, nullptr);
   EXPECT_FALSE(plain_client.call({{"op", "ping"}}, 1500ms).has_value());
   transport::rpc_client stranger_replay(ctx, rp_ep, &bad);
-  EXPECT_FALSE(stranger_replay.call({{"from", 1}}, 1500ms).has_value());
+  auto replay = stranger_replay.call({{"from", 1}, {"req", "r"}}, 5000ms);
+  ASSERT_TRUE(replay.has_value());
+  EXPECT_EQ((*replay)["error"], "forbidden");
+  EXPECT_EQ((*replay)["req"], "r");
+  EXPECT_FALSE(replay->contains("events")) << "no event reaches a refused client";
+  transport::rpc_client plain_replay(ctx, rp_ep, nullptr);
+  EXPECT_FALSE(plain_replay.call({{"from", 1}}, 1500ms).has_value());
 
   // Events: the allowed subscriber gets them, the stranger does not.
   auto subscribe = [&](const transport::client_security* sec) {

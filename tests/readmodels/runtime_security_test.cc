@@ -66,7 +66,12 @@ TEST(RuntimeSecurity, TcpQueryEndpointAdmitsOnlyAllowedCurveKeys) {
 
   transport::client_security bad{server.public_z85, stranger};
   transport::rpc_client refused(ctx, ep, &bad);
-  EXPECT_FALSE(refused.call({{"q", "totals"}}, 500ms)) << "an unknown key gets nothing";
+  auto no = refused.call({{"q", "totals"}, {"req", 3}}, 10000ms);
+  ASSERT_TRUE(no) << "an unknown key is told why";
+  EXPECT_EQ((*no)["ok"], false);
+  EXPECT_EQ((*no)["error"], "forbidden");
+  EXPECT_EQ((*no)["req"], 3);
+  EXPECT_FALSE(no->contains("result")) << "and gets no data";
   transport::rpc_client plain(ctx, ep);
   EXPECT_FALSE(plain.call({{"q", "totals"}}, 500ms)) << "no CURVE gets nothing";
 }
