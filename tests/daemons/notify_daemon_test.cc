@@ -636,8 +636,13 @@ TEST_F(notify_daemon, TcpNeedsCurveAndAdmitsOnlyAllowedClients) {
   transport::notify_client_options o;
   o.reply_timeout = 300ms;
   transport::notify_client refused(ctx_, tcp, o, &bad);
-  EXPECT_EQ(refused.watch("m", "k", 1s), errc::timeout);
+  EXPECT_EQ(refused.watch("m", "k", 5s), errc::forbidden) << "a stranger is told why";
   EXPECT_EQ(status()["clients"], 1) << "the stranger never got in";
+  report("m", {"k"}, 9);
+  auto n9 = allowed.next_note(10s);
+  ASSERT_TRUE(n9.has_value());
+  EXPECT_EQ(n9->seq, 9u);
+  EXPECT_FALSE(refused.next_note(500ms).has_value()) << "and is sent no note";
 }
 
 TEST_F(notify_daemon, PidFileRunDirSecondInstanceAndCleanExit) {
