@@ -64,12 +64,19 @@ bool server_socket::from_refused_client(const inbound& in) const {
 
 void server_socket::answer_forbidden(const inbound& in) {
   ++forbidden_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - forbidden_window_ >= std::chrono::seconds(1)) {
+    forbidden_window_ = now;
+    forbidden_answers_ = 0;
+  }
+  if (forbidden_answers_ >= kForbiddenPerSecond) return;
+  ++forbidden_answers_;
   msgpack::zone zone;
   const msgpack::object* req = in.empty ? nullptr : find_req(in.bytes(), zone, limits{});
   out_buffer out;
   encode_error(out, errc::forbidden, "this client's CURVE key is not on the server's allow-list",
                req);
-  reply(in, {out.data(), out.size()});
+  send_reply(in, {out.data(), out.size()}, std::chrono::milliseconds(0));
 }
 
 bool server_socket::recv_one(inbound& in, bool wait) {
@@ -121,6 +128,11 @@ bool server_socket::recv_one(inbound& in, bool wait) {
 }
 
 bool server_socket::reply(const inbound& in, std::span<const char> reply) {
+  return send_reply(in, reply, opt_.send_timeout);
+}
+
+bool server_socket::send_reply(const inbound& in, std::span<const char> reply,
+                               std::chrono::milliseconds timeout) {
   std::optional<std::chrono::steady_clock::time_point> deadline;  // set at the first refusal
   // The first frame decides whether the peer can take the message; once it is
   // accepted, the remaining frames of the message always go through.
@@ -134,7 +146,7 @@ bool server_socket::reply(const inbound& in, std::span<const char> reply) {
       return false;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (!deadline) deadline = now + opt_.send_timeout;
+    if (!deadline) deadline = now + timeout;
     if (now >= *deadline) {
       ++dropped_;
       return false;

@@ -14,7 +14,10 @@
 // On a tcp:// endpoint with CURVE, a client whose key is not on the
 // allow-list is admitted as kForbiddenUserId (security.h); recv() answers
 // each of its requests `forbidden` (req echoed) itself and never returns
-// them, so no caller sees a request from an unauthorised client.
+// them, so no caller sees a request from an unauthorised client. Those
+// answers never wait for a full peer, and at most kForbiddenPerSecond are
+// sent a second (the rest are dropped and counted): an unauthorised client
+// can neither stall the serving thread nor make it work without bound.
 //
 // Replies are never dropped silently: the send high-water mark is raised and
 // ROUTER_MANDATORY is set, so a full pipe is seen; reply() then waits up to
@@ -42,6 +45,9 @@ struct server_options {
   size_t max_frames = 8;                         // frames kept per request (envelope hops + body)
 };
 
+// `forbidden` answers sent per second at most, per socket.
+inline constexpr uint64_t kForbiddenPerSecond = 1000;
+
 struct inbound {
   std::vector<zmq::message_t> route;  // identity frame(s) and the delimiter if present
   zmq::message_t body;
@@ -67,19 +73,24 @@ class server_socket {
 
   zmq::socket_t& socket() { return socket_; }
   uint64_t dropped_replies() const { return dropped_; }
-  // Requests answered `forbidden` (clients not on the allow-list).
+  // Requests from clients not on the allow-list (answered `forbidden`, or
+  // dropped past kForbiddenPerSecond).
   uint64_t forbidden() const { return forbidden_; }
 
  private:
   bool recv_one(inbound& in, bool wait);
   bool from_refused_client(const inbound& in) const;
   void answer_forbidden(const inbound& in);
+  bool send_reply(const inbound& in, std::span<const char> reply,
+                  std::chrono::milliseconds timeout);
 
   zmq::socket_t socket_;
   server_options opt_;
   bool secured_ = false;  // CURVE: requests may come from refused clients
   uint64_t dropped_ = 0;
   uint64_t forbidden_ = 0;
+  std::chrono::steady_clock::time_point forbidden_window_{};  // start of the current second
+  uint64_t forbidden_answers_ = 0;                            // answers sent in it
   std::vector<zmq::message_t> frames_;  // recv()'s scratch
 };
 
