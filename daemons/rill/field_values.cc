@@ -28,6 +28,11 @@ bool is_json_number(const std::string& s) {
   return i == n;
 }
 
+// `id` and names ending in `_id`: their `field=value` is always a string.
+bool is_id_field(const std::string& name) {
+  return name == "id" || (name.size() > 3 && name.ends_with("_id"));
+}
+
 }  // namespace
 
 nlohmann::json parse_scalar(const std::string& text) {
@@ -38,10 +43,6 @@ nlohmann::json parse_scalar(const std::string& text) {
     if (!v.is_discarded() && v.is_number()) return v;
   }
   return text;
-}
-
-bool is_id_field(const std::string& name) {
-  return name == "id" || (name.size() > 3 && name.ends_with("_id"));
 }
 
 bool parse_fields(const std::vector<std::string>& args, nlohmann::json& out, std::string& error) {

@@ -18,8 +18,6 @@ namespace rill::cli {
 
 // The value a `field=value` text stands for.
 nlohmann::json parse_scalar(const std::string& text);
-// True for `id` and names ending in `_id`: their `field=value` is a string.
-bool is_id_field(const std::string& name);
 // Fills `out` (an object) from the arguments; false with `error` naming the
 // bad argument.
 bool parse_fields(const std::vector<std::string>& args, nlohmann::json& out, std::string& error);
