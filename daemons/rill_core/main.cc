@@ -159,6 +159,9 @@ int run(rill::daemon::core_options& o) {
         {"replay_requests", replay.requests()},
         {"dropped_replies", commands.dropped_replies()},
         {"forbidden_requests", commands.forbidden()},  // tcp + CURVE: keys not on the allow-list
+        // CURVE handshakes by such keys on any endpoint, the feed's included
+        // (its subscribers are refused at the handshake, so they send nothing).
+        {"unknown_key_handshakes", zap ? zap->refused() : uint64_t{0}},
         {"pid", ::getpid()},
         {"data", o.data.string()},
         {"daemon", "rill-core"}};

@@ -90,6 +90,11 @@ TEST(core_security, CurveAdmitsOnlyAllowedClients) {
     return st ? (*st)["head"].get<uint64_t>() : UINT64_MAX;
   };
   const uint64_t head_before = head();
+  {
+    auto st0 = ok_client.call({{"op", "status"}});
+    ASSERT_TRUE(st0);
+    EXPECT_EQ((*st0)["unknown_key_handshakes"], 0) << "allowed keys are not counted";
+  }
   transport::rpc_client stranger_client(ctx, cmd_ep, &bad);
   auto ping = stranger_client.call({{"op", "ping"}, {"req", 7}}, 5000ms);
   ASSERT_TRUE(ping.has_value());
@@ -137,6 +142,11 @@ TEST(core_security, CurveAdmitsOnlyAllowedClients) {
   EXPECT_GT(zmq::poll(&gi, 1, 3s), 0) << "the allowed subscriber receives events";
   zmq::pollitem_t bi{bad_sub.handle(), 0, ZMQ_POLLIN, 0};
   EXPECT_EQ(zmq::poll(&bi, 1, 1s), 0) << "the stranger receives nothing";
+  // The stranger's three connections (command, replay, feed) each shook
+  // hands with its key; the allowed client's never count.
+  st = ok_client.call({{"op", "status"}});
+  ASSERT_TRUE(st);
+  EXPECT_GE((*st)["unknown_key_handshakes"].get<uint64_t>(), 3u) << st->dump();
 }
 
 }  // namespace
