@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/msgpack.h"
+#include "transport/notifier_codec.h"
 
 namespace rill::readmodels {
 
@@ -27,24 +27,18 @@ void change_reporter::report(std::string_view model, change_batch& batch, uint64
     return;
   }
   buf_.clear();
-  msgpack::packer<out_buffer> pk(buf_);
-  pk.pack_map(batch.all() ? 4 : 3);
-  pk.pack("model");
-  pk.pack(model);
-  pk.pack("keys");
-  // Sorted, so a report is the same whatever the hash set's order.
-  std::vector<std::string_view> keys;
-  keys.reserve(batch.keys().size());
-  for (const auto& k : batch.keys()) keys.emplace_back(k);
-  std::sort(keys.begin(), keys.end());
-  pk.pack_array(static_cast<uint32_t>(keys.size()));
-  for (auto k : keys) pk.pack(k);
-  pk.pack("seq");
-  pk.pack(seq);
-  if (batch.all()) {
-    pk.pack("all");
-    pk.pack(true);
+  // Sorted by key, so a report is the same whatever the hash map's order.
+  entries_.clear();
+  entries_.reserve(batch.keys().size());
+  for (const auto& [k, s] : batch.keys()) entries_.emplace_back(k, s);
+  std::sort(entries_.begin(), entries_.end());
+  keys_.clear();
+  seqs_.clear();
+  for (const auto& [k, s] : entries_) {
+    keys_.push_back(k);
+    seqs_.push_back(s);
   }
+  transport::notify::encode_report(buf_, model, keys_, seq, seqs_, batch.all());
   batch.clear();
   try {
     if (socket_.send(zmq::const_buffer(buf_.data(), buf_.size()), zmq::send_flags::dontwait))

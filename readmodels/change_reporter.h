@@ -2,10 +2,13 @@
 // change_reporter: tells the notifier which keys of a read model changed.
 // After each applied batch the runtime sends, per model that changed,
 //
-//   {"model": <name>, "keys": [<key>...], "seq": <last applied seq>}
+//   {"model": <name>, "keys": [<key>...], "seq": <last applied seq>,
+//    "seqs": [<the seq that last changed each key>...]}
 //
-// on a PUSH socket connected to notify-in (PROTOCOL.md "Change notification").
-// Keys are deduplicated per batch. When a batch changed more than
+// on a PUSH socket connected to notify-in (PROTOCOL.md "Change notification";
+// `seqs` lets the notifier stamp each key's note with its own cause although
+// one report covers a whole batch). Keys are deduplicated per batch, each
+// keeping the seq of its latest change. When a batch changed more than
 // max_keys distinct keys (a catch-up, a rebuild), the report is sent as
 // {"model", "keys": [], "seq", "all": true}: "the whole model changed",
 // which a notifier delivers to every watcher of the model.
@@ -20,8 +23,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
-#include <absl/container/flat_hash_set.h>
+#include <absl/container/flat_hash_map.h>
 #include <zmq.hpp>
 
 #include "core/buffer.h"
@@ -35,19 +40,25 @@ struct change_reporter_options {
   int send_hwm = 1000;     // reports queued for the notifier before dropping
 };
 
-// The keys one model changed during the current batch.
+// The keys one model changed during the current batch, each with the seq
+// of its latest change.
 class change_batch {
  public:
   explicit change_batch(size_t max_keys) : max_keys_(max_keys) {}
-  void add(std::string_view key) {
+  void add(std::string_view key, uint64_t seq) {
     if (all_) return;
     const absl::string_view k(key.data(), key.size());  // Debian's absl has its own string_view
-    if (keys_.size() >= max_keys_ && !keys_.contains(k)) {
+    auto it = keys_.find(k);
+    if (it != keys_.end()) {
+      it->second = std::max(it->second, seq);
+      return;
+    }
+    if (keys_.size() >= max_keys_) {
       all_ = true;
       keys_.clear();
       return;
     }
-    keys_.emplace(k);
+    keys_.emplace(k, seq);
   }
   void mark_all() {
     all_ = true;
@@ -55,7 +66,7 @@ class change_batch {
   }
   bool empty() const { return !all_ && keys_.empty(); }
   bool all() const { return all_; }
-  const absl::flat_hash_set<std::string>& keys() const { return keys_; }
+  const absl::flat_hash_map<std::string, uint64_t>& keys() const { return keys_; }
   void clear() {
     all_ = false;
     keys_.clear();
@@ -64,7 +75,7 @@ class change_batch {
  private:
   size_t max_keys_;
   bool all_ = false;
-  absl::flat_hash_set<std::string> keys_;
+  absl::flat_hash_map<std::string, uint64_t> keys_;
 };
 
 class change_reporter {
@@ -87,6 +98,10 @@ class change_reporter {
   bool enabled_;
   zmq::socket_t socket_;
   out_buffer buf_;
+  // Scratch of report() (views into the batch, only while it runs).
+  std::vector<std::pair<std::string_view, uint64_t>> entries_;
+  std::vector<std::string_view> keys_;
+  std::vector<uint64_t> seqs_;
   uint64_t sent_ = 0;
   uint64_t dropped_ = 0;
 };

@@ -216,7 +216,7 @@ bool projector::apply_event(uint64_t seq, std::span<const char> body) {
           return false;
         }
         if (!s.changes.empty()) {
-          for (const auto& k : s.changes.keys()) s.batch.add(k);
+          for (const auto& k : s.changes.keys()) s.batch.add(k, seq);
           s.changes.clear();
         }
       }
@@ -284,7 +284,7 @@ void projector::tick_sagas(clock::time_point now, bool after_batch) {
     }
     if (busy) s.saga_progress = true;
     if (!s.changes.empty()) {
-      for (const auto& k : s.changes.keys()) s.batch.add(k);
+      for (const auto& k : s.changes.keys()) s.batch.add(k, s.applied);
       s.changes.clear();
       s.saga_progress = true;
       reporter_->report(s.name, s.batch, s.applied);

@@ -175,12 +175,14 @@ errc decode_report(std::span<const char> bytes, const limits& lim, size_t max_ke
                    change_report& out, std::string& message) {
   out.model = {};
   out.keys.clear();
+  out.seqs.clear();
   out.seq = 0;
   out.whole = false;
   msgpack_cursor c;
   uint32_t n = 0;
   if (errc e = prepare(bytes, lim, c, n, message); e != errc::ok) return e;
-  bool have_model = false, have_keys = false, have_seq = false;
+  bool have_model = false, have_keys = false, have_seq = false, have_seqs = false;
+  uint32_t key_count = 0;
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view name;
     if (!read_field_name(c, name)) return bad(message, "field names must be strings");
@@ -195,6 +197,7 @@ errc decode_report(std::span<const char> bytes, const limits& lim, size_t max_ke
       have_keys = true;
       uint32_t count = 0;
       if (!c.read_array_header(count)) return bad(message, "'keys' must be an array");
+      key_count = count;
       const bool fold = count == 0 || count > max_keys;
       out.whole = fold;
       if (!fold) out.keys.reserve(count);
@@ -209,6 +212,17 @@ errc decode_report(std::span<const char> bytes, const limits& lim, size_t max_ke
       if (have_seq) return bad(message, "duplicate field 'seq'");
       have_seq = true;
       if (!c.read_uint(out.seq)) return bad(message, "'seq' must be an unsigned integer");
+    } else if (name == kFieldSeqs) {
+      if (have_seqs) return bad(message, "duplicate field 'seqs'");
+      have_seqs = true;
+      uint32_t count = 0;
+      if (!c.read_array_header(count)) return bad(message, "'seqs' must be an array");
+      out.seqs.reserve(std::min<uint32_t>(count, 1u << 16));
+      for (uint32_t k = 0; k < count; ++k) {
+        uint64_t s = 0;
+        if (!c.read_uint(s)) return bad(message, "'seqs' must hold unsigned integers");
+        out.seqs.push_back(s);
+      }
     } else {
       if (!c.skip()) return bad(message, "malformed field value");  // extra fields are ignored
     }
@@ -216,6 +230,12 @@ errc decode_report(std::span<const char> bytes, const limits& lim, size_t max_ke
   if (!have_model) return bad(message, "missing 'model'");
   if (!have_keys) return bad(message, "missing 'keys'");
   if (!have_seq) return bad(message, "missing 'seq'");
+  if (have_seqs) {
+    if (out.seqs.size() != key_count) return bad(message, "'seqs' must have one entry per key");
+    for (uint64_t s : out.seqs)
+      if (s > out.seq) return bad(message, "'seqs' must not exceed 'seq'");
+    if (out.whole) out.seqs.clear();
+  }
   return errc::ok;
 }
 
@@ -392,9 +412,9 @@ void encode_request(out_buffer& out, op o, std::optional<std::string_view> model
 }
 
 void encode_report(out_buffer& out, std::string_view model, std::span<const std::string_view> keys,
-                   uint64_t seq) {
+                   uint64_t seq, std::span<const uint64_t> seqs, bool all) {
   packer pk(out);
-  pk.pack_map(3);
+  pk.pack_map(3 + (seqs.empty() ? 0 : 1) + (all ? 1 : 0));
   pack_str(pk, kFieldModel);
   pack_str(pk, model);
   pack_str(pk, kFieldKeys);
@@ -402,6 +422,15 @@ void encode_report(out_buffer& out, std::string_view model, std::span<const std:
   for (std::string_view k : keys) pack_str(pk, k);
   pack_str(pk, kFieldSeq);
   pk.pack_uint64(seq);
+  if (!seqs.empty()) {
+    pack_str(pk, kFieldSeqs);
+    pk.pack_array(static_cast<uint32_t>(seqs.size()));
+    for (uint64_t s : seqs) pk.pack_uint64(s);
+  }
+  if (all) {
+    pack_str(pk, "all");
+    pk.pack(true);
+  }
 }
 
 }  // namespace rill::transport::notify

@@ -37,10 +37,13 @@ errc decode_request(std::span<const char> bytes, const limits& lim, request& out
                     std::string& message);
 
 // A change report on the notify-in endpoint. `whole` is set when `keys` was
-// empty or longer than max_keys (then `keys` is left empty).
+// empty or longer than max_keys (then `keys` and `seqs` are left empty).
+// `seqs` is empty or holds each key's seq (a `seqs` field whose length is
+// not that of `keys`, or with a seq above `seq`, is bad_request).
 struct change_report {
   std::string_view model;
   std::vector<std::string_view> keys;
+  std::vector<uint64_t> seqs;
   uint64_t seq = 0;
   bool whole = false;
 };
@@ -90,8 +93,10 @@ void encode_note(out_buffer& out, std::string_view model, std::optional<std::str
 // {"op":op,"model"?:M,"key"?:K,"req":req} - what notify_client sends.
 void encode_request(out_buffer& out, op o, std::optional<std::string_view> model,
                     std::optional<std::string_view> key, uint64_t req);
-// {"model":M,"keys":[...],"seq":seq} - what a read model pushes.
+// {"model":M,"keys":[...],"seq":seq[,"seqs":[...]][,"all":true]} - what a
+// read model pushes: `seqs` (each key's seq) when not empty, and "all" with
+// empty keys for a whole-model change.
 void encode_report(out_buffer& out, std::string_view model, std::span<const std::string_view> keys,
-                   uint64_t seq);
+                   uint64_t seq, std::span<const uint64_t> seqs = {}, bool all = false);
 
 }  // namespace rill::transport::notify

@@ -34,12 +34,17 @@
 //
 // notify-in (PULL; read models PUSH):
 //
-//   {"model":M, "keys":[K...], "seq":u}
+//   {"model":M, "keys":[K...], "seq":u, "seqs"?:[u...]}
 //
 //   For each key: watchers of that key and of the whole model get a note with
-//   that key. `keys` empty (or longer than the notifier's max_report_keys):
-//   every client watching anything in the model gets one note with key nil.
-//   Fields other than these three are ignored (read models may add some).
+//   that key, stamped with its entry in `seqs` (the seq of the event that
+//   changed it; same length and order as `keys`) or, without `seqs`, with
+//   `seq`. A read model that coalesces the changes of several events into
+//   one report sends `seqs` so that every note names its own cause; `seq`
+//   is then the last seq the report covers. `keys` empty (or longer than the
+//   notifier's max_report_keys): every client watching anything in the model
+//   gets one note with key nil and `seq`. Other fields are ignored (read
+//   models may add some).
 //
 // Frozen: field names and op names below are part of protocol version 1.
 #include <cstddef>
@@ -58,6 +63,7 @@ inline constexpr std::string_view kFieldModel = "model";
 inline constexpr std::string_view kFieldKey = "key";
 inline constexpr std::string_view kFieldKeys = "keys";
 inline constexpr std::string_view kFieldSeq = "seq";
+inline constexpr std::string_view kFieldSeqs = "seqs";
 inline constexpr std::string_view kFieldReq = "req";
 inline constexpr std::string_view kFieldNote = "note";
 inline constexpr std::string_view kFieldOk = "ok";

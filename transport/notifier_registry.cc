@@ -200,7 +200,7 @@ void notifier_registry::fold(client_id id, uint32_t note) {
 }
 
 void notifier_registry::report(std::string_view model, std::span<const std::string_view> keys,
-                               uint64_t seq) {
+                               uint64_t seq, std::span<const uint64_t> key_seqs) {
   ++stats_.reports;
   auto it = models_.find(model);
   if (it == models_.end()) return;
@@ -212,10 +212,12 @@ void notifier_registry::report(std::string_view model, std::span<const std::stri
       for (client_id c : watchers) enqueue(c, n, kNoNote);
   } else {
     const std::string whole_key = watch_key(model, std::nullopt);
-    for (std::string_view key : keys) {
+    const bool per_key = key_seqs.size() == keys.size();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const std::string_view key = keys[i];
       auto kit = me.keys.find(key);
       if (me.whole.empty() && kit == me.keys.end()) continue;
-      const uint32_t n = note_for(model, key, seq);
+      const uint32_t n = note_for(model, key, per_key ? key_seqs[i] : seq);
       // The model's whole-model note of this flush, if any (a fold makes one).
       auto wit = note_ids_.find(whole_key);
       const uint32_t whole = wit == note_ids_.end() ? kNoNote : wit->second;

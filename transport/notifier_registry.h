@@ -124,8 +124,11 @@ class notifier_registry {
   bool unwatch(client_id id, std::string_view model, std::optional<std::string_view> key);
   size_t watch_count(client_id id) const;
 
-  // Queues notes for one change report (keys empty: the whole model).
-  void report(std::string_view model, std::span<const std::string_view> keys, uint64_t seq);
+  // Queues notes for one change report (keys empty: the whole model). Each
+  // key's note carries its entry of key_seqs, or seq when key_seqs is empty
+  // (otherwise it has one entry per key).
+  void report(std::string_view model, std::span<const std::string_view> keys, uint64_t seq,
+              std::span<const uint64_t> key_seqs = {});
   // Delivers every queued note; forgets clients the sink cannot reach.
   void flush(note_sink& sink);
   // Forgets clients silent for longer than expiry; returns how many.

@@ -293,7 +293,8 @@ void notifier_server::handle_report(const zmq::message_t& msg) {
       opt_.log(log_level::warn, "bad change report (further ones are only counted): " + message);
     return;
   }
-  registry_.report(rep.model, rep.whole ? std::span<const std::string_view>{} : rep.keys, rep.seq);
+  registry_.report(rep.model, rep.whole ? std::span<const std::string_view>{} : rep.keys, rep.seq,
+                   rep.seqs);
 }
 
 void notifier_server::log_summary(clock::time_point now) {

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <memory>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -273,6 +275,53 @@ TEST_F(CliLive, WatchPrintsNotifications) {
       rill({"watch", "customers", "nobody-at-all", "--count", "1", "--timeout-ms", "1500"});
   EXPECT_EQ(quiet.code, 1) << quiet.err;
   EXPECT_NE(quiet.err.find("timeout"), std::string::npos) << quiet.err;
+}
+
+// A read model reports a batch of events at once; each note still carries
+// the seq of the event that changed its key (PROTOCOL.md), not the batch's
+// last one. A batch command puts its events in one projector batch.
+TEST_F(CliLive, ANoteCarriesTheSeqOfTheEventThatChangedItsKey) {
+  for (const char* id : {"ns-1", "ns-2"}) {
+    auto c = send({"CREATE_CUSTOMER", "customer", id, "name=N", "email=n@x"});
+    ASSERT_EQ(c["ok"], true) << c.dump();
+    ASSERT_EQ(rill({"query", "customers", "get", std::string("id=") + id, "--after",
+                    c["seq"].dump(), "--timeout-ms", "20000"})
+                  .code,
+              0);
+  }
+  auto watcher = std::async(std::launch::async, [] {
+    return rill({"watch", "customers", "ns-1", "--count", "2", "--timeout-ms", "60000", "--json"},
+                90s);
+  });
+  ASSERT_TRUE(eventually(
+      [] {
+        const auto st = status();
+        for (const auto& d : st["daemons"])
+          if (d["name"] == "rill-notify") return d["reply"].value("watches", 0) >= 1;
+        return false;
+      },
+      30s))
+      << status().dump();
+  auto r = send(
+      {"--json",
+       R"({"batch": [{"cmd": "UPDATE_CUSTOMER", "agg": "customer", "id": "ns-1", "data": {"name": "N1"}},
+                     {"cmd": "UPDATE_CUSTOMER", "agg": "customer", "id": "ns-2", "data": {"name": "N2"}}]})"});
+  ASSERT_EQ(r["ok"], true) << r.dump();
+  const uint64_t mine = r["results"][0]["seq"], other = r["results"][1]["seq"];
+  // A second change of ns-1 ends the watcher (--count 2) if nothing else did.
+  auto last = send({"UPDATE_CUSTOMER", "customer", "ns-1", "name=N3"});
+  ASSERT_EQ(last["ok"], true);
+  auto w = watcher.get();
+  ASSERT_EQ(w.code, 0) << w.out << w.err;
+  std::vector<uint64_t> seqs;
+  std::istringstream lines(w.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto n = parse_json(line);
+    if (n.is_object() && n.value("key", "") == "ns-1") seqs.push_back(n["seq"].get<uint64_t>());
+  }
+  EXPECT_NE(std::find(seqs.begin(), seqs.end(), mine), seqs.end()) << w.out;
+  EXPECT_EQ(std::find(seqs.begin(), seqs.end(), other), seqs.end())
+      << "ns-1's note named ns-2's event: " << w.out;
 }
 
 TEST_F(CliLive, WatchSurvivesANotifierRestart) {

@@ -73,13 +73,15 @@ void fuzz_report(std::span<const char> bytes, const limits& lim) {
   FUZZ_REQUIRE(rep.whole == rep.keys.empty());
   FUZZ_REQUIRE(rep.keys.size() <= kMaxKeys);
   for (auto k : rep.keys) FUZZ_REQUIRE(!k.empty() && k.size() <= kMaxKeyLen);
+  FUZZ_REQUIRE(rep.seqs.empty() || rep.seqs.size() == rep.keys.size());
+  for (uint64_t s : rep.seqs) FUZZ_REQUIRE(s <= rep.seq);
   // Re-encoded as a read model would push it, it decodes the same.
   out_buffer again;
-  encode_report(again, rep.model, rep.keys, rep.seq);
+  encode_report(again, rep.model, rep.keys, rep.seq, rep.seqs);
   change_report back;
   FUZZ_REQUIRE(decode_report(again.span(), lim, kMaxKeys, back, message) == errc::ok);
   FUZZ_REQUIRE(back.model == rep.model && back.keys == rep.keys && back.seq == rep.seq &&
-               back.whole == rep.whole);
+               back.seqs == rep.seqs && back.whole == rep.whole);
   // The notes the notifier would send for it.
   out_buffer note;
   encode_note(note, rep.model,

@@ -95,6 +95,9 @@ void notify_codec() {
   const std::string_view keys[] = {"o1", "o2", "o3"};
   nt::encode_report(b, "orders", keys, 17);
   emit("report_keys");
+  const uint64_t seqs[] = {12, 17, 15};
+  nt::encode_report(b, "orders", keys, 17, seqs);
+  emit("report_seqs");
   nt::encode_report(b, "orders", {}, 18);
   emit("report_whole");
   nt::encode_note(b, "orders", "o1", 17);

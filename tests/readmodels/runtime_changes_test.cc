@@ -53,6 +53,7 @@ TEST(RuntimeChanges, ReportsCarryTheChangedKeysAndSeq) {
   EXPECT_EQ((*rep)["model"], "journal_stats");
   EXPECT_EQ((*rep)["keys"], json::array({"customer/c7"}));
   EXPECT_EQ((*rep)["seq"], seq);
+  EXPECT_EQ((*rep)["seqs"], json::array({seq}));
   EXPECT_FALSE(rep->contains("all"));
 }
 
@@ -80,6 +81,8 @@ TEST(RuntimeChanges, KeysAreDeduplicatedAndCapped) {
       continue;
     }
     std::set<std::string> mine;
+    ASSERT_EQ((*r)["seqs"].size(), (*r)["keys"].size()) << r->dump();
+    for (const auto& s : (*r)["seqs"]) EXPECT_LE(s.get<uint64_t>(), (*r)["seq"].get<uint64_t>());
     for (const auto& k : (*r)["keys"]) {
       EXPECT_TRUE(mine.insert(k.get<std::string>()).second) << "duplicate key " << k;
       keys.insert(k.get<std::string>());

@@ -159,6 +159,23 @@ TEST(notifier_codec, Reports) {
   ASSERT_EQ(decode_report(bytes(b), lim, 2, rep, msg), errc::ok);
   EXPECT_TRUE(rep.whole) << "more keys than max_keys is a whole-model change";
 
+  // Each key's own seq, in the order of `keys`; dropped with a fold.
+  b = pack({{"model", "orders"}, {"keys", {"o1", "o2"}}, {"seq", 20}, {"seqs", {17, 20}}});
+  ASSERT_EQ(decode_report(bytes(b), lim, 10, rep, msg), errc::ok) << msg;
+  EXPECT_EQ(rep.seqs, (std::vector<uint64_t>{17, 20}));
+  EXPECT_EQ(rep.seq, 20u);
+  b = pack({{"model", "orders"}, {"keys", {"a", "b", "c"}}, {"seq", 14}, {"seqs", {1, 2, 3}}});
+  ASSERT_EQ(decode_report(bytes(b), lim, 2, rep, msg), errc::ok);
+  EXPECT_TRUE(rep.whole);
+  EXPECT_TRUE(rep.seqs.empty());
+  out_buffer enc;
+  const std::string_view ks[] = {"o1", "o2"};
+  const uint64_t ss[] = {5, 9};
+  encode_report(enc, "orders", ks, 9, ss);
+  ASSERT_EQ(decode_report(enc.span(), lim, 10, rep, msg), errc::ok) << msg;
+  EXPECT_EQ(rep.keys, (std::vector<std::string_view>{"o1", "o2"}));
+  EXPECT_EQ(rep.seqs, (std::vector<uint64_t>{5, 9}));
+
   const json bad[] = {
       json{{"keys", {"a"}}, {"seq", 1}},
       json{{"model", "m"}, {"seq", 1}},
@@ -167,6 +184,10 @@ TEST(notifier_codec, Reports) {
       json{{"model", "m"}, {"keys", "a"}, {"seq", 1}},
       json{{"model", "m"}, {"keys", {"a"}}, {"seq", -1}},
       json{{"model", ""}, {"keys", {"a"}}, {"seq", 1}},
+      json{{"model", "m"}, {"keys", {"a", "b"}}, {"seq", 5}, {"seqs", {5}}},
+      json{{"model", "m"}, {"keys", {"a"}}, {"seq", 5}, {"seqs", {6}}},
+      json{{"model", "m"}, {"keys", {"a"}}, {"seq", 5}, {"seqs", {"5"}}},
+      json{{"model", "m"}, {"keys", {"a"}}, {"seq", 5}, {"seqs", 5}},
   };
   for (const auto& j : bad) {
     b = pack(j);

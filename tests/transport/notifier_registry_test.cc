@@ -86,6 +86,21 @@ TEST_F(registry_test, WholeModelWatcherGetsEveryKey) {
   EXPECT_EQ(sink_.sent[1], (sent_note{"a", "customers", "c2", 5}));
 }
 
+TEST_F(registry_test, EachKeyCarriesItsOwnSeqWhenTheReportListsThem) {
+  auto a = add("a");
+  auto b = add("b");
+  reg_.watch(a, "customers", std::nullopt);
+  reg_.watch(b, "customers", "c2");
+  const std::vector<std::string_view> keys{"c1", "c2", "c3"};
+  const std::vector<uint64_t> seqs{11, 14, 12};
+  reg_.report("customers", keys, 15, seqs);  // one report for seqs 11..15
+  reg_.flush(sink_);
+  EXPECT_EQ(sink_.for_client("a"), (std::vector<sent_note>{{"a", "customers", "c1", 11},
+                                                           {"a", "customers", "c2", 14},
+                                                           {"a", "customers", "c3", 12}}));
+  EXPECT_EQ(sink_.for_client("b"), (std::vector<sent_note>{{"b", "customers", "c2", 14}}));
+}
+
 TEST_F(registry_test, EmptyKeysNotifyEveryWatcherOfTheModelOnceWithNilKey) {
   auto a = add("a");
   auto b = add("b");
