@@ -176,6 +176,22 @@ class scanner {
     if (kind_ == end_kind::empty) {
       byte_range ext = nonzero_extent(seg_->data(), seg_->fd(), end_off_ + 8, seg_->size());
       spill = !ext.empty() && contains_end_marker(seg_->data(), ext.begin, ext.end);
+      // Records behind a zero commit word are the leftovers of a group whose
+      // publish() never stored its first word. append() wrote that first
+      // record's seq before any word of the group was stored, so a seq field
+      // that is not the expected one means the record was damaged, not cut
+      // short: every record behind it was published (and acknowledged).
+      if (!ext.empty() && end_off_ + format::kRecordHeaderSize <= seg_->size()) {
+        const uint64_t seq_field = format::load_u64(seg_->data() + end_off_ + format::kRecSeq);
+        const bool seq_ok = expected_ != 0 ? seq_field == expected_ : seq_field != 0;
+        if (!seq_ok && (spill || find_valid_record_after(seg_->data(), seg_->size(), end_off_,
+                                                         seg_->size(), expected_) != 0)) {
+          corrupt(end_index, end_off_, expected_,
+                  "a zeroed record header (seq field " + std::to_string(seq_field) +
+                      "), and valid records follow it");
+          return;
+        }
+      }
       drop(end_index, ext);
       if (!ext.empty()) note = "garbage after the end at " + where(end_index, end_off_);
     } else if (kind_ == end_kind::bad) {
@@ -209,6 +225,16 @@ class scanner {
                   "empty record, but segment " + format::segment_file_name(idx_[j]) +
                       " holds later records");
         }
+        return;
+      }
+      // publish() names a segment's first seq in its header only after
+      // storing every commit word of the group, the first one included: a
+      // segment whose header names one was published, so the empty word
+      // before it is damage, not an unfinished group.
+      if (spill && later->load_first_seq() != 0 && valid_first_record(*later)) {
+        corrupt(end_index, end_off_, expected_,
+                "empty record, but segment " + format::segment_file_name(idx_[j]) +
+                    " holds published records from seq " + std::to_string(later->load_first_seq()));
         return;
       }
       byte_range ext = nonzero_extent(later->data(), later->fd(), kHeaderSize, later->size());

@@ -166,6 +166,47 @@ TEST(JournalRecovery, ZeroCommitWordMakesLaterBytesGarbage) {
   expect_appendable(o, 89);
 }
 
+// Zeroing a record's whole header (commit word and seq) is damage, not an
+// unfinished group: append() writes a group's first seq before any of its
+// commit words, so records behind a zero word with a wrong seq field were
+// published. Dropping them would lose acknowledged events.
+TEST(JournalRecovery, ZeroedRecordHeaderWithRecordsBehindItIsCorruption) {
+  temp_dir t;
+  auto o = make_journal(t, 100);
+  const uint64_t off = record_offset(o.dir, 1, 90);
+  const uint64_t off_last = record_offset(o.dir, 1, 100);
+  const std::string zeros(16, '\0');
+  write_at(seg_path(o.dir, 1), off, zeros.data(), zeros.size());
+  auto vr = verify_journal(o.dir);
+  EXPECT_EQ(vr.status, io_status::corrupt) << vr.message;
+  recovery_report r;
+  EXPECT_EQ(journal_writer::open(o, r), nullptr) << r.message;
+  EXPECT_TRUE(r.corrupt);
+  EXPECT_EQ(r.corrupt_segment, 1u);
+  EXPECT_EQ(r.corrupt_offset, off);
+  EXPECT_EQ(read_u64_at(seg_path(o.dir, 1), off_last + 8), 100u) << "nothing was dropped";
+}
+
+// A zero commit word whose seq field is intact looks like an unfinished
+// group, but a later segment whose header names its first seq was
+// published: publish() stores that only after the group's first word.
+TEST(JournalRecovery, EmptyWordBeforeAPublishedSegmentIsCorruption) {
+  temp_dir t;
+  auto o = make_journal(t, 3000);
+  ASSERT_GT(last_segment_with(o.dir, 3000), 2u);
+  const uint64_t off = record_offset(o.dir, 1, 10);
+  const uint64_t zero = 0;
+  write_at(seg_path(o.dir, 1), off, &zero, 8);
+  auto vr = verify_journal(o.dir);
+  EXPECT_EQ(vr.status, io_status::corrupt) << vr.message;
+  recovery_report r;
+  EXPECT_EQ(journal_writer::open(o, r), nullptr) << r.message;
+  EXPECT_TRUE(r.corrupt);
+  EXPECT_EQ(r.corrupt_segment, 1u);
+  EXPECT_EQ(r.corrupt_offset, off);
+  EXPECT_NE(r.message.find("published"), std::string::npos) << r.message;
+}
+
 TEST(JournalRecovery, FlippedByteInTheMiddleIsReportedWithPosition) {
   temp_dir t;
   auto o = make_journal(t, 100);
