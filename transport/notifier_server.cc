@@ -148,6 +148,7 @@ void notifier_server::run(const std::atomic<bool>& stop, int wake_fd) {
       auto until = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
       wait = std::clamp(until + 1ms, 0ms, wait);  // +1: expiry is "longer than"
     }
+    if (!backlogs_.empty()) wait = std::min(wait, 1ms);  // a full pipe raises no event
     try {
       zmq::poll(items, nitems, wait);
     } catch (const zmq::error_t& e) {
@@ -156,6 +157,7 @@ void notifier_server::run(const std::atomic<bool>& stop, int wake_fd) {
     }
     if (nitems == 3 && (items[2].revents & ZMQ_POLLIN)) return;
     now = clock::now();
+    if (!backlogs_.empty()) drain_backlogs();
     for (size_t i = 0; i < opt_.batch && router_.recv(in, false); ++i) handle_request(in, now);
     for (size_t i = 0; i < opt_.batch; ++i) {
       try {
@@ -241,7 +243,7 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
     out_.clear();
     notify::encode_error_reply(out_, e, message, known, req.req);
   }
-  send_reply(address, delimiter, id);
+  send_reply(address, delimiter);
 }
 
 void notifier_server::encode_status(bool known, std::span<const char> req) {
@@ -265,6 +267,8 @@ void notifier_server::encode_status(bool known, std::span<const char> req) {
       {"clients_expired", s.clients_expired},
       {"clients_gone", s.clients_gone},
       {"replies_lost", counters_.replies_lost},
+      {"replies_delayed", counters_.replies_delayed},
+      {"replies_waiting", uint64_t{backlog_total_}},
       {notify::kFieldExpiry, static_cast<uint64_t>(registry_.limits().expiry.count())},
       {"client_queue", uint64_t{registry_.limits().client_queue}},
       {"pid", static_cast<uint64_t>(::getpid())},
@@ -273,14 +277,65 @@ void notifier_server::encode_status(bool known, std::span<const char> req) {
   notify::encode_ok_reply(out_, notify::kOpStatus, known, fields, req);
 }
 
-void notifier_server::send_reply(std::string_view address, bool delimiter,
-                                 notifier_registry::client_id id) {
-  zmq::message_t body(out_.data(), out_.size());
-  const send_result r = send_routed(router_.socket(), address, delimiter, body);
-  if (r == send_result::sent) return;
-  ++counters_.replies_lost;
-  if (id != notifier_registry::npos)
-    registry_.forget(id, r == send_result::full ? forget_reason::slow : forget_reason::gone);
+void notifier_server::send_reply(std::string_view address, bool delimiter) {
+  const std::string key(address);
+  auto it = backlogs_.find(key);
+  if (it == backlogs_.end()) {  // nothing waiting for this client: try to send now
+    zmq::message_t body(out_.data(), out_.size());
+    const send_result r = send_routed(router_.socket(), address, delimiter, body);
+    if (r == send_result::sent) return;
+    if (r == send_result::gone) {
+      ++counters_.replies_lost;
+      lose_client(key, r);
+      return;
+    }
+    it = backlogs_.emplace(key, backlog{delimiter, {}}).first;
+  }
+  if (it->second.replies.size() >= opt_.max_backlog_replies ||
+      backlog_total_ >= opt_.max_backlog_total) {
+    // A client that sends without reading: its replies cannot be kept.
+    counters_.replies_lost += 1 + it->second.replies.size();
+    lose_client(key, send_result::full);
+    return;
+  }
+  it->second.replies.emplace_back(out_.data(), out_.size());
+  ++backlog_total_;
+  ++counters_.replies_delayed;
+}
+
+void notifier_server::lose_client(const std::string& address, send_result why) {
+  if (auto it = backlogs_.find(address); it != backlogs_.end()) {
+    backlog_total_ -= it->second.replies.size();
+    backlogs_.erase(it);
+  }
+  if (auto id = registry_.find(address); id != notifier_registry::npos)
+    registry_.forget(id, why == send_result::full ? forget_reason::slow : forget_reason::gone);
+}
+
+void notifier_server::drain_backlogs() {
+  for (auto it = backlogs_.begin(); it != backlogs_.end();) {
+    backlog& b = it->second;
+    send_result r = send_result::sent;
+    while (!b.replies.empty()) {
+      zmq::message_t body(b.replies.front().data(), b.replies.front().size());
+      r = send_routed(router_.socket(), it->first, b.delimiter, body);
+      if (r != send_result::sent) break;
+      b.replies.pop_front();
+      --backlog_total_;
+    }
+    if (r == send_result::gone) {
+      counters_.replies_lost += b.replies.size();
+      const std::string address = it->first;
+      ++it;
+      lose_client(address, send_result::gone);
+      continue;
+    }
+    if (b.replies.empty()) {
+      it = backlogs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void notifier_server::handle_report(const zmq::message_t& msg) {

@@ -7,9 +7,16 @@
 // Each turn drains up to `batch` requests and `batch` reports, then flushes the
 // notes the reports queued (coalesced per client, see notifier_registry.h),
 // then forgets clients silent for longer than the expiry. Nothing blocks on a
-// client: every send is non-blocking (ROUTER_MANDATORY); a client whose pipe
-// is full is dropped and counted, one that has disconnected is forgotten.
-// Each client's ZeroMQ pipe holds up to 2 * client_queue messages.
+// client: every send is non-blocking (ROUTER_MANDATORY). Each client's
+// ZeroMQ pipe holds up to 2 * client_queue messages.
+//  - Notes: a client whose pipe is full is dropped (forgotten) and counted.
+//  - Replies are never dropped for a client that reads: one its full pipe
+//    refuses waits in a per-client backlog (in order, with the replies after
+//    it) that each turn sends on as the pipe drains, so a client may pipeline
+//    thousands of requests and read the replies later. Past
+//    max_backlog_replies for one client (or max_backlog_total for all) its
+//    replies are dropped, counted in replies_lost, and the client forgotten.
+//    A client that has disconnected is forgotten and its backlog discarded.
 //
 // Message layouts: transport/notifier_protocol.h.
 //
@@ -21,8 +28,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
@@ -54,6 +63,10 @@ struct notifier_server_options {
   int report_queue = 100'000;
   // Requests queued per client connection before libzmq pushes back.
   int request_queue = 1'000;
+  // Replies kept for a client whose pipe is full (see above): per client,
+  // and in all.
+  size_t max_backlog_replies = 100'000;
+  size_t max_backlog_total = 1'000'000;
   // Where the server reports what an operator should know (the first bad
   // report, and every 10 s a summary when clients were dropped or expired).
   // Called on the server's thread; may be empty.
@@ -64,7 +77,8 @@ struct notifier_counters {
   uint64_t requests = 0;
   uint64_t requests_bad = 0;  // answered with an error
   uint64_t reports_bad = 0;   // discarded change reports
-  uint64_t replies_lost = 0;  // replies a client's full or closed pipe refused
+  uint64_t replies_lost = 0;  // replies dropped: a closed pipe, or a backlog past its cap
+  uint64_t replies_delayed = 0;  // replies that waited in a backlog
 };
 
 class notifier_server {
@@ -85,8 +99,12 @@ class notifier_server {
  private:
   void handle_request(inbound& in, std::chrono::steady_clock::time_point now);
   void handle_report(const zmq::message_t& msg);
-  // Sends out_ to the client, non-blocking; forgets it if it cannot take it.
-  void send_reply(std::string_view address, bool delimiter, notifier_registry::client_id id);
+  // Sends out_ to the client, non-blocking; keeps it in the client's backlog
+  // if its pipe is full (see above).
+  void send_reply(std::string_view address, bool delimiter);
+  // Sends what the backlogs hold, as far as the pipes take it.
+  void drain_backlogs();
+  void lose_client(const std::string& address, send_result why);
   void encode_status(bool known, std::span<const char> req);
   void log_summary(std::chrono::steady_clock::time_point now);
 
@@ -102,6 +120,12 @@ class notifier_server {
   std::chrono::steady_clock::time_point last_summary_;
   registry_stats summarized_;
   uint64_t summarized_lost_ = 0;
+  struct backlog {
+    bool delimiter = false;
+    std::deque<std::string> replies;
+  };
+  std::unordered_map<std::string, backlog> backlogs_;  // by client address
+  size_t backlog_total_ = 0;                           // replies in all backlogs
 };
 
 // A client's address: its envelope's frames without the delimiter (the

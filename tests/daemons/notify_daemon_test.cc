@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
@@ -365,6 +366,29 @@ TEST_F(notify_daemon, ClientThatStopsReadingIsDroppedOthersKeepReceiving) {
   EXPECT_GT(backlog, 50u);
   json r = stalled.call({{"op", "ping"}, {"req", "late"}});
   EXPECT_EQ(r["known"], false);
+}
+
+// PROTOCOL.md: a client with thousands of requests in flight gets every
+// reply. More than the pipe holds (2 * client_queue here, plus what the
+// client's own receive queue takes) wait in a backlog until the client reads.
+TEST_F(notify_daemon, PipelinedRequestsGetEveryReplyWhenReadLater) {
+  start();
+  raw_client c(ctx_, eps_.notify);
+  ASSERT_EQ(c.call({{"op", "watch"}, {"model", "m"}})["ok"], true);
+  constexpr int kRequests = 6000;
+  for (int i = 0; i < kRequests; ++i) c.send({{"op", "ping"}, {"req", i}});
+  std::this_thread::sleep_for(300ms);  // the notifier answers all while nobody reads
+  for (int i = 0; i < kRequests; ++i) {
+    json r = c.recv(10s);
+    ASSERT_FALSE(r.is_discarded()) << "reply " << i << " missing; " << status().dump();
+    ASSERT_EQ(r["req"], i) << r.dump();
+    ASSERT_EQ(r["ok"], true);
+  }
+  json s = status();
+  EXPECT_EQ(s["replies_lost"], 0) << s.dump();
+  EXPECT_GT(s["replies_delayed"].get<uint64_t>(), 0u) << s.dump();
+  EXPECT_EQ(s["replies_waiting"], 0) << s.dump();
+  EXPECT_EQ(c.call({{"op", "ping"}})["known"], true) << "a client that reads late is kept";
 }
 
 TEST_F(notify_daemon, NotesForOneKeyCoalesceToTheNewest) {
