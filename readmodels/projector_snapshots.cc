@@ -2,12 +2,19 @@
 // newest valid snapshots, bind the query endpoints) and its snapshots.
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "readmodels/projector.h"
 #include "readmodels/snapshot_format.h"
 
 namespace rill::readmodels {
 
 namespace {
+// How long a start waits for rill-core to repair a damaged journal tail at a
+// snapshot's seq before giving the snapshot up (rill-core opens a journal of
+// millions of events in a second or two).
+constexpr auto kTornTailWait = std::chrono::seconds(10);
+
 uint64_t wall_ns(const projector_env& env) {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(env.wall_clock().time_since_epoch())
@@ -69,6 +76,7 @@ void projector::open() {
 // beyond the journal's head, taken from this journal (fingerprint of the event
 // at its seq), accepted by the model. Every other one is logged and discarded.
 void projector::load_snapshot(projector_slot& s, uint64_t head) {
+  bool journal_unreadable = false;  // waited for a repair once already
   std::string msg;
   const auto seqs = s.snapshots->list(msg);
   if (!msg.empty()) spdlog::warn("model {}: cannot list snapshots: {}", s.name, msg);
@@ -91,8 +99,40 @@ void projector::load_snapshot(projector_slot& s, uint64_t head) {
     if (seq > 0 && snap.hdr.event_fingerprint != 0) {
       event_source* aux = aux_source();
       source_event ev;
-      source_status vs = aux == nullptr ? source_status::unavailable : aux->seek(seq);
-      if (vs == source_status::ok) vs = aux->next(ev);
+      auto read_at = [&] {
+        source_status st = aux == nullptr ? source_status::unavailable : aux->seek(seq);
+        if (st == source_status::ok) st = aux->next(ev);
+        return st;
+      };
+      source_status vs = read_at();
+      if (vs == source_status::corrupt && env_.local_source && !journal_unreadable) {
+        // A damaged record at the snapshot's seq is most often a torn tail
+        // that rill-core drops when it opens the journal (and then reuses
+        // the seq for a new event). Loading the snapshot before that would
+        // skip the new events at those seqs: wait for the repair.
+        spdlog::warn(
+            "model {}: the journal is unreadable at seq {} ({}); waiting up to {} s for "
+            "rill-core to recover it before checking the snapshot",
+            s.name, seq, aux->error(),
+            std::chrono::duration_cast<std::chrono::seconds>(kTornTailWait).count());
+        const auto deadline = clock::now() + kTornTailWait;
+        while (vs == source_status::corrupt && clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          vs = read_at();
+        }
+        if (vs == source_status::corrupt) {
+          journal_unreadable = true;
+          spdlog::warn(
+              "model {}: the journal is still unreadable at seq {} ({}); its snapshots "
+              "are not used",
+              s.name, seq, aux->error());
+        }
+      }
+      if (vs == source_status::corrupt && env_.local_source) {
+        spdlog::warn("model {}: snapshot at seq {} skipped: the journal cannot confirm it", s.name,
+                     seq);
+        continue;
+      }
       if (vs == source_status::ok && ev.seq == seq) {
         const bool ok = decoder_.decode(ev.body, view_, why_) == errc::ok;
         if (!ok ||

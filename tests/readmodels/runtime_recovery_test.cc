@@ -4,8 +4,11 @@
 
 #include <fstream>
 
+#include <thread>
+
 #include "readmodels/snapshot_format.h"
 #include "tests/readmodels/runtime_test_util.h"
+#include "tests/store/journal_test_util.h"
 
 namespace rill::test {
 namespace {
@@ -107,6 +110,44 @@ TEST(RuntimeRecovery, SnapshotBeyondTheJournalHeadIsDiscarded) {
   EXPECT_EQ(s["seq"], 120);
   EXPECT_EQ(s["events_applied"], 120);
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+}
+
+// The journal's last record is torn (a crash, a power cut). rill-core drops
+// it when it opens the journal and reuses its seq for a new event. A model
+// that starts first must not load a snapshot taken at that seq before the
+// repair: it would skip the new event (found by an outside probe).
+TEST(RuntimeRecovery, SnapshotAtATornTailWaitsForTheRepair) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  auto opt = test_options(dir.path());
+  const fs::path jdir = dir.path() / "journal";
+  {
+    test_journal j(jdir);
+    j.append_many(300, 10);
+    running_runtime rt(opt, stats_model());
+    ASSERT_TRUE(wait_applied(ctx, rt.endpoint("journal_stats"), 300));
+  }
+  ASSERT_EQ(snapshot_seqs(dir.path()).front(), 300u);
+  // Tear record 300: one byte of its body changes, so its checksum fails.
+  const fs::path seg = jdir / store::format::segment_file_name(1);
+  const uint64_t off = store::testing::record_offset(jdir, 1, 300);
+  ASSERT_NE(off, 0u);
+  const char bad = 0x5a;
+  store::testing::write_at(seg, off + store::format::kRecordHeaderSize + 1, &bad, 1);
+  // rill-core (here: a writer with other timestamps) opens the journal a
+  // moment after the model started, then appends 300..304 anew.
+  std::thread core([&] {
+    std::this_thread::sleep_for(700ms);
+    test_journal j(jdir, 1 << 20, 42);
+    EXPECT_EQ(j.head(), 299u);
+    for (int i = 0; i < 5; ++i) j.append("fresh", "f" + std::to_string(i));
+  });
+  running_runtime rt(opt, stats_model());
+  core.join();
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 304));
+  EXPECT_EQ(digest(ctx, ep), expected_digest(jdir)) << "the model holds the journal's events";
+  EXPECT_EQ(status(ctx, ep)["events_applied"], 304) << "rebuilt from seq 1, not from the snapshot";
 }
 
 TEST(RuntimeRecovery, SnapshotOfAnotherJournalIsDiscarded) {
