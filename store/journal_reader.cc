@@ -108,7 +108,7 @@ io_status journal_reader::impl::map(segment& s) {
   if (s.file) return io_status::ok;
   std::string error;
   return segment_file::open(dir_ / segment_file_name(s.index), segment_file::access::read_only,
-                            false, s.index, s.file, error);
+                            false, s.index, s.file, error, opt_.allow_short_segments);
 }
 
 // The record at p (not consumed), crossing end markers into later segments.

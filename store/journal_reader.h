@@ -55,6 +55,12 @@ struct reader_options {
   // with small segments and large records can be a single record). For
   // readers that decode ahead of applying (event_source_journal).
   uint64_t keep_records = 0;
+  // true: a segment file shorter than its header's size (cut short by a
+  // crash; rill-core repairs it when it opens the journal) is read as far
+  // as it goes, its cut-off record reading as corrupt, as the recovery
+  // scanner reads it. false: such a file is corrupt as a whole. For offline
+  // tools (rill journal dump), which must show every sound record.
+  bool allow_short_segments = false;
 };
 
 class journal_reader {
