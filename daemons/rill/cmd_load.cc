@@ -228,7 +228,9 @@ void add_load_command(CLI::App& app, global_options& g) {
                   "Also measure command -> `changed` note for model NAME at a client watching it "
                   "on rill-notify (every acknowledged request, until the first note with seq >= its seq)");
   sub->add_option("--plot", c.plot, "Write the latency percentile curve and throughput as an SVG file");
-  sub->add_option("--drain-timeout", c.drain_timeout_s, "Seconds to wait for the last replies (default 30)");
+  sub->add_option("--drain-timeout", c.drain_timeout_s,
+                  "Seconds to wait for the last replies, and for any reply while the window is "
+                  "full (default 30)");
   sub->add_option("--spin-us", c.spin_us,
                   "Closed loop: when the window is full, poll for replies without blocking for up to "
                   "this many microseconds before sleeping (a latency knob: saves the wake-up, "

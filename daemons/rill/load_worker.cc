@@ -46,8 +46,10 @@ void load_worker::run() {
   const bool stamp = cfg_.visible || cfg_.visible_journal;
   const uint32_t batch = cfg_.batch;
 
+  int64_t last_reply_ns = steady_ns();  // or the start: when the window last moved
   auto on_reply = [&](std::span<const char> body) {
     const int64_t now = steady_ns();
+    last_reply_ns = now;
     reply_summary r;
     if (!read_reply(body, batch, r) || !r.has_req) {
       ++result_.malformed;
@@ -82,14 +84,25 @@ void load_worker::run() {
   const double per_conn_rate = cfg_.rate / cfg_.connections / batch;
   const double interval_ns = cfg_.open_loop() ? 1e9 / per_conn_rate : 0;
 
+  // A full window with no reply for this long: the server is gone (killed,
+  // or not answering); the run ends instead of waiting for ever.
+  const int64_t stall_ns = static_cast<int64_t>(cfg_.drain_timeout_s * 1e9);
   uint64_t req = 1;
   while (result_.requests < max_requests && !shared_.stop.load(std::memory_order_relaxed)) {
     int64_t now = steady_ns();
     int64_t sent_at = now;
+    if (pc.in_flight() >= cfg_.window && now - last_reply_ns > stall_ns) {
+      result_.fatal = "no reply from " + endpoint_ + " for " +
+                      std::to_string(static_cast<int64_t>(cfg_.drain_timeout_s)) + " s with " +
+                      std::to_string(pc.in_flight()) + " requests in flight";
+      break;
+    }
     if (cfg_.open_loop()) {
       const int64_t intended =
           start_ns + static_cast<int64_t>(static_cast<double>(result_.requests) * interval_ns);
-      if (commands_ == 0 && intended >= deadline_ns) break;
+      // Past the deadline nothing more is sent, also when a full window held
+      // the sends back (their intended times never came round).
+      if (commands_ == 0 && (intended >= deadline_ns || now >= deadline_ns)) break;
       if (now < intended || pc.in_flight() >= cfg_.window) {
         // Not due yet (or no room): handle replies meanwhile, sleeping in
         // the socket's poll until the next send is due. Never spin: on a

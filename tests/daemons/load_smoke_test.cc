@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
@@ -83,9 +84,11 @@ class load_smoke : public ::testing::Test {
     return r ? (*r)["head"].get<uint64_t>() : 0;
   }
   // Runs `rill load --data D <args> --json`; returns the JSON report and the exit code.
+  // (`timeout 60` bounds a run that would not end.)
   json load(const std::string& args, int& rc) {
-    const std::string cmd = std::string(RILL_BIN_DIR) + "/rill load --data " + dir_.path().string() +
-                            " --json " + args + " 2>" + (dir_.path() / "load.err").string();
+    const std::string cmd = "timeout -s KILL 60 " + std::string(RILL_BIN_DIR) +
+                            "/rill load --data " + dir_.path().string() + " --json " + args +
+                            " 2>" + (dir_.path() / "load.err").string();
     FILE* p = ::popen(cmd.c_str(), "r");
     if (p == nullptr) return json();
     std::string out;
@@ -203,6 +206,38 @@ TEST_F(load_smoke, OpenLoopSendsOnSchedule) {
   EXPECT_LE(r["send_lag_us"]["p50"].get<double>(), r["latency_us"]["p50"].get<double>());
   EXPECT_LE(r["send_lag_us"]["max"].get<double>(), r["latency_us"]["max"].get<double>());
   EXPECT_EQ(head(), r["ok"].get<uint64_t>());
+}
+
+// rill-core killed mid-run: its replies never come, the window fills up. The
+// run still ends: open loop at its deadline (the full window held back the
+// sends whose intended times would have ended it; it ran for ever, found by
+// an outside probe), and with --count once no reply came for --drain-timeout.
+TEST_F(load_smoke, OpenLoopEndsAtItsDeadlineWhenTheServerDies) {
+  std::thread killer([&] {
+    std::this_thread::sleep_for(1s);
+    core_.signal(SIGKILL);
+  });
+  int rc = -1;
+  json r = load("--rate 3000 --duration 3 --window 200 --drain-timeout 2", rc);
+  killer.join();
+  EXPECT_EQ(rc, 3) << "lost replies: exit 3; " << r.dump();
+  ASSERT_TRUE(r.is_object());
+  EXPECT_GT(r["lost"].get<uint64_t>(), 0u);
+  EXPECT_LT(r["requests"].get<uint64_t>(), 9000u) << "the full window held sends back";
+}
+
+TEST_F(load_smoke, ACountedRunEndsWhenNoReplyComes) {
+  std::thread killer([&] {
+    std::this_thread::sleep_for(1s);
+    core_.signal(SIGKILL);
+  });
+  int rc = -1;
+  json r = load("--rate 3000 --count 30000 --window 200 --drain-timeout 2", rc);
+  killer.join();
+  EXPECT_EQ(rc, 3) << r.dump();
+  ASSERT_TRUE(r.is_object());
+  EXPECT_GT(r["lost"].get<uint64_t>(), 0u);
+  EXPECT_NE(r.value("fatal", "").find("no reply from"), std::string::npos) << r.dump();
 }
 
 // --notified: rill-notify and rill-proj hosting `customers` next to rill-core;
