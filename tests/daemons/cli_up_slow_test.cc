@@ -213,6 +213,35 @@ TEST(CliSupervisor, MissingDaemonBinaryIsReportedBeforeAnythingStarts) {
   EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "rill.pid"));
 }
 
+// A rill-core started by hand for the data directory: rill up refuses to
+// start beside it (its own rill-core would fail on the journal lock and be
+// restarted for ever while the stranger answered, and --detach reported
+// success; found by an outside probe).
+TEST(CliSupervisor, UpRefusesADaemonStartedOutsideIt) {
+  temp_dir d("rcli");
+  const auto data = d.path() / "data";
+  child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", data.string()},
+                     (d.path() / "core.log").string());
+  ASSERT_TRUE(
+      eventually([&] { return std::filesystem::exists(data / "run" / "rill-core.pid"); }, 20s));
+  // Whatever happens below, no supervisor outlives the test.
+  struct down_at_exit {
+    std::filesystem::path data;
+    ~down_at_exit() { run_rill({"down", "--data", data.string()}, {.timeout = 90s}); }
+  } guard{data};
+  auto r = run_rill({"up", "--detach", "--data", data.string()}, {.timeout = 60s});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("already_running"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rill-core (pid " + std::to_string(core.pid()) + ")"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(data / "run" / "rill.pid")) << "nothing was started";
+  core.kill();
+  // Once it is gone, rill up starts.
+  auto up = run_rill({"up", "--detach", "--data", data.string()}, {.timeout = 90s});
+  ASSERT_EQ(up.code, 0) << up.err;
+  EXPECT_EQ(run_rill({"down", "--data", data.string()}, {.timeout = 90s}).code, 0);
+}
+
 TEST(CliSupervisor, SyncAndSchemaArePassedToRillCore) {
   live_rill rill(
       {"--sync", "batch", "--schema", std::string(RILL_SOURCE_DIR) + "/schemas/default.json"});
