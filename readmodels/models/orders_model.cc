@@ -37,11 +37,9 @@ uint32_t orders_model::customer_of(state& st, std::string_view id) {
 }
 
 void orders_model::link_order(state& st, uint32_t idx) {
-  customer& c = st.customers[st.orders[idx].customer];
-  if (c.last == kNone)
-    c.first = idx;
-  else
-    st.orders[c.last].next = idx;
+  order& o = st.orders[idx];
+  customer& c = st.customers[o.customer];
+  o.prev = c.last;
   c.last = idx;
   ++c.count;
 }
@@ -85,7 +83,7 @@ void orders_model::apply(const event_view& e, change_set& changed) {
   // Every order of the customer shows its name (get's customer_name): a
   // watcher of one order hears of the rename too. (Not walked in a rebuild.)
   if (renamed && changed.records())
-    for (uint32_t o = cu.first; o != kNone; o = st_->orders[o].next) changed.add(st_->orders[o].id);
+    for (uint32_t o = cu.last; o != kNone; o = st_->orders[o].prev) changed.add(st_->orders[o].id);
 }
 
 void orders_model::prefetch(const event_view& e) const {
@@ -195,11 +193,14 @@ errc orders_model::query(std::string_view q, const msgpack::object& args, packer
     const customer& c = st_->customers[record_position(*it)];
     const uint64_t begin = offset < c.count ? offset : c.count;
     const uint64_t end = c.count - begin < limit ? c.count : begin + limit;
-    result.pack_array(static_cast<uint32_t>(end - begin));
-    uint32_t idx = c.first;
-    for (uint64_t i = 0; i < begin; ++i) idx = st_->orders[idx].next;
-    for (uint64_t i = begin; i < end; ++i, idx = st_->orders[idx].next)
-      pack_order(result, st_->orders[idx]);
+    // The list runs from the newest order back: skip those after `end`,
+    // collect the page, answer it oldest first.
+    std::vector<uint32_t> page(end - begin);
+    uint32_t idx = c.last;
+    for (uint64_t i = c.count; i > end; --i) idx = st_->orders[idx].prev;
+    for (uint64_t i = end; i > begin; --i, idx = st_->orders[idx].prev) page[i - begin - 1] = idx;
+    result.pack_array(static_cast<uint32_t>(page.size()));
+    for (uint32_t i : page) pack_order(result, st_->orders[i]);
     return errc::ok;
   }
   message = "orders answers get and by_customer";

@@ -57,18 +57,20 @@ class orders_model final : public read_model {
   struct order {
     std::string_view id, currency;  // currency as given
     uint32_t customer = 0;
-    uint32_t next = kNone;  // the customer's next order (index into state::orders)
+    uint32_t prev = kNone;  // the customer's previous order (index into state::orders)
     double amount = 0, rate = 0;
     bool has_rate = false;
   };
-  // A customer's orders are a list threaded through state::orders in seq
-  // order (first / last / next), not a vector per customer: appending one
-  // allocates nothing.
+  // A customer's orders are a list threaded through state::orders from the
+  // newest back (last / prev), not a vector per customer: appending one
+  // allocates nothing and writes only the new order and its customer (a
+  // forward link would also write the customer's previous order, a random
+  // cache miss in every ORDER_CREATED of a rebuild).
   struct customer {
     std::string_view id;
     std::string name;
     bool has_name = false;
-    uint32_t first = kNone, last = kNone, count = 0;
+    uint32_t last = kNone, count = 0;
   };
   // The indexes hold positions in the vectors (record_index.h: 8 bytes a
   // slot); a state never moves, it lives behind a unique_ptr.
