@@ -100,6 +100,14 @@ class load_smoke : public ::testing::Test {
     return json::parse(out, nullptr, false);
   }
 
+  // SIGKILLs rill-core from another thread after `delay` (join the thread).
+  std::thread kill_core_after(std::chrono::milliseconds delay) {
+    return std::thread([this, delay] {
+      std::this_thread::sleep_for(delay);
+      core_.signal(SIGKILL);
+    });
+  }
+
   test::temp_dir dir_{"rill-load-test"};
   zmq::context_t ctx_;
   transport::endpoints eps_;
@@ -213,10 +221,7 @@ TEST_F(load_smoke, OpenLoopSendsOnSchedule) {
 // sends whose intended times would have ended it; it ran for ever, found by
 // an outside probe), and with --count once no reply came for --drain-timeout.
 TEST_F(load_smoke, OpenLoopEndsAtItsDeadlineWhenTheServerDies) {
-  std::thread killer([&] {
-    std::this_thread::sleep_for(1s);
-    core_.signal(SIGKILL);
-  });
+  std::thread killer = kill_core_after(1s);
   int rc = -1;
   json r = load("--rate 3000 --duration 3 --window 200 --drain-timeout 2", rc);
   killer.join();
@@ -227,10 +232,7 @@ TEST_F(load_smoke, OpenLoopEndsAtItsDeadlineWhenTheServerDies) {
 }
 
 TEST_F(load_smoke, ACountedRunEndsWhenNoReplyComes) {
-  std::thread killer([&] {
-    std::this_thread::sleep_for(1s);
-    core_.signal(SIGKILL);
-  });
+  std::thread killer = kill_core_after(1s);
   int rc = -1;
   json r = load("--rate 3000 --count 30000 --window 200 --drain-timeout 2", rc);
   killer.join();

@@ -35,6 +35,19 @@ void expect_all_zero(const std::filesystem::path& file, uint64_t from, uint64_t 
   for (uint64_t i = from; i < to; ++i) ASSERT_EQ(bytes[i], 0) << "byte " << i;
 }
 
+// verify and the writer both call the journal corrupt at (segment, off);
+// returns the writer's message.
+std::string expect_refused(const journal_options& o, uint32_t segment, uint64_t off) {
+  auto vr = verify_journal(o.dir);
+  EXPECT_EQ(vr.status, io_status::corrupt) << vr.message;
+  recovery_report r;
+  EXPECT_EQ(journal_writer::open(o, r), nullptr) << r.message;
+  EXPECT_TRUE(r.corrupt);
+  EXPECT_EQ(r.corrupt_segment, segment);
+  EXPECT_EQ(r.corrupt_offset, off);
+  return r.message;
+}
+
 // After recovery the journal takes new records right after the head.
 void expect_appendable(const journal_options& o, uint64_t head, size_t max_len = 100) {
   auto w = open_writer(o);
@@ -177,13 +190,7 @@ TEST(JournalRecovery, ZeroedRecordHeaderWithRecordsBehindItIsCorruption) {
   const uint64_t off_last = record_offset(o.dir, 1, 100);
   const std::string zeros(16, '\0');
   write_at(seg_path(o.dir, 1), off, zeros.data(), zeros.size());
-  auto vr = verify_journal(o.dir);
-  EXPECT_EQ(vr.status, io_status::corrupt) << vr.message;
-  recovery_report r;
-  EXPECT_EQ(journal_writer::open(o, r), nullptr) << r.message;
-  EXPECT_TRUE(r.corrupt);
-  EXPECT_EQ(r.corrupt_segment, 1u);
-  EXPECT_EQ(r.corrupt_offset, off);
+  expect_refused(o, 1, off);
   EXPECT_EQ(read_u64_at(seg_path(o.dir, 1), off_last + 8), 100u) << "nothing was dropped";
 }
 
@@ -197,14 +204,7 @@ TEST(JournalRecovery, EmptyWordBeforeAPublishedSegmentIsCorruption) {
   const uint64_t off = record_offset(o.dir, 1, 10);
   const uint64_t zero = 0;
   write_at(seg_path(o.dir, 1), off, &zero, 8);
-  auto vr = verify_journal(o.dir);
-  EXPECT_EQ(vr.status, io_status::corrupt) << vr.message;
-  recovery_report r;
-  EXPECT_EQ(journal_writer::open(o, r), nullptr) << r.message;
-  EXPECT_TRUE(r.corrupt);
-  EXPECT_EQ(r.corrupt_segment, 1u);
-  EXPECT_EQ(r.corrupt_offset, off);
-  EXPECT_NE(r.message.find("published"), std::string::npos) << r.message;
+  EXPECT_NE(expect_refused(o, 1, off).find("published"), std::string::npos);
 }
 
 TEST(JournalRecovery, FlippedByteInTheMiddleIsReportedWithPosition) {
