@@ -188,21 +188,28 @@ void validator::commit() {
 bool validator::apply(std::string_view agg, std::string_view id, uint64_t ver,
                       std::string_view key, uint64_t seq) {
   const aggregate_def* a = schema_.find_aggregate(agg);
-  if (a == nullptr) return false;
-  version_map& m = index_[a->index];
+  version_map* m = nullptr;
+  if (a != nullptr) {
+    m = &index_[a->index];
+  } else if (auto it = foreign_.find(agg); it != foreign_.end()) {
+    m = &it->second;
+  } else {
+    m = &foreign_.emplace(std::string(agg), version_map()).first->second;
+  }
   const hashed_view h = hashed(id);
-  if (uint64_t* cur = m.find(h); cur != nullptr) {
+  if (uint64_t* cur = m->find(h); cur != nullptr) {
     *cur = ver;
   } else {
-    m.insert_absent(hashed_key<short_or_pooled>{short_or_pooled(id, ids_), h.h}, ver);
+    m->insert_absent(hashed_key<short_or_pooled>{short_or_pooled(id, ids_), h.h}, ver);
   }
   // A key seen again after it was forgotten keeps its first (surviving) entry.
-  if (key.empty()) return true;
-  if (const hashed_view k = hashed(key); !keys_.contains(k)) {
-    add_key(k, seq, ver);
-    evict_keys();
+  if (!key.empty()) {
+    if (const hashed_view k = hashed(key); !keys_.contains(k)) {
+      add_key(k, seq, ver);
+      evict_keys();
+    }
   }
-  return true;
+  return a != nullptr;
 }
 
 uint64_t validator::version(std::string_view agg, std::string_view id) const {
@@ -215,6 +222,12 @@ uint64_t validator::version(std::string_view agg, std::string_view id) const {
 size_t validator::aggregate_count() const {
   size_t n = 0;
   for (const version_map& m : index_) n += m.size();
+  return n;
+}
+
+size_t validator::foreign_aggregate_count() const {
+  size_t n = 0;
+  for (const auto& [name, m] : foreign_) n += m.size();
   return n;
 }
 

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -79,14 +80,19 @@ class validator {
   void commit();
 
   // Rebuild from a journaled event: sets the aggregate's version to ver and
-  // records key -> {seq, ver} if key is not empty. False (and nothing changes)
-  // if agg is not in the schema. Must not be called with staged changes.
+  // records key -> {seq, ver} if key is not empty. An aggregate type the
+  // schema does not have (the journal was written under another schema) is
+  // kept aside all the same, so that a checkpoint written now still holds
+  // it for a later start under that schema; false then. Must not be called
+  // with staged changes.
   bool apply(std::string_view agg, std::string_view id, uint64_t ver, std::string_view key,
              uint64_t seq);
 
   // Current version, staged changes included; 0 if absent.
   uint64_t version(std::string_view agg, std::string_view id) const;
-  size_t aggregate_count() const;
+  size_t aggregate_count() const;  // of the schema's types
+  // Aggregates of types the schema does not have (kept for checkpoints).
+  size_t foreign_aggregate_count() const;
   size_t key_count() const { return keys_.size(); }
   // Bytes held for ids longer than 15 bytes (shorter ones sit in the index).
   size_t long_id_bytes() const { return ids_.allocated(); }
@@ -97,8 +103,8 @@ class validator {
   void serialize(out_buffer& out, uint64_t seq) const;
   // Replaces the state with a checkpoint's. Checks magic, version and
   // checksum and every length; false (state untouched) on any mismatch.
-  // Aggregate types the schema no longer has are skipped. On success sets
-  // seq to the seq the checkpoint is valid for.
+  // Aggregate types the schema does not have are kept aside, as apply()
+  // keeps them. On success sets seq to the seq the checkpoint is valid for.
   bool load(std::span<const char> body, uint64_t& seq);
 
  private:
@@ -135,6 +141,9 @@ class validator {
   validator_options opts_;
   string_pool ids_;                    // the bytes of the long ids in index_
   std::vector<version_map> index_;     // per aggregate type (schema index)
+  // Types found in the journal or a checkpoint but not in the schema: never
+  // checked against, only carried from the journal into checkpoints.
+  std::map<std::string, version_map, std::less<>> foreign_;
   std::deque<std::string> key_fifo_;   // owns the key strings, oldest first
   key_map keys_;                       // views into key_fifo_
   std::vector<undo_entry> undo_;

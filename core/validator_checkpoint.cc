@@ -62,16 +62,20 @@ void validator::serialize(out_buffer& out, uint64_t seq) const {
   put<uint32_t>(out, index_checkpoint::version);
   put<uint32_t>(out, 0);
   put<uint64_t>(out, seq);
-  put<uint32_t>(out, static_cast<uint32_t>(index_.size()));
+  put<uint32_t>(out, static_cast<uint32_t>(index_.size() + foreign_.size()));
   put<uint32_t>(out, 0);
-  for (size_t i = 0; i < index_.size(); ++i) {
-    put_str(out, schema_.aggregate(i).name);
-    put<uint64_t>(out, index_[i].size());
-    index_[i].for_each([&out](const hashed_key<short_or_pooled>& id, uint64_t ver) {
+  auto put_type = [&out](std::string_view name, const version_map& m) {
+    put_str(out, name);
+    put<uint64_t>(out, m.size());
+    m.for_each([&out](const hashed_key<short_or_pooled>& id, uint64_t ver) {
       put_str(out, id.s);
       put<uint64_t>(out, ver);
     });
-  }
+  };
+  for (size_t i = 0; i < index_.size(); ++i) put_type(schema_.aggregate(i).name, index_[i]);
+  // Types of another schema go along, so that a start under that schema
+  // again finds its aggregates (docs/schema.md).
+  for (const auto& [name, m] : foreign_) put_type(name, m);
   put<uint64_t>(out, key_fifo_.size());
   for (const std::string& k : key_fifo_) {
     const key_entry& e = *keys_.find(hashed(k));
@@ -101,6 +105,7 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
   }
   string_pool ids;
   std::vector<version_map> index(schema_.aggregate_count());
+  std::map<std::string, version_map, std::less<>> foreign;
   for (uint32_t t = 0; t < ntypes; ++t) {
     std::string_view name;
     uint64_t count;
@@ -108,14 +113,20 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
     // Each entry takes at least 12 bytes: a count beyond that is a lie.
     if (count > r.remaining() / 12) return false;
     const aggregate_def* a = schema_.find_aggregate(name);
-    version_map* m = a != nullptr ? &index[a->index] : nullptr;
-    if (m != nullptr) m->reserve(count);
+    version_map* m = nullptr;
+    if (a != nullptr) {
+      m = &index[a->index];
+    } else {
+      auto [it, fresh] = foreign.emplace(std::string(name), version_map());
+      if (!fresh) return false;  // a type written twice
+      m = &it->second;
+    }
+    m->reserve(count);
     for (uint64_t i = 0; i < count; ++i) {
       std::string_view id;
       uint64_t ver;
       if (!r.get_str(id) || !r.get(ver)) return false;
-      if (m != nullptr &&
-          !m->emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids), hashed(id).h}, ver))
+      if (!m->emplace(hashed_key<short_or_pooled>{short_or_pooled(id, ids), hashed(id).h}, ver))
         return false;
     }
   }
@@ -137,6 +148,7 @@ bool validator::load(std::span<const char> body, uint64_t& seq) {
   // Moving the pool keeps its chunks (and the index's views) in place.
   ids_ = std::move(ids);
   index_.swap(index);
+  foreign_.swap(foreign);
   key_fifo_.swap(fifo);
   keys_ = std::move(keys);
   undo_.clear();

@@ -74,9 +74,23 @@ std::unique_ptr<validator> load_index(const schema& s, validator_options vo,
       spdlog::warn("index checkpoint {} is damaged; rebuilding the index from the journal", file.string());
       v = std::make_unique<validator>(s, vo);
     } else if (seq > head) {
-      spdlog::warn("index checkpoint is at seq {} but the journal ends at {}; rebuilding the index",
-                   seq, head);
+      // The journal lost its tail since (a power cut in sync mode none, or
+      // `rill journal truncate`). The file must go before new events take
+      // those seqs: it would pass for their index at a later start.
+      spdlog::warn(
+          "index checkpoint is at seq {} but the journal ends at {}; removing it and "
+          "rebuilding the index",
+          seq, head);
       v = std::make_unique<validator>(s, vo);
+      std::filesystem::remove(file, ec);
+      if (ec)
+        throw std::runtime_error("cannot remove the stale index checkpoint " + file.string() +
+                                 ": " + ec.message());
+      const int dfd = ::open(index_dir(data).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+      }
     } else {
       report.checkpoint_seq = seq;
     }
@@ -85,6 +99,7 @@ std::unique_ptr<validator> load_index(const schema& s, validator_options vo,
   if (reader.seek(report.checkpoint_seq + 1) != store::io_status::ok)
     throw std::runtime_error("cannot read the journal to rebuild the index");
   store::record_view rec;
+  uint64_t foreign_events = 0;
   for (;;) {
     auto st = reader.next(rec);
     if (st == store::io_status::end_of_log) break;
@@ -96,11 +111,14 @@ std::unique_ptr<validator> load_index(const schema& s, validator_options vo,
       spdlog::error("journal record seq {} is not an event; skipped by the index", rec.seq);
       continue;
     }
-    if (!v->apply(h.agg, h.id, h.ver, h.key, rec.seq))
-      spdlog::warn("journal event seq {} has aggregate type '{}' unknown to the schema", rec.seq,
-                   h.agg);
+    if (!v->apply(h.agg, h.id, h.ver, h.key, rec.seq)) ++foreign_events;
     ++report.replayed;
   }
+  if (foreign_events > 0 || v->foreign_aggregate_count() > 0)
+    spdlog::warn(
+        "the journal holds {} aggregates of types this schema does not have ({} of the "
+        "events replayed now); they are kept in the index for a schema that has them",
+        v->foreign_aggregate_count(), foreign_events);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return v;
 }

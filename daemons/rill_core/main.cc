@@ -43,10 +43,19 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
 
+// A schema file: at most 16 MiB (a schema of the documented maxima is far
+// smaller), so that --schema /dev/zero is an error, not an exhausted host.
 std::string read_file(const std::string& path) {
+  constexpr size_t kMaxSchemaBytes = 16u << 20;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text(kMaxSchemaBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw std::runtime_error("cannot read " + path);
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxSchemaBytes)
+    throw std::runtime_error(path + " is larger than 16 MiB: not a schema file");
+  return text;
 }
 
 size_t count_segments(const std::filesystem::path& dir) {

@@ -15,6 +15,7 @@
 #include <zmq.hpp>
 
 #include "core/validator.h"
+#include "store/journal_truncate.h"
 #include "tests/support/child_process.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
@@ -145,6 +146,62 @@ TEST_F(core_daemon, IdempotencyKeySurvivesRestart) {
   EXPECT_EQ(create_customer("c1", "k-1")["dup"], true);
 }
 
+// One start under a schema that lacks a type (an operator who forgot
+// --schema once) must not make the index forget that type's aggregates:
+// the checkpoint written at its clean exit carries them along.
+TEST_F(core_daemon, AStartUnderAnotherSchemaKeepsTheIndexOfItsTypes) {
+  const auto things = (dir_.path() / "things.json").string();
+  std::ofstream(things) << R"({"aggregates":{"thing":{"commands":{)"
+                           R"("MAKE":{"event":"MADE","creates":true},"POKE":{"event":"POKED"}}}}})";
+  auto thing = [&](const char* cmd) {
+    return call({{"cmd", cmd}, {"agg", "thing"}, {"id", "t1"}, {"key", std::string("k-") + cmd}});
+  };
+  EXPECT_EQ(create_customer("c1")["ok"], true);
+  daemon_.kill(SIGTERM);
+  start({"--schema", things});
+  EXPECT_EQ(thing("MAKE")["ok"], true);
+  daemon_.kill(SIGTERM);  // each clean exit writes the index checkpoint
+  start();
+  EXPECT_EQ(create_customer("c1")["error"], "already_exists");
+  daemon_.kill(SIGTERM);
+  start({"--schema", things});
+  EXPECT_EQ(call({{"cmd", "MAKE"}, {"agg", "thing"}, {"id", "t1"}})["error"], "already_exists");
+  EXPECT_EQ(thing("MAKE")["dup"], true) << "its key is remembered too";
+  auto poke = thing("POKE");
+  EXPECT_EQ(poke["ok"], true) << poke.dump();
+  EXPECT_EQ(poke["ver"], 2);
+  daemon_.kill(SIGTERM);
+  start();
+  EXPECT_EQ(create_customer("c1")["error"], "already_exists");
+  EXPECT_EQ(head(), 3u);
+}
+
+// An index checkpoint ahead of the journal (its tail lost to a power cut
+// in sync mode none, or cut by `rill journal truncate`) is ignored, and
+// removed before new events take its seqs: else a later start would load
+// it as the index of a different history.
+TEST_F(core_daemon, AStaleIndexCheckpointIsRemovedBeforeItsSeqsAreReused) {
+  for (int i = 1; i <= 20; ++i) ASSERT_EQ(create_customer("c" + std::to_string(i))["ok"], true);
+  daemon_.kill(SIGTERM);  // checkpoint at seq 20
+  ASSERT_TRUE(std::filesystem::exists(dir_.path() / "index" / "checkpoint.idx"));
+  const auto journal = dir_.path() / "journal";
+  auto plan = store::plan_truncate(journal, 10);
+  ASSERT_EQ(plan.status, store::io_status::ok) << plan.error;
+  std::string error;
+  ASSERT_EQ(store::apply_truncate(journal, plan, dir_.path() / "dropped", error),
+            store::io_status::ok)
+      << error;
+  start();
+  EXPECT_EQ(head(), 10u);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "index" / "checkpoint.idx"));
+  for (int i = 1; i <= 12; ++i) ASSERT_EQ(create_customer("x" + std::to_string(i))["ok"], true);
+  daemon_.kill(SIGKILL);  // no checkpoint at exit
+  start();
+  EXPECT_EQ(create_customer("c15")["ok"], true) << "c15 was cut from the journal";
+  EXPECT_EQ(create_customer("x3")["error"], "already_exists");
+  EXPECT_EQ(create_customer("c5")["error"], "already_exists");
+}
+
 // The shipped config/default.json documents itself with "_doc" keys; every
 // daemon takes it (keys starting with '_' are comments).
 TEST_F(core_daemon, StartsWithTheShippedConfigFile) {
@@ -185,7 +242,8 @@ TEST_F(core_daemon, BadFlagsExitWithUsageError) {
   std::ofstream(d.path() / "bad.json") << R"({"aggregates": 5})";
   for (const auto& [file, why] : std::vector<std::pair<std::string, std::string>>{
            {(d.path() / "bad.json").string(), "aggregates: must be"},
-           {(d.path() / "missing.json").string(), "cannot read"}}) {
+           {(d.path() / "missing.json").string(), "cannot read"},
+           {"/dev/zero", "larger than 16 MiB"}}) {
     const auto log = (d.path() / "core.log").string();
     test::child_process p({std::string(RILL_BIN_DIR) + "/rill-core", "--data",
                            (d.path() / "data").string(), "--schema", file},
