@@ -1,6 +1,7 @@
 #include "core/schema.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -140,7 +141,8 @@ struct parser {
     }
     if (auto it = j.find("ref"); it != j.end()) {
       if (!is_string) return fail(path + ".ref", "only for type string");
-      if (!it->is_string()) return fail(path + ".ref", "must be an aggregate type name");
+      if (!it->is_string() || !valid_name(it->get_ref<const std::string&>()))
+        return fail(path + ".ref", "must be an aggregate type name");
       f.ref = it->get<std::string>();  // resolved once every aggregate is known
     }
     if ((f.gt || f.ge || f.lt || f.le) && !is_numeric) {
@@ -151,6 +153,27 @@ struct parser {
     const std::optional<double> lo = f.gt ? f.gt : f.ge, hi = f.lt ? f.lt : f.le;
     if (lo && hi && (*lo > *hi || (*lo == *hi && (f.gt || f.lt)))) {
       return fail(path, "the bounds leave no valid value");
+    }
+    if (f.type == field_type::integer && lo && hi) {
+      // The smallest and largest integers inside the bounds.
+      const double least = f.gt ? std::floor(*f.gt) + 1 : std::ceil(*f.ge);
+      const double most = f.lt ? std::ceil(*f.lt) - 1 : std::floor(*f.le);
+      if (least > most) return fail(path, "the bounds leave no valid integer");
+    }
+    if (f.letters &&
+        ((f.min_len && *f.min_len > f.letters) || (f.max_len && *f.max_len < f.letters)))
+      return fail(path, "letters " + std::to_string(f.letters) + " is outside min_len/max_len");
+    for (const std::string& v : f.one_of) {
+      // A value the field's other rules refuse could never be sent.
+      bool letters_ok = v.size() == f.letters;
+      for (size_t i = 0; letters_ok && i < v.size(); ++i)
+        letters_ok = (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z');
+      if (f.letters && !letters_ok)
+        return fail(path + ".one_of",
+                    "\"" + v + "\" is not " + std::to_string(f.letters) + " ASCII letters");
+      const size_t n = utf8_length(v);
+      if ((f.min_len && n < *f.min_len) || (f.max_len && n > *f.max_len))
+        return fail(path + ".one_of", "\"" + v + "\" is outside min_len/max_len");
     }
     if ((f.min_len || f.max_len) && !(is_string || f.type == field_type::array ||
                                       f.type == field_type::map)) {

@@ -50,6 +50,35 @@ errc check_length(const field_def& f, size_t n, const char* unit, std::string& m
   return errc::ok;
 }
 
+// What a map, array or any value may hold: every map key a string and
+// every number finite, so that each event reads as JSON (the CLI's tail
+// and dump, clients in other languages). The structural check bounds the
+// depth (core/msgpack_check.h), so the recursion is bounded.
+bool nested_ok(const msgpack::object& v) {
+  switch (v.type) {
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      return std::isfinite(v.via.f64);
+    case msgpack::type::ARRAY:
+      for (uint32_t i = 0; i < v.via.array.size; ++i)
+        if (!nested_ok(v.via.array.ptr[i])) return false;
+      return true;
+    case msgpack::type::MAP:
+      for (uint32_t i = 0; i < v.via.map.size; ++i) {
+        const msgpack::object_kv& kv = v.via.map.ptr[i];
+        if (kv.key.type != msgpack::type::STR || !nested_ok(kv.val)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+errc check_nested(const field_def& f, const msgpack::object& v, std::string& message) {
+  if (nested_ok(v)) return errc::ok;
+  return fail(message, f.name, "map keys inside it must be strings and numbers finite");
+}
+
 errc check_value(const field_def& f, const msgpack::object& v, std::string& message) {
   switch (f.type) {
     case field_type::string: {
@@ -107,12 +136,14 @@ errc check_value(const field_def& f, const msgpack::object& v, std::string& mess
       return errc::ok;
     case field_type::map:
       if (v.type != msgpack::type::MAP) return fail(message, f.name, "must be a map");
-      return check_length(f, v.via.map.size, "entries", message);
+      if (errc e = check_length(f, v.via.map.size, "entries", message); e != errc::ok) return e;
+      return check_nested(f, v, message);
     case field_type::array:
       if (v.type != msgpack::type::ARRAY) return fail(message, f.name, "must be an array");
-      return check_length(f, v.via.array.size, "elements", message);
+      if (errc e = check_length(f, v.via.array.size, "elements", message); e != errc::ok) return e;
+      return check_nested(f, v, message);
     case field_type::any:
-      return errc::ok;
+      return check_nested(f, v, message);
   }
   return errc::ok;
 }

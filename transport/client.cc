@@ -4,6 +4,8 @@
 
 #include <msgpack.hpp>
 
+#include "transport/json_msgpack.h"
+
 namespace rill::transport {
 namespace {
 
@@ -125,9 +127,7 @@ std::optional<nlohmann::json> rpc_client::call(nlohmann::json request,
     if (left.count() < 0) return std::nullopt;
     auto msg = receive(left);
     if (!msg) return std::nullopt;
-    auto reply = nlohmann::json::from_msgpack(static_cast<const uint8_t*>(msg->data()),
-                                              static_cast<const uint8_t*>(msg->data()) + msg->size(),
-                                              true, false);
+    auto reply = msgpack_to_json({static_cast<const char*>(msg->data()), msg->size()});
     if (reply.is_discarded() || !reply.is_object()) continue;
     if (reply.contains("req") && reply["req"] != req) continue;  // a stale reply
     return reply;

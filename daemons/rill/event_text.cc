@@ -1,21 +1,26 @@
 #include "daemons/rill/event_text.h"
 
 #include "daemons/rill/process_util.h"
+#include "transport/json_msgpack.h"
 
 namespace rill::cli {
 
 nlohmann::json event_json(std::span<const char> body) {
-  auto j = nlohmann::json::from_msgpack(reinterpret_cast<const uint8_t*>(body.data()),
-                                        reinterpret_cast<const uint8_t*>(body.data()) + body.size(),
-                                        true, false);
+  auto j = transport::msgpack_to_json(body);
   if (j.is_discarded() || !j.is_object()) return nlohmann::json::value_t::discarded;
   return j;
 }
 
 std::string event_line(const nlohmann::json& ev) {
+  // A string with a control character (an id may hold any UTF-8) is shown
+  // as a quoted JSON string, so that it cannot break the line or fake one.
   auto str = [&](const char* k) {
     auto it = ev.find(k);
-    return it != ev.end() && it->is_string() ? it->get<std::string>() : std::string();
+    if (it == ev.end() || !it->is_string()) return std::string();
+    const auto& s = it->get_ref<const std::string&>();
+    for (unsigned char c : s)
+      if (c < 0x20 || c == 0x7f) return it->dump();
+    return s;
   };
   auto num = [&](const char* k) -> std::string {
     auto it = ev.find(k);

@@ -107,6 +107,14 @@ TEST(Schema, FieldErrors) {
       {{{"type", "string"}, {"min_len", 3}, {"max_len", 2}}, "greater than max_len"},
       {{{"type", "string"}, {"min_len", -1}}, "non-negative integer"},
       {{{"type", "string"}, {"optional", "yes"}}, "optional: must be true or false"},
+      // Rules that leave no value a command could send, and a ref to no type.
+      {{{"type", "string"}, {"ref", ""}}, "ref: must be an aggregate type name"},
+      {{{"type", "integer"}, {"gt", 1}, {"lt", 2}}, "no valid integer"},
+      {{{"type", "integer"}, {"ge", 1.2}, {"le", 1.8}}, "no valid integer"},
+      {{{"type", "string"}, {"letters", 3}, {"max_len", 2}}, "outside min_len/max_len"},
+      {{{"type", "string"}, {"letters", 3}, {"min_len", 4}}, "outside min_len/max_len"},
+      {{{"type", "string"}, {"letters", 3}, {"one_of", {"EUR", "ab"}}}, "\"ab\" is not 3 ASCII"},
+      {{{"type", "string"}, {"max_len", 2}, {"one_of", {"abc"}}}, "outside min_len/max_len"},
       {"string", "must be an object"},
   };
   for (const auto& [field, expected] : cases) {
@@ -116,6 +124,12 @@ TEST(Schema, FieldErrors) {
       EXPECT_NE(e.find("aggregates.thing.commands.MAKE.fields.f"), std::string::npos) << e;
     }
   }
+  // Bounds and lists that leave some value stay valid.
+  for (const json& ok : {json{{"type", "integer"}, {"gt", 1}, {"lt", 3}},
+                         json{{"type", "integer"}, {"ge", 1.5}, {"le", 2}},
+                         json{{"type", "string"}, {"letters", 3}, {"min_len", 3}, {"max_len", 3}},
+                         json{{"type", "string"}, {"letters", 3}, {"one_of", {"EUR", "usd"}}}})
+    EXPECT_EQ(parse_error(with_field(ok)), "") << ok.dump();
   json many;
   for (int i = 0; i < 65; ++i) many["f" + std::to_string(i)] = {{"type", "any"}};
   json j = {{"aggregates", {{"t", {{"commands", {{"C", {{"event", "E"}, {"fields", many}}}}}}}}}};
@@ -308,6 +322,41 @@ TEST_F(DataTest, GeneralFieldRules) {
   EXPECT_EQ(run({{"n", 1}, {"flag", 1}}), errc::bad_request);
   EXPECT_EQ(run({{"n", 1}, {"name", "abcd"}}), errc::bad_request);
   EXPECT_EQ(run({{"n", 1}, {"name", "éééé"}}), errc::bad_request);
+}
+
+// Inside map, array and any values every map key is a string and every
+// number finite: each event must read as JSON (rill tail, clients).
+TEST_F(DataTest, NestedValuesReadAsJson) {
+  std::string error;
+  auto s = schema::parse(R"({"aggregates": {"t": {"commands": {"C": {"event": "E", "fields": {
+      "m": {"type": "map", "optional": true},
+      "a": {"type": "array", "optional": true},
+      "x": {"type": "any", "optional": true}}}}}}})",
+                         error);
+  ASSERT_NE(s, nullptr) << error;
+  const command_def* c = s->find_command("t", "C");
+  // {field: value}, value given as raw MessagePack bytes.
+  auto run = [&](const char* field, const std::string& value) {
+    bytes_ = std::string("\x81") + static_cast<char>(0xa0 | 1) + field + value;
+    zone_.clear();
+    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
+    return c->check_data(&obj_, message_);
+  };
+  const std::string int_key_map("\x81\x01\x02", 3);                  // {1: 2}
+  const std::string nested(std::string("\x81\xa1k") + int_key_map);  // {"k": {1: 2}}
+  const std::string nan("\xcb\x7f\xf8\0\0\0\0\0\0", 9);              // NaN
+  const std::string fine("\x82\xa1k\x91\x01\xa1z\xc3", 8);           // {"k": [1], "z": true}
+  EXPECT_EQ(run("m", fine), errc::ok) << message_;
+  EXPECT_EQ(run("m", int_key_map), errc::bad_request);
+  EXPECT_NE(message_.find("data.m: map keys inside it must be strings"), std::string::npos)
+      << message_;
+  EXPECT_EQ(run("m", nested), errc::bad_request);
+  EXPECT_EQ(run("a", std::string("\x91") + nested), errc::bad_request);
+  EXPECT_EQ(run("a", std::string("\x92\x01") + nan), errc::bad_request);
+  EXPECT_EQ(run("x", nan), errc::bad_request);
+  EXPECT_EQ(run("x", int_key_map), errc::bad_request);
+  EXPECT_EQ(run("x", fine), errc::ok) << message_;
+  EXPECT_EQ(run("x", std::string("\xc0")), errc::ok) << "null is a value of any";
 }
 
 // String lengths are code points on both sides of the range, whether or not
