@@ -69,4 +69,22 @@ endpoints discover_endpoints(const std::filesystem::path& data) {
   return *f;
 }
 
+std::string endpoint_problem(const std::string& ep) {
+  constexpr std::string_view kIpc = "ipc://";
+  if (ep.compare(0, kIpc.size(), kIpc) != 0) return {};
+  const size_t len = ep.size() - kIpc.size();
+  if (len <= kMaxIpcPath) return {};
+  return "endpoint " + ep + ": its path is " + std::to_string(len) +
+         " bytes, more than a Unix socket's limit of " + std::to_string(kMaxIpcPath) +
+         " (use a shorter data directory, or tcp:// endpoints)";
+}
+
+std::string endpoints_problem(const endpoints& e) {
+  for (const auto* ep : {&e.command, &e.events, &e.replay, &e.notify, &e.notify_in})
+    if (auto why = endpoint_problem(*ep); !why.empty()) return why;
+  for (const auto& [name, ep] : e.models)
+    if (auto why = endpoint_problem(ep); !why.empty()) return why;
+  return {};
+}
+
 }  // namespace rill::transport

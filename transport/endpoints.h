@@ -24,6 +24,15 @@ endpoints default_endpoints(const std::filesystem::path& data);
 std::string default_model_endpoint(const std::filesystem::path& data, const std::string& model);
 std::filesystem::path run_dir(const std::filesystem::path& data);
 
+// Longest path an ipc:// endpoint may have: a Unix socket's sun_path holds
+// 108 bytes with the terminating zero.
+inline constexpr size_t kMaxIpcPath = 107;
+// Why endpoint `ep` cannot be bound or connected to ("" when it can): an
+// ipc:// path longer than kMaxIpcPath.
+std::string endpoint_problem(const std::string& ep);
+// The first problem among every endpoint of `e`, or "".
+std::string endpoints_problem(const endpoints& e);
+
 // Writes `e` as JSON atomically (temp file + rename). Throws on I/O error.
 void write_endpoints_json(const std::filesystem::path& file, const endpoints& e);
 // Reads D/run/endpoints.json; nullopt if absent or unreadable.

@@ -63,7 +63,16 @@ void add_global_flags(CLI::App& app, global_options& g) {
   // $RILL_DATA is read once, into the default (global_options::from_environment):
   // CLI11's envname would let it override a --data given before the subcommand.
   app.add_option("--data", g.data, "Data directory (default ./rill-data, or $RILL_DATA)")
-      ->type_name("DIR");
+      ->type_name("DIR")
+      ->check(
+          [](const std::string& d) -> std::string {
+            if (d.empty()) return "must not be empty";
+            std::error_code ec;
+            if (std::filesystem::exists(d, ec) && !std::filesystem::is_directory(d, ec))
+              return d + " is not a directory";
+            return {};
+          },
+          "DIR");
   app.add_flag("--json", g.json, "Machine output: JSON on stdout");
   app.add_option("--curve-key", g.curve_key,
                  "Our CURVE key pair file for tcp:// endpoints (rill keys gen; or $RILL_CURVE_KEY)")

@@ -1,12 +1,18 @@
-// rill journal verify|dump: offline access to the journal (works with rill stopped).
+// rill journal verify|dump|truncate: offline access to the journal (works with rill stopped).
+#include <fstream>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "core/index_checkpoint.h"
 #include "daemons/rill/commands.h"
 #include "daemons/rill/event_text.h"
+#include "daemons/rill/process_util.h"
+#include "daemons/rill/run_lock.h"
+#include "readmodels/snapshot_format.h"
 #include "store/journal_format.h"
 #include "store/journal_reader.h"
+#include "store/journal_truncate.h"
 #include "store/journal_verify.h"
 
 namespace rill::cli {
@@ -16,6 +22,12 @@ namespace {
 struct dump_flags {
   uint64_t from = 1;
   uint64_t to = 0;  // 0: to the end
+};
+
+struct truncate_flags {
+  uint64_t after = 0;
+  bool yes = false;
+  bool dry_run = false;
 };
 
 std::filesystem::path journal_dir(const global_options& g) {
@@ -141,10 +153,166 @@ int run_dump(global_options& g, const dump_flags& f) {
   return exit_ok;
 }
 
+// State derived from the journal that a cut makes stale: rill-core's index
+// checkpoint and read-model snapshots taken after the cut. Both would be
+// refused at load anyway (the checkpoint when it is ahead of the head, a
+// snapshot by its event fingerprint), but moved aside with the dropped
+// segments the daemons start without a wait and the operator keeps all.
+struct derived_file {
+  std::filesystem::path path;  // where it is now
+  std::filesystem::path rel;   // its place under D (and under the backup)
+  uint64_t seq = 0;
+};
+
+std::vector<derived_file> stale_derived_files(const std::filesystem::path& data, uint64_t after) {
+  std::vector<derived_file> out;
+  const auto idx = data / "index" / "checkpoint.idx";
+  if (std::ifstream in{idx, std::ios::binary}) {
+    char head[index_checkpoint::header_size] = {};
+    if (in.read(head, sizeof head) && std::equal(head, head + 8, index_checkpoint::magic)) {
+      const uint64_t seq = store::format::load_u64(head + index_checkpoint::seq_offset);
+      if (seq > after) out.push_back({idx, std::filesystem::path("index") / "checkpoint.idx", seq});
+    }
+  }
+  std::error_code ec;
+  for (const auto& m : std::filesystem::directory_iterator(data / "models", ec)) {
+    if (!m.is_directory(ec)) continue;
+    std::error_code ec2;
+    for (const auto& f : std::filesystem::directory_iterator(m.path(), ec2)) {
+      uint64_t seq = 0;
+      if (readmodels::snapshot_format::parse_file_name(f.path().filename().string(), seq) &&
+          seq > after)
+        out.push_back({f.path(),
+                       std::filesystem::path("models") / m.path().filename() / f.path().filename(),
+                       seq});
+    }
+  }
+  return out;
+}
+
+// D/journal-dropped-20261128T190102Z (a suffix when that exists).
+std::filesystem::path backup_dir(const std::filesystem::path& data) {
+  const std::string stamp = format_utc_ms(now_ns());  // 2026-11-28T19:01:02.123Z
+  std::string compact;
+  for (char c : stamp.substr(0, 19))
+    if (c != '-' && c != ':') compact += c;
+  auto dir = data / ("journal-dropped-" + compact + "Z");
+  std::error_code ec;
+  for (int n = 2; std::filesystem::exists(dir, ec); ++n)
+    dir = data / ("journal-dropped-" + compact + "Z-" + std::to_string(n));
+  return dir;
+}
+
+int run_truncate(global_options& g, const truncate_flags& f) {
+  if (f.yes && f.dry_run)
+    return usage_error("journal truncate", "--yes and --dry-run exclude each other");
+  const auto data = g.data_dir();
+  const auto dir = journal_dir(g);
+  std::error_code ec;
+  if (auto why = data_dir_denied(data, "journal"); !why.empty())
+    return report("forbidden", why, exit_refused);
+  if (!std::filesystem::is_directory(dir, ec))
+    return report("not_found", "no journal at " + dir.string(), exit_refused);
+  // Every daemon must be stopped: a running read model holds state from
+  // events the cut drops, and would skip the new events given their seqs.
+  std::string running;
+  if (run_lock_busy(lock_file(data))) {
+    auto pid = read_pid_file(supervisor_pid_file(data));
+    running = "rill up" + (pid ? " (pid " + std::to_string(*pid) + ")" : std::string());
+  }
+  if (auto d = daemons_running(data, std::chrono::milliseconds(0)); !d.empty())
+    running += (running.empty() ? "" : ", ") + d;
+  if (!running.empty())
+    return report("already_running",
+                  running + " running for " + data.string() +
+                      "; stop rill first ('rill down --data " + data.string() + "')",
+                  exit_refused);
+
+  const auto plan = store::plan_truncate(dir, f.after);
+  if (plan.status == store::io_status::invalid_argument)
+    return usage_error("journal truncate",
+                       "--after " + std::to_string(f.after) + ": " + plan.error);
+  if (plan.status != store::io_status::ok)
+    return report(std::string(store::to_string(plan.status)), plan.error, exit_refused);
+  const auto derived = stale_derived_files(data, f.after);
+  const bool act = plan.drops() || !derived.empty();
+  const auto backup = backup_dir(data);
+
+  auto summary = [&](bool done) {
+    if (g.json) {
+      nlohmann::json j = {{"ok", true},
+                          {"done", done && act},
+                          {"journal", dir.string()},
+                          {"after", f.after},
+                          {"first_seq", plan.first_seq},
+                          {"sound_head", plan.sound_head},
+                          {"dropped_events", plan.dropped_records},
+                          {"dropped_bytes", plan.cut_end - plan.cut_offset},
+                          {"removed_segments", plan.removed_segments},
+                          {"backup", act ? backup.string() : std::string()}};
+      nlohmann::json moved = nlohmann::json::array();
+      for (const auto& d : derived) moved.push_back({{"file", d.rel.string()}, {"seq", d.seq}});
+      j["moved"] = moved;
+      std::cout << j.dump() << std::endl;
+      return;
+    }
+    if (!act) {
+      std::cout << "journal " << dir.string() << ": nothing after seq " << f.after << " to drop"
+                << std::endl;
+      return;
+    }
+    std::cout << (done ? "dropped " : "would drop ") << plan.dropped_records << " events";
+    if (plan.dropped_records > 0)
+      std::cout << " (seq " << f.after + 1 << ".." << plan.sound_head << ")";
+    std::cout << " after seq " << f.after;
+    if (plan.cut_end > plan.cut_offset)
+      std::cout << "; zero " << plan.cut_end - plan.cut_offset << " bytes of "
+                << store::format::segment_file_name(plan.cut_segment) << " from offset "
+                << plan.cut_offset;
+    if (!plan.removed_segments.empty())
+      std::cout << "; remove " << plan.removed_segments.size() << " later segment file(s)";
+    for (const auto& d : derived)
+      std::cout << "; move " << d.rel.string() << " (seq " << d.seq << ")";
+    std::cout << std::endl;
+    if (done) std::cout << "saved what was dropped to " << backup.string() << std::endl;
+  };
+  if (f.dry_run) {
+    summary(false);
+    return exit_ok;
+  }
+  if (!f.yes) {
+    summary(false);
+    return usage_error("journal truncate",
+                       "this drops events for good from the journal; add --yes to do it (or "
+                       "--dry-run to only see what it would drop)");
+  }
+  if (!act) {
+    summary(true);
+    return exit_ok;
+  }
+  std::string error;
+  if (auto s = store::apply_truncate(dir, plan, backup / "journal", error);
+      s != store::io_status::ok)
+    return report("truncate_failed", error, exit_refused);
+  for (const auto& d : derived) {
+    const auto to = backup / d.rel;
+    std::filesystem::create_directories(to.parent_path(), ec);
+    std::filesystem::rename(d.path, to, ec);
+    if (ec)
+      return report("truncate_failed",
+                    "the journal is cut, but " + d.path.string() + " could not be moved to " +
+                        to.string() + ": " + ec.message() + "; remove it before starting rill",
+                    exit_refused);
+  }
+  summary(true);
+  return exit_ok;
+}
+
 }  // namespace
 
 void add_journal_command(CLI::App& app, global_options& g) {
-  auto* sub = app.add_subcommand("journal", "Check or print the journal (works with rill stopped)");
+  auto* sub =
+      app.add_subcommand("journal", "Check, print or cut the journal (works with rill stopped)");
   add_global_flags(*sub, g);
   sub->require_subcommand(1);
   auto* verify = sub->add_subcommand(
@@ -158,6 +326,16 @@ void add_journal_command(CLI::App& app, global_options& g) {
   dump->add_option("--from", f->from, "First seq (default 1)");
   dump->add_option("--to", f->to, "Last seq (default: the head)");
   dump->callback([&g, f] { g.exit = run_dump(g, *f); });
+  auto t = std::make_shared<truncate_flags>();
+  auto* truncate =
+      sub->add_subcommand("truncate",
+                          "Cut the journal after a seq (rill stopped); what is dropped is saved to "
+                          "D/journal-dropped-<time>/");
+  add_global_flags(*truncate, g);
+  truncate->add_option("--after", t->after, "The last seq to keep")->required();
+  truncate->add_flag("--yes", t->yes, "Do it (events after --after are dropped for good)");
+  truncate->add_flag("--dry-run", t->dry_run, "Only print what would be dropped");
+  truncate->callback([&g, t] { g.exit = run_truncate(g, *t); });
 }
 
 }  // namespace rill::cli

@@ -1,4 +1,5 @@
 // rill send: one command (or a batch) to rill-core.
+#include <charconv>
 #include <iostream>
 #include <iterator>
 
@@ -18,7 +19,7 @@ namespace {
 struct send_flags {
   std::vector<std::string> args;  // CMD AGG ID field=value...
   std::string key, corr, request;
-  int64_t expect = 0;
+  std::string expect_text;  // --expect as given (parsed in build_request)
   bool has_expect = false;
   bool atomic = false;
   int64_t timeout_ms = 5000;
@@ -40,6 +41,15 @@ std::string result_line(const nlohmann::json& r) {
 }
 
 int build_request(const send_flags& f, nlohmann::json& req) {
+  int64_t expect = 0;
+  if (f.has_expect) {
+    const char* b = f.expect_text.data();
+    const char* e = b + f.expect_text.size();
+    auto [p, ec] = std::from_chars(b, e, expect);
+    if (ec != std::errc() || p != e || b == e)
+      return usage_error("send", "--expect must be a version number (0 = must not exist), not '" +
+                                     f.expect_text + "'");
+  }
   if (!f.request.empty()) {
     if (!f.args.empty())
       return usage_error("send",
@@ -52,6 +62,23 @@ int build_request(const send_flags& f, nlohmann::json& req) {
     if (!req.is_object())
       return usage_error("send", "--json: expected a JSON object (or an array: a batch)");
     if (f.atomic && req.contains("batch")) req["atomic"] = true;
+    // --key, --corr and --expect go into the command; a batch carries them
+    // per command, and a JSON that already says otherwise is a contradiction.
+    std::vector<std::pair<const char*, nlohmann::json>> extra;
+    if (!f.key.empty()) extra.emplace_back("key", f.key);
+    if (!f.corr.empty()) extra.emplace_back("corr", f.corr);
+    if (f.has_expect) extra.emplace_back("expect", expect);
+    for (const auto& [name, value] : extra) {
+      if (req.contains("batch"))
+        return usage_error("send", std::string("--") + name +
+                                       " applies to one command; in a batch, give \"" + name +
+                                       "\" in each command's JSON");
+      if (req.contains(name) && req[name] != value)
+        return usage_error("send", std::string("--") + name + " " + value.dump() +
+                                       " contradicts the JSON's \"" + name +
+                                       "\": " + req[name].dump());
+      req[name] = value;
+    }
     return exit_ok;
   }
   if (f.args.size() < 3)
@@ -63,7 +90,7 @@ int build_request(const send_flags& f, nlohmann::json& req) {
   req = {{"cmd", f.args[0]}, {"agg", f.args[1]}, {"id", f.args[2]}, {"data", data}};
   if (!f.key.empty()) req["key"] = f.key;
   if (!f.corr.empty()) req["corr"] = f.corr;
-  if (f.has_expect) req["expect"] = f.expect;
+  if (f.has_expect) req["expect"] = expect;
   return exit_ok;
 }
 
@@ -124,7 +151,8 @@ void add_send_command(CLI::App& app, global_options& g) {
       ->type_name("CMD AGG ID FIELD=VALUE");
   sub->add_option("--key", f->key, "Idempotency key");
   auto* expect =
-      sub->add_option("--expect", f->expect, "Expected current version (0 = must not exist)");
+      sub->add_option("--expect", f->expect_text, "Expected current version (0 = must not exist)")
+          ->type_name("INT");
   sub->add_option("--corr", f->corr, "Correlation id, copied into the event");
   sub->add_option("--request", f->request,
                   "The request as JSON (what --json '{...}' becomes): a command map or a "

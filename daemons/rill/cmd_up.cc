@@ -55,29 +55,6 @@ std::string config_problem(const std::string& file) {
   return {};
 }
 
-// Daemons that hold their pid files' locks in D/run although no supervisor
-// runs for D: started by hand. Their sockets would clash with the daemons
-// rill up starts, which would fail and be restarted for ever while the
-// strangers answer. Daemons of a supervisor that just died exit on their
-// own: they get a moment to go. "" when none.
-std::string daemons_running(const std::filesystem::path& data) {
-  const auto run = transport::run_dir(data);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  for (;;) {
-    std::string found;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(run, ec)) {
-      const auto& p = e.path();
-      if (p.extension() != ".pid" || p == supervisor_pid_file(data) || !run_lock_busy(p)) continue;
-      auto pid = read_pid_file(p);
-      if (!found.empty()) found += ", ";
-      found += p.stem().string() + (pid ? " (pid " + std::to_string(*pid) + ")" : "");
-    }
-    if (found.empty() || std::chrono::steady_clock::now() >= deadline) return found;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
-
 int run_up(global_options& g, const up_flags& f) {
   if (!f.sync.empty() && !valid_sync_mode(f.sync))
     return usage_error("up", "--sync must be none, batch or interval:MS, not '" + f.sync + "'");
@@ -103,6 +80,11 @@ int run_up(global_options& g, const up_flags& f) {
   o.ready_timeout = std::chrono::milliseconds(f.timeout_ms);
   o.stop_timeout = std::chrono::milliseconds(f.stop_timeout_ms);
 
+  {
+    auto why = transport::endpoints_problem(make_endpoints(o.data));
+    if (why.empty()) why = transport::endpoint_problem(rates_endpoint(o.data));
+    if (!why.empty()) return usage_error("up", why);
+  }
   std::string error;
   const bool fresh = !std::filesystem::exists(o.data, ec);
   if ((fresh && !make_dir(o.data, true, error)) ||
@@ -124,7 +106,9 @@ int run_up(global_options& g, const up_flags& f) {
     case run_lock::result::error:
       return report("start_failed", error, exit_refused);
   }
-  if (auto running = daemons_running(o.data); !running.empty())
+  // Daemons started by hand hold D/run's sockets: the ones rill up starts
+  // would fail and be restarted for ever while the strangers answer.
+  if (auto running = daemons_running(o.data, std::chrono::seconds(3)); !running.empty())
     return report("already_running",
                   running + " already running for " + o.data.string() +
                       ", started outside 'rill up'; stop it first (its pid file is in " +

@@ -15,7 +15,7 @@ void add_send_command(CLI::App& app, global_options& g);     // send
 void add_query_command(CLI::App& app, global_options& g);    // query
 void add_watch_command(CLI::App& app, global_options& g);    // watch
 void add_tail_command(CLI::App& app, global_options& g);     // tail
-void add_journal_command(CLI::App& app, global_options& g);  // journal verify|dump
+void add_journal_command(CLI::App& app, global_options& g);  // journal verify|dump|truncate
 void add_rebuild_command(CLI::App& app, global_options& g);  // rebuild
 void add_demo_command(CLI::App& app, global_options& g);     // demo
 void add_keys_command(CLI::App& app, global_options& g);     // keys gen

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <thread>
+
+#include "daemons/rill/process_util.h"
 
 #include "transport/endpoints.h"
 
@@ -69,6 +72,24 @@ std::filesystem::path supervisor_pid_file(const std::filesystem::path& data) {
 }
 std::filesystem::path supervisor_state_file(const std::filesystem::path& data) {
   return transport::run_dir(data) / "supervisor.json";
+}
+
+std::string daemons_running(const std::filesystem::path& data, std::chrono::milliseconds wait) {
+  const auto run = transport::run_dir(data);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    std::string found;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(run, ec)) {
+      const auto& p = e.path();
+      if (p.extension() != ".pid" || p == supervisor_pid_file(data) || !run_lock_busy(p)) continue;
+      auto pid = read_pid_file(p);
+      if (!found.empty()) found += ", ";
+      found += p.stem().string() + (pid ? " (pid " + std::to_string(*pid) + ")" : "");
+    }
+    if (found.empty() || std::chrono::steady_clock::now() >= deadline) return found;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace rill::cli

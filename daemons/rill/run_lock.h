@@ -12,6 +12,7 @@
 // copy).
 //
 // Thread-safety: not thread-safe.
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -41,6 +42,12 @@ class run_lock {
 // True if some process holds the lock on `file` (it exists and is locked).
 // Probes by taking and dropping the lock.
 bool run_lock_busy(const std::filesystem::path& file);
+
+// Daemons holding their pid files' locks in D/run (the supervisor's
+// excluded), as "rill-core (pid 12), rill-proj-orders (pid 14)"; "" when
+// none. Waits up to `wait` for them to go (daemons of a supervisor that
+// just died exit on their own).
+std::string daemons_running(const std::filesystem::path& data, std::chrono::milliseconds wait);
 
 // D/run/rill.lock, D/run/rill.pid, D/run/supervisor.json.
 std::filesystem::path lock_file(const std::filesystem::path& data);

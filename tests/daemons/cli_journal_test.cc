@@ -1,5 +1,6 @@
 // rill journal verify | dump on a journal written here (rill not running).
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -204,6 +205,131 @@ TEST_F(CliJournalSegments, DumpReadsATruncatedLastSegmentUpToTheCut) {
   ASSERT_EQ(lines.size(), kEvents - 1) << d.err;
   EXPECT_EQ(lines.back().rfind("#" + std::to_string(kEvents - 1) + "  ", 0), 0u) << lines.back();
   EXPECT_NE(d.err.find("torn tail"), std::string::npos) << d.err;
+}
+
+// rill journal truncate: the operator's way past corruption that makes
+// rill-core refuse the journal. It asks for --yes, saves what it drops,
+// and moves aside the index checkpoint and snapshots taken after the cut.
+TEST_F(CliJournal, TruncateCutsAfterASeqAndSavesWhatItDrops) {
+  ASSERT_TRUE(flip_body_byte(4));
+  ASSERT_EQ(run_rill(args({"journal", "verify"})).code, 1);
+  const auto data = dir_.path();
+  std::filesystem::create_directories(data / "index");
+  {
+    std::ofstream idx(data / "index" / "checkpoint.idx", std::ios::binary);
+    char head[32] = {'R', 'I', 'L', 'L', 'I', 'D', 'X', '1', 1};
+    store::format::store_u64(head + 16, 9);  // a checkpoint at seq 9
+    idx.write(head, sizeof head);
+  }
+  const auto snaps = data / "models" / "customers";
+  std::filesystem::create_directories(snaps);
+  std::ofstream(snaps / "snap-00000000000000000002.rsnap") << "kept";
+  std::ofstream(snaps / "snap-00000000000000000005.rsnap") << "moved";
+
+  auto past = run_rill(args({"journal", "truncate", "--after", "5", "--yes"}));
+  EXPECT_EQ(past.code, 2) << past.err;
+  EXPECT_NE(past.err.find("ends at seq 3"), std::string::npos) << past.err;
+  auto asks = run_rill(args({"journal", "truncate", "--after", "3"}));
+  EXPECT_EQ(asks.code, 2);
+  EXPECT_NE(asks.out.find("would drop"), std::string::npos) << asks.out;
+  EXPECT_NE(asks.err.find("--yes"), std::string::npos) << asks.err;
+  auto dry = run_rill(args({"journal", "truncate", "--after", "3", "--dry-run"}));
+  EXPECT_EQ(dry.code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("move index/checkpoint.idx (seq 9)"), std::string::npos) << dry.out;
+  EXPECT_EQ(run_rill(args({"journal", "verify"})).code, 1) << "neither changed anything";
+
+  // Refused while a daemon holds its pid file's lock.
+  {
+    std::filesystem::create_directories(data / "run");
+    const int fd = ::open((data / "run" / "rill-core.pid").c_str(), O_RDWR | O_CREAT, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    auto busy = run_rill(args({"journal", "truncate", "--after", "3", "--yes"}));
+    ::close(fd);
+    EXPECT_EQ(busy.code, 1);
+    EXPECT_NE(busy.err.find("already_running"), std::string::npos) << busy.err;
+    EXPECT_NE(busy.err.find("rill-core"), std::string::npos) << busy.err;
+  }
+
+  auto cut = run_rill(args({"journal", "truncate", "--after", "3", "--yes", "--json"}));
+  ASSERT_EQ(cut.code, 0) << cut.err;
+  auto j = parse_json(cut.out);
+  ASSERT_TRUE(j.is_object()) << cut.out;
+  EXPECT_EQ(j["done"], true);
+  EXPECT_EQ(j["sound_head"], 3);
+  EXPECT_GT(j["dropped_bytes"].get<uint64_t>(), 0u);
+  ASSERT_EQ(j["moved"].size(), 2u) << j.dump();
+  const std::filesystem::path backup = j["backup"].get<std::string>();
+  EXPECT_EQ(backup.parent_path(), data);
+  EXPECT_TRUE(std::filesystem::exists(backup / "journal" / segment().filename()));
+  EXPECT_TRUE(std::filesystem::exists(backup / "index" / "checkpoint.idx"));
+  EXPECT_TRUE(
+      std::filesystem::exists(backup / "models" / "customers" / "snap-00000000000000000005.rsnap"));
+  EXPECT_TRUE(std::filesystem::exists(snaps / "snap-00000000000000000002.rsnap"));
+  EXPECT_FALSE(std::filesystem::exists(data / "index" / "checkpoint.idx"));
+
+  auto v = run_rill(args({"journal", "verify"}));
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_NE(v.out.find("OK, 3 events (seq 1..3)"), std::string::npos) << v.out;
+  auto again = run_rill(args({"journal", "truncate", "--after", "3", "--yes"}));
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("nothing after seq 3 to drop"), std::string::npos) << again.out;
+}
+
+TEST_F(CliJournal, TruncateOfASoundJournalCountsTheEventsItDrops) {
+  auto cut = run_rill(args({"journal", "truncate", "--after", "7", "--yes"}));
+  ASSERT_EQ(cut.code, 0) << cut.err;
+  EXPECT_NE(cut.out.find("dropped 3 events (seq 8..10) after seq 7"), std::string::npos) << cut.out;
+  EXPECT_NE(cut.out.find("saved what was dropped to " + dir_.path().string() + "/journal-dropped-"),
+            std::string::npos)
+      << cut.out;
+  auto d = run_rill(args({"journal", "dump", "--json"}));
+  EXPECT_EQ(d.code, 0);
+  EXPECT_EQ(lines_of(d.out).size(), 7u);
+}
+
+// Events the core accepted before it checked nested values (a map key
+// that is not a string), and ids with control characters: dump prints
+// each, on one line, and never skips one.
+TEST(CliJournalText, OddEventsPrintOnOneLineEach) {
+  temp_dir d("rcli");
+  auto w = open_small_journal(d.path() / "journal");
+  ASSERT_TRUE(w);
+  auto event = [](uint64_t seq, const std::string& id, const std::string& raw_data) {
+    // {"seq", "ts", "type", "agg", "id", "ver", "data"} with data given raw.
+    nlohmann::json head = {{"seq", seq},     {"ts", 1'700'000'000'000'000'000ull},
+                           {"type", "MADE"}, {"agg", "thing"},
+                           {"id", id},       {"ver", 1}};
+    auto bytes = nlohmann::json::to_msgpack(head);
+    bytes[0] = static_cast<uint8_t>(0x80 | 7);  // fixmap of 7 entries
+    for (char c : std::string("\xa4"
+                              "data") +
+                      raw_data)
+      bytes.push_back(static_cast<uint8_t>(c));
+    return bytes;
+  };
+  const std::vector<std::vector<uint8_t>> events = {
+      event(1, "x0", std::string("\x81\xa1m\x81\xa1k\x01", 7)),  // {"m": {"k": 1}}
+      event(2, "x1", std::string("\x81\xa1m\x81\x01\x02", 6)),   // {"m": {1: 2}}
+      event(3, "x7\n#99 fake", std::string("\x80", 1)),
+  };
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(w->append(i + 1, {reinterpret_cast<const char*>(events[i].data()), events[i].size()}),
+              store::io_status::ok);
+    w->publish();
+  }
+  ASSERT_EQ(w->flush(), store::io_status::ok);
+  w.reset();
+  auto r = run_rill({"journal", "dump", "--data", d.path().string()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out << r.err;
+  EXPECT_NE(lines[1].find(R"({"m":{"1":2}})"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find(R"("x7\n#99 fake")"), std::string::npos) << lines[2];
+  EXPECT_EQ(r.err, "");
+  auto j = run_rill({"journal", "dump", "--json", "--data", d.path().string()});
+  ASSERT_EQ(lines_of(j.out).size(), 3u) << j.err;
+  EXPECT_EQ(parse_json(lines_of(j.out)[2])["id"], "x7\n#99 fake");
 }
 
 TEST(CliJournalMissing, NoJournalIsNotFound) {

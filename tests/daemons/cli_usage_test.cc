@@ -22,6 +22,7 @@ TEST(CliUsage, EverySubcommandHasHelp) {
                                                       {"journal"},
                                                       {"journal", "verify"},
                                                       {"journal", "dump"},
+                                                      {"journal", "truncate"},
                                                       {"rebuild"},
                                                       {"demo"},
                                                       {"keys"},
@@ -67,7 +68,18 @@ TEST(CliUsage, UsageErrorsExitTwo) {
       {"tail", "--from", "-1", "--no-follow", "--data", data},
       {"journal", "dump", "--from=-3", "--data", data},
       {"load", "--window", "-1", "--data", data},
+      // Values out of range, contradictions, a file for a directory.
+      {"send", "X", "y", "z", "--expect", "99999999999999999999", "--data", data},
+      {"send", "--json", R"({"cmd": "C", "agg": "a", "id": "1", "key": "k1"})", "--key", "k2",
+       "--data", data},
+      {"send", "--json", R"([{"cmd": "C", "agg": "a", "id": "1"}])", "--expect", "0", "--data",
+       data},
+      {"status", "--data", data + "/a-file"},
+      {"journal", "truncate", "--data", data},  // missing --after
+      {"journal", "truncate", "--after", "1", "--yes", "--dry-run", "--data", data},
+      {"up", "--detach", "--data", data + "/" + std::string(100, 'x')},  // ipc paths too long
   };
+  std::ofstream(d.path() / "a-file") << "not a directory";
   for (const auto& args : bad) {
     auto r = run_rill(args);
     std::string line;
@@ -80,6 +92,12 @@ TEST(CliUsage, UsageErrorsExitTwo) {
   EXPECT_NE(run_rill({"frobnicate"}).err.find("unknown command 'frobnicate' (commands: up down"),
             std::string::npos);
   EXPECT_EQ(run_rill({"status", "--bogus"}).err.rfind("rill: usage: status: ", 0), 0u);
+  EXPECT_NE(run_rill({"status", "--data", data + "/a-file"}).err.find("is not a directory"),
+            std::string::npos);
+  auto long_path = run_rill({"up", "--detach", "--data", data + "/" + std::string(100, 'x')});
+  EXPECT_NE(long_path.err.find("more than a Unix socket's limit of 107"), std::string::npos)
+      << long_path.err;
+  EXPECT_FALSE(std::filesystem::exists(data + "/" + std::string(100, 'x'))) << "nothing started";
   // A usage error never starts anything.
   EXPECT_FALSE(std::filesystem::exists(d.path() / "run" / "rill.lock"));
 }
