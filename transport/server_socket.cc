@@ -6,18 +6,21 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include "core/buffer.h"
 #include "core/limits.h"
 #include "core/reply.h"
 #include "core/request.h"
+#include "transport/endpoints.h"
 
 namespace rill::transport {
 
 void prepare_ipc_endpoint(const std::string& endpoint) {
   constexpr std::string_view prefix = "ipc://";
   if (endpoint.rfind(prefix, 0) != 0) return;
+  if (auto why = endpoint_problem(endpoint); !why.empty()) throw std::runtime_error(why);
   std::filesystem::path path = endpoint.substr(prefix.size());
   if (path.has_parent_path()) {
     std::filesystem::create_directories(path.parent_path());
@@ -134,6 +137,12 @@ bool server_socket::reply(const inbound& in, std::span<const char> reply) {
 bool server_socket::send_reply(const inbound& in, std::span<const char> reply,
                                std::chrono::milliseconds timeout) {
   std::optional<std::chrono::steady_clock::time_point> deadline;  // set at the first refusal
+  // A peer's identity, looked up only while some peer is marked stalled.
+  auto identity = [&in] {
+    return std::string(static_cast<const char*>(in.route[0].data()), in.route[0].size());
+  };
+  const bool was_stalled = !stalled_.empty() && stalled_.contains(identity());
+  if (was_stalled) timeout = std::chrono::milliseconds(0);
   // The first frame decides whether the peer can take the message; once it is
   // accepted, the remaining frames of the message always go through.
   for (;;) {
@@ -143,17 +152,27 @@ bool server_socket::send_reply(const inbound& in, std::span<const char> reply,
       if (sent) break;
     } catch (const zmq::error_t& e) {
       ++dropped_;  // EHOSTUNREACH: the peer disconnected
+      if (was_stalled) stalled_.erase(identity());
       return false;
     }
     const auto now = std::chrono::steady_clock::now();
     if (!deadline) deadline = now + timeout;
     if (now >= *deadline) {
       ++dropped_;
+      if (!was_stalled && timeout.count() > 0) {
+        if (stalled_.size() >= kMaxStalledPeers) stalled_.erase(stalled_.begin());
+        stalled_.insert(identity());
+      }
       return false;
     }
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(1));
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(1));
+    } catch (const zmq::error_t&) {
+      // EINTR (a signal such as SIGTERM): the deadline still bounds the wait.
+    }
   }
+  if (was_stalled) stalled_.erase(identity());  // reading again
   for (size_t i = 1; i < in.route.size(); ++i) {
     zmq::message_t part(in.route[i].data(), in.route[i].size());
     (void)socket_.send(part, zmq::send_flags::sndmore);

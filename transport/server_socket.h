@@ -22,13 +22,18 @@
 // Replies are never dropped silently: the send high-water mark is raised and
 // ROUTER_MANDATORY is set, so a full pipe is seen; reply() then waits up to
 // send_timeout for the peer to drain and counts a drop (logged by the caller)
-// only for a peer that has stopped reading or disconnected.
+// only for a peer that has stopped reading or disconnected. A peer that let
+// that wait expire is marked stalled: its later replies are tried once,
+// without waiting, until one goes through again. So a client that stops
+// reading with a million requests in flight costs the serving thread one
+// wait, not one per reply (which froze every other client for days).
 //
 // Thread-safety: none. Created and used by exactly one thread (STYLE rule 4).
 #include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
@@ -73,6 +78,9 @@ class server_socket {
 
   zmq::socket_t& socket() { return socket_; }
   uint64_t dropped_replies() const { return dropped_; }
+  // Peers marked stalled now (see above); at most kMaxStalledPeers.
+  size_t stalled_peers() const { return stalled_.size(); }
+  static constexpr size_t kMaxStalledPeers = 4096;
   // Requests from clients not on the allow-list (answered `forbidden`, or
   // dropped past kForbiddenPerSecond).
   uint64_t forbidden() const { return forbidden_; }
@@ -92,6 +100,7 @@ class server_socket {
   std::chrono::steady_clock::time_point forbidden_window_{};  // start of the current second
   uint64_t forbidden_answers_ = 0;                            // answers sent in it
   std::vector<zmq::message_t> frames_;  // recv()'s scratch
+  std::unordered_set<std::string> stalled_;  // identities of stalled peers
 };
 
 // Creates the parent directory of an ipc:// endpoint with mode 0700 and

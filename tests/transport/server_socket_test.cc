@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "tests/support/child_process.h"
 #include "transport/security.h"
 #include "transport/server_socket.h"
 
@@ -88,6 +89,82 @@ TEST(ServerSocketCurve, RefusedClientsAreAnsweredForbiddenAtABoundedRate) {
                          static_cast<const uint8_t*>(in.body.data()) + in.body.size());
   EXPECT_EQ(body["req"], "g");
   EXPECT_EQ(sock.forbidden(), n);
+}
+
+// Receives one request, waiting up to 20 s.
+bool recv_within(server_socket& sock, inbound& in) {
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (sock.recv(in, false)) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+// A client that pipelines requests and stops reading: the first reply its
+// full pipe refuses waits send_timeout, every later one is dropped at once
+// (counted), and other clients are served meanwhile. Each reply used to
+// wait the whole timeout, so a million unread requests froze rill-core
+// for days (found by an outside probe). Once the client reads again, it
+// is served as before.
+TEST(ServerSocketStall, AClientThatStopsReadingCostsOneWaitNotOnePerReply) {
+  zmq::context_t ctx;
+  test::temp_dir dir("rsock");
+  server_options o;
+  o.send_hwm = 4;
+  o.send_timeout = 300ms;
+  const std::string ep = "ipc://" + (dir.path() / "s").string();
+  server_socket sock(ctx, ep, o);
+  zmq::socket_t quiet(ctx, zmq::socket_type::dealer);
+  quiet.set(zmq::sockopt::linger, 0);
+  quiet.set(zmq::sockopt::rcvhwm, 1);
+  quiet.connect(ep);
+  constexpr int n = 400;
+  for (int i = 0; i < n; ++i) send_json(quiet, {{"op", "ping"}, {"req", i}});
+  const std::string big(64 << 10, 'x');  // fills the kernel's socket buffers in a few replies
+  const auto t0 = std::chrono::steady_clock::now();
+  inbound in;
+  int answered = 0;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(recv_within(sock, in)) << i;
+    answered += sock.reply(in, big) ? 1 : 0;
+  }
+  const auto spent = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(answered, n / 2) << "the pipe and socket buffers hold a few replies, not all";
+  EXPECT_EQ(sock.dropped_replies(), static_cast<uint64_t>(n - answered));
+  EXPECT_EQ(sock.stalled_peers(), 1u);
+  // A guard against the old behaviour (n x 300 ms = 2 minutes), not a speed figure.
+  EXPECT_LT(spent, 30s);
+
+  zmq::socket_t fresh(ctx, zmq::socket_type::dealer);
+  fresh.set(zmq::sockopt::linger, 0);
+  fresh.connect(ep);
+  send_json(fresh, {{"op", "ping"}, {"req", "fresh"}});
+  ASSERT_TRUE(recv_within(sock, in));
+  EXPECT_TRUE(sock.reply(in, std::string("pong")));
+  zmq::message_t m;
+  zmq::pollitem_t item{fresh.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_EQ(zmq::poll(&item, 1, 5s), 1);
+  ASSERT_TRUE(fresh.recv(m, zmq::recv_flags::none));
+  EXPECT_EQ(m.to_string(), "pong");
+
+  // The quiet client reads what it was sent, then asks again: served.
+  int drained = 0;
+  for (;;) {
+    zmq::pollitem_t q{quiet.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&q, 1, 500ms) == 0) break;
+    ASSERT_TRUE(quiet.recv(m, zmq::recv_flags::none));
+    ++drained;
+  }
+  EXPECT_EQ(drained, answered);
+  send_json(quiet, {{"op", "ping"}, {"req", "again"}});
+  ASSERT_TRUE(recv_within(sock, in));
+  EXPECT_TRUE(sock.reply(in, std::string("back")));
+  EXPECT_EQ(sock.stalled_peers(), 0u);
+  zmq::pollitem_t q{quiet.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_EQ(zmq::poll(&q, 1, 5s), 1);
+  ASSERT_TRUE(quiet.recv(m, zmq::recv_flags::none));
+  EXPECT_EQ(m.to_string(), "back");
 }
 
 }  // namespace
