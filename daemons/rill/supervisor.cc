@@ -184,13 +184,18 @@ void supervisor::reap(bool stopping) {
       log_.line(c.spec.name + " (pid " + std::to_string(pid) + ") " + c.last_exit);
       continue;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == daemon::exit_config) {
-      // Its flags, config file or schema were refused: the same command line
-      // would fail the same way on every restart.
+    if (WIFEXITED(status) && daemon::restart_cannot_cure(WEXITSTATUS(status))) {
+      // Its flags, config file or schema were refused, or its journal is
+      // corrupt: the same start would fail the same way every time.
       c.st = state::failed;
-      log_.line(c.spec.name + " (pid " + std::to_string(pid) + ") " + c.last_exit + " after " +
-                format_duration(ran) + ": its configuration was refused; not restarting it (see " +
-                c.spec.log.string() + ", fix the configuration and run `rill up` again)");
+      const bool data = WEXITSTATUS(status) == daemon::exit_data;
+      log_.line(
+          c.spec.name + " (pid " + std::to_string(pid) + ") " + c.last_exit + " after " +
+          format_duration(ran) +
+          (data ? ": its journal is corrupt before its tail; not restarting it (see " +
+                      c.spec.log.string() + ", 'rill journal verify' and 'rill journal truncate')"
+                : ": its configuration was refused; not restarting it (see " + c.spec.log.string() +
+                      ", fix the configuration and run `rill up` again)"));
       save_state("running");
       continue;
     }

@@ -179,8 +179,8 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
   if (!failed.empty())
     report("start_failed",
            joined(failed) + " refused " + (failed.size() == 1 ? "its" : "their") +
-               " configuration (exit status 2) and " + (failed.size() == 1 ? "is" : "are") +
-               " not restarted; see the log below",
+               " configuration (exit status 2) or journal (3) and " +
+               (failed.size() == 1 ? "is" : "are") + " not restarted; see the log below",
            exit_refused);
   else
     report("start_failed",

@@ -110,7 +110,15 @@ int run(rill::daemon::core_options& o) {
   auto writer = store::journal_writer::open(jo, rr);
   if (!writer) {
     spdlog::critical("journal refused: {}", rr.message);
-    return 1;
+    if (rr.corrupt) {
+      spdlog::critical(
+          "the same bytes will be there at every start: see 'rill journal verify "
+          "--data {0}', and 'rill journal truncate --data {0} --after {1}' to cut "
+          "the journal after its last sound event (docs/cli.md)",
+          o.data.string(), rr.corrupt_seq > 0 ? rr.corrupt_seq - 1 : 0);
+      return daemon::exit_data;
+    }
+    return daemon::exit_fault;
   }
   spdlog::info("journal: {}", rr.message);
   daemon::index_load_report ir;

@@ -133,6 +133,34 @@ TEST(CliSupervisor, AFailedDetachedStartShowsTheLogsAndLeavesNothingRunning) {
   EXPECT_TRUE(all_gone(daemon_pids(data)));
 }
 
+// A journal corrupt before its tail: rill-core exits 3, which no restart
+// can cure, so rill up reports it at once instead of restarting rill-core
+// for ever (found by an outside probe), and the log says what to run.
+TEST(CliSupervisor, ACorruptJournalIsReportedAtOnceNotRestartedForEver) {
+  temp_dir d("rcli");
+  const auto data = d.path() / "data";
+  std::vector<size_t> sizes;
+  write_customer_journal(data / "journal", 10, sizes);
+  {
+    std::fstream f(data / "journal" / store::format::segment_file_name(1),
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(record_offset(sizes, 4) + store::format::kRecBody + 3));
+    f.put('\x7f');
+  }
+  auto r = run_rill({"up", "--detach", "--data", data.string(), "--timeout-ms", "30000"},
+                    {.timeout = 90s});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("rill-core refused its configuration (exit status 2) or journal (3)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("its journal is corrupt before its tail; not restarting it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("--after 3"), std::string::npos) << r.err;  // from rill-core's log
+  EXPECT_EQ(r.err.find("restarting in"), std::string::npos) << r.err;
+  EXPECT_TRUE(all_gone(daemon_pids(data)));
+}
+
 TEST(CliSupervisor, ASchemaRillCoreRefusesIsNotRestartedAndTheOthersKeepRunning) {
   temp_dir d("rcli");
   const auto schema = d.path() / "schema.json";
