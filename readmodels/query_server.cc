@@ -66,8 +66,14 @@ void query_server::handle(transport::inbound& in, uint64_t applied, clock::time_
   }
   if (rq.has_after && rq.after > applied) {
     if (from_park) return;  // still waiting; release() only calls us when due
-    if (parked_.size() >= opt_.max_parked) {
-      encode_query_error(reply_, errc::overloaded, "too many queries waiting for `after`", rq.req);
+    size_t bytes = in.body.size();
+    for (const auto& f : in.route) bytes += f.size();
+    if (parked_.size() >= opt_.max_parked || parked_bytes_ + bytes > opt_.max_parked_bytes) {
+      encode_query_error(reply_, errc::overloaded,
+                         parked_.size() >= opt_.max_parked
+                             ? "too many queries waiting for `after`"
+                             : "too many bytes of queries waiting for `after`",
+                         rq.req);
       send(in);
       return;
     }
@@ -83,7 +89,8 @@ void query_server::handle(transport::inbound& in, uint64_t applied, clock::time_
     const auto deadline = now + std::chrono::milliseconds(rq.timeout_ms);
     by_after_.emplace(rq.after, id);
     by_deadline_.emplace(deadline, id);
-    parked_.emplace(id, parked_request{std::move(in), rq.after, deadline});
+    parked_.emplace(id, parked_request{std::move(in), rq.after, deadline, bytes});
+    parked_bytes_ += bytes;
     in = transport::inbound{};
     return;
   }
@@ -106,6 +113,7 @@ void query_server::unpark(uint64_t id) {
       break;
     }
   }
+  parked_bytes_ -= it->second.bytes;
   parked_.erase(it);
 }
 

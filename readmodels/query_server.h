@@ -10,8 +10,8 @@
 // `after` is beyond what the model has applied is parked, not answered:
 // other queries go on being served while it waits. release() answers the
 // parked requests the model has now caught up with, and those whose
-// timeout_ms has passed with `timeout`. At most max_parked requests wait at
-// once; more are answered `overloaded`.
+// timeout_ms has passed with `timeout`. At most max_parked requests, of at
+// most max_parked_bytes in all, wait at once; more are answered `overloaded`.
 //
 // Ownership: owns its server_socket and the parked requests (their envelope
 // and body). Borrows the context, which must outlive it.
@@ -36,6 +36,9 @@ namespace rill::readmodels {
 struct query_server_options {
   query_decode_options decode;
   size_t max_parked = 100'000;  // requests waiting for `after` at once
+  // Bytes of those requests (body and envelope) at once: 100,000 small
+  // queries take a few MiB, but a query may be 1 MiB.
+  size_t max_parked_bytes = 64u << 20;
   size_t max_per_serve = 256;   // requests handled per serve() call
   transport::server_options socket;
 };
@@ -67,6 +70,7 @@ class query_server {
   // The smallest `after` of the parked requests (UINT64_MAX when none).
   uint64_t lowest_after() const;
   size_t parked() const { return parked_.size(); }
+  size_t parked_bytes() const { return parked_bytes_; }
 
   uint64_t answered() const { return answered_; }
   uint64_t dropped_replies() const { return socket_.dropped_replies(); }
@@ -76,6 +80,7 @@ class query_server {
     transport::inbound in;
     uint64_t after = 0;
     clock::time_point deadline;
+    size_t bytes = 0;  // counted in parked_bytes_
   };
   // Decodes and answers one request; parks it when it must wait.
   void handle(transport::inbound& in, uint64_t applied, clock::time_point now, const handler& h,
@@ -92,6 +97,7 @@ class query_server {
   std::string message_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, parked_request> parked_;
+  size_t parked_bytes_ = 0;
   std::multimap<uint64_t, uint64_t> by_after_;              // after -> id
   std::multimap<clock::time_point, uint64_t> by_deadline_;  // deadline -> id
   uint64_t answered_ = 0;

@@ -44,6 +44,9 @@ void runtime_options::validate() const {
         "default_query_timeout_ms: must not exceed max_query_timeout_ms");
   check(max_parked_queries >= 1 && max_parked_queries <= 10'000'000,
         "max_parked_queries: must be 1..10000000");
+  check(max_parked_query_bytes >= query_limits.max_request_bytes &&
+            max_parked_query_bytes <= (size_t{1} << 40),
+        "max_parked_query_bytes: must be at least max_request_bytes, at most 1 TiB");
   check(max_report_keys >= 1 && max_report_keys <= 1'000'000,
         "max_report_keys: must be 1..1000000");
   check(report_hwm >= 1 && report_hwm <= 1'000'000, "report_hwm: must be 1..1000000");

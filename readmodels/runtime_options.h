@@ -88,6 +88,7 @@ struct runtime_options {
   uint64_t default_query_timeout_ms = 1'000;
   uint64_t max_query_timeout_ms = 60'000;  // larger timeout_ms values are clamped
   size_t max_parked_queries = 100'000;     // queries waiting for `after`, per model
+  size_t max_parked_query_bytes = 64u << 20;  // their bytes, per model
 
   // Change reports: distinct keys per report before it says "whole model".
   size_t max_report_keys = 1'000;

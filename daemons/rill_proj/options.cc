@@ -127,6 +127,8 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
       "largest timeout_ms honoured (default 60000)");
   add("max_parked_queries", rt.max_parked_queries,
       "queries waiting for `after` per model (default 100000)");
+  add("max_parked_query_bytes", rt.max_parked_query_bytes,
+      "bytes of the queries waiting for `after` per model (default 67108864)");
   add("max_report_keys", rt.max_report_keys,
       "keys per change report before it means the whole model (default 1000)");
   add("report_hwm", rt.report_hwm, "change reports queued for a slow notifier (default 1000)");
