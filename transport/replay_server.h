@@ -36,7 +36,15 @@ struct replay_options {
   uint32_t max_events = 10'000;       // per reply
   size_t max_bytes = 8 << 20;         // per reply (at least one event is always sent)
   size_t max_request_bytes = 1 << 20;  // as the command endpoint's default (PROTOCOL.md)
-  server_options server;
+  // A page is up to max_bytes: the pipe to one client holds 16 of them
+  // (128 MiB), not the million small replies of a command endpoint, so a
+  // client that sends page requests and never reads cannot make the
+  // server hold gigabytes. A pipelining reader waits for room instead.
+  server_options server = [] {
+    server_options s;
+    s.send_hwm = 16;
+    return s;
+  }();
 };
 
 class replay_server {
