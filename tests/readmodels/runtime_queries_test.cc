@@ -130,6 +130,33 @@ TEST_F(RuntimeQueries, EveryErrorCode) {
   EXPECT_EQ((*r)["ok"], true);
 }
 
+// Sends `request` from n new DEALERs (added to `parked`) and waits until
+// the model shows every socket's query waiting for `after`.
+void park(zmq::context_t& ctx, const std::string& ep, std::vector<zmq::socket_t>& parked,
+          const std::string& request, int n) {
+  for (int i = 0; i < n; ++i) {
+    parked.emplace_back(ctx, zmq::socket_type::dealer);
+    parked.back().set(zmq::sockopt::linger, 0);
+    parked.back().connect(ep);
+    parked.back().send(zmq::buffer(request));
+  }
+  ASSERT_TRUE(eventually([&] {
+    auto st = query(ctx, ep, {{"q", "status"}});
+    return st && (*st)["result"]["queries"]["waiting"] == parked.size();
+  }));
+}
+
+// Each socket receives a successful answer.
+void expect_answered(std::vector<zmq::socket_t>& parked) {
+  for (auto& s : parked) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    ASSERT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(10000)), 1);
+    zmq::message_t m;
+    ASSERT_TRUE(s.recv(m));
+    EXPECT_EQ(from_mp(m)["ok"], true) << from_mp(m).dump();
+  }
+}
+
 // Past max_parked_queries a query that must wait for `after` is refused at
 // once with overloaded (DESIGN: a full queue answers overloaded); the parked
 // ones are still answered.
@@ -142,26 +169,11 @@ TEST_F(RuntimeQueries, TooManyWaitingQueriesAreOverloadedAtOnce) {
   ASSERT_TRUE(wait_applied(ctx_, ep_, 1000));
   const auto waiting = mp({{"q", "totals"}, {"after", 1002}, {"timeout_ms", 20000}});
   std::vector<zmq::socket_t> parked;
-  for (int i = 0; i < 2; ++i) {
-    parked.emplace_back(ctx_, zmq::socket_type::dealer);
-    parked.back().set(zmq::sockopt::linger, 0);
-    parked.back().connect(ep_);
-    parked.back().send(zmq::buffer(waiting));
-  }
-  ASSERT_TRUE(eventually([&] {
-    auto st = query(ctx_, ep_, {{"q", "status"}});
-    return st && (*st)["result"]["queries"]["waiting"] == 2;
-  }));
+  park(ctx_, ep_, parked, waiting, 2);
   const auto j = error_of({waiting});
   EXPECT_EQ(j.value("error", ""), "overloaded") << j.dump();
   journal_->append_many(2, 1);
-  for (auto& s : parked) {
-    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-    ASSERT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(10000)), 1);
-    zmq::message_t m;
-    ASSERT_TRUE(s.recv(m));
-    EXPECT_EQ(from_mp(m)["ok"], true) << from_mp(m).dump();
-  }
+  expect_answered(parked);
 }
 
 // The waiting queries' bytes are bounded too: an outside probe parked 1,000
@@ -177,37 +189,14 @@ TEST_F(RuntimeQueries, TooManyBytesOfWaitingQueriesAreOverloadedAtOnce) {
   const std::string pad(o.query_limits.max_request_bytes * 2 / 5, 'x');
   const auto waiting = mp({{"q", "totals"}, {"after", 1002}, {"timeout_ms", 20000}, {"req", pad}});
   std::vector<zmq::socket_t> parked;
-  for (int i = 0; i < 2; ++i) {
-    parked.emplace_back(ctx_, zmq::socket_type::dealer);
-    parked.back().set(zmq::sockopt::linger, 0);
-    parked.back().connect(ep_);
-    parked.back().send(zmq::buffer(waiting));
-  }
-  ASSERT_TRUE(eventually([&] {
-    auto st = query(ctx_, ep_, {{"q", "status"}});
-    return st && (*st)["result"]["queries"]["waiting"] == 2;
-  }));
+  park(ctx_, ep_, parked, waiting, 2);
   const auto j = error_of({waiting});
   EXPECT_EQ(j.value("error", ""), "overloaded") << j.dump();
   EXPECT_NE(j.value("message", "").find("bytes"), std::string::npos) << j.dump();
-  // A small one still fits.
-  zmq::socket_t small(ctx_, zmq::socket_type::dealer);
-  small.set(zmq::sockopt::linger, 0);
-  small.connect(ep_);
-  small.send(zmq::buffer(mp({{"q", "totals"}, {"after", 1002}, {"timeout_ms", 20000}})));
-  ASSERT_TRUE(eventually([&] {
-    auto st = query(ctx_, ep_, {{"q", "status"}});
-    return st && (*st)["result"]["queries"]["waiting"] == 3;
-  }));
+  park(ctx_, ep_, parked, mp({{"q", "totals"}, {"after", 1002}, {"timeout_ms", 20000}}),
+       1);  // still fits
   journal_->append_many(2, 1);
-  parked.push_back(std::move(small));
-  for (auto& s : parked) {
-    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
-    ASSERT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(10000)), 1);
-    zmq::message_t m;
-    ASSERT_TRUE(s.recv(m));
-    EXPECT_EQ(from_mp(m)["ok"], true);
-  }
+  expect_answered(parked);
 }
 
 TEST_F(RuntimeQueries, ErrorsEchoReq) {
