@@ -214,7 +214,9 @@ void add_load_command(CLI::App& app, global_options& g) {
                   "Open loop: commands/s over all connections, latency from the intended send time; "
                   "0 = closed loop (default)");
   auto* dur = sub->add_option("--duration", c.duration_s, "Seconds to run (default 5)");
-  sub->add_option("--count", c.count, "Commands to send (instead of --duration)")->excludes(dur);
+  sub->add_option("--count", c.count, "Commands to send (instead of --duration)")
+      ->excludes(dur)
+      ->check(CLI::PositiveNumber);
   sub->add_option("--mix", f->mix, "Command mix in percent, e.g. create:70,update:20,order:10 (default create:100)");
   sub->add_option("--batch", c.batch, "Commands per request (a batch when > 1); default 1");
   sub->add_flag("--atomic", c.atomic, "Send atomic batches");

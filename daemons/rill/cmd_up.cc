@@ -96,7 +96,13 @@ int run_up(global_options& g, const up_flags& f) {
     case run_lock::result::acquired:
       break;
     case run_lock::result::busy: {
+      // A supervisor that has just taken the lock writes its pid a moment
+      // later (two `rill up` started together).
       auto pid = read_pid_file(supervisor_pid_file(o.data));
+      for (int i = 0; i < 20 && !pid; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        pid = read_pid_file(supervisor_pid_file(o.data));
+      }
       return report("already_running",
                     "rill is already running for " + o.data.string() +
                         (pid ? " (supervisor pid " + std::to_string(*pid) + ")" : "") +
@@ -140,7 +146,10 @@ void add_up_command(CLI::App& app, global_options& g) {
   sub->add_option("--schema", f->schema, "Domain schema (JSON); default: the built-in domain")
       ->type_name("FILE");
   sub->add_option("--sync", f->sync, "Journal sync mode: none | batch | interval:MS")
-      ->type_name("MODE");
+      ->type_name("MODE")
+      ->check(
+          [](const std::string& s) { return s.empty() ? std::string("must not be empty") : ""; },
+          "MODE");
   sub->add_option("--config", f->config, "Config file passed to every daemon")->type_name("FILE");
   sub->add_flag("--detach,-d", f->detach,
                 "Run the supervisor in the background; return once every daemon answers");

@@ -1,8 +1,12 @@
 // The rill CLI without a running rill: help, usage errors (exit 2), "not
 // running" (exit 3), data directory selection, keys.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -78,6 +82,8 @@ TEST(CliUsage, UsageErrorsExitTwo) {
       {"journal", "truncate", "--data", data},  // missing --after
       {"journal", "truncate", "--after", "1", "--yes", "--dry-run", "--data", data},
       {"up", "--detach", "--data", data + "/" + std::string(100, 'x')},  // ipc paths too long
+      {"up", "--sync", "", "--data", data},
+      {"load", "--count", "0", "--data", data},
   };
   std::ofstream(d.path() / "a-file") << "not a directory";
   for (const auto& args : bad) {
@@ -124,6 +130,29 @@ TEST(CliUsage, UpRefusesAConfigFileThatMovesAnEndpoint) {
     EXPECT_NE(r.err.find(what), std::string::npos) << text << "\n" << r.err;
     EXPECT_FALSE(std::filesystem::exists(d.path() / "data")) << "nothing started";
   }
+}
+
+// Two `rill up` started together: the one that finds the lock taken names
+// the winner's pid, although the winner writes its pid file a moment after
+// taking the lock (an outside probe saw no pid).
+TEST(CliUsage, UpNamesASupervisorThatHasJustTakenTheLock) {
+  temp_dir d("rcli");
+  const auto run = d.path() / "run";
+  std::filesystem::create_directories(run);
+  ::chmod(run.c_str(), 0700);
+  const int fd = ::open((run / "rill.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::ofstream(run / "rill.pid") << "4242\n";
+  });
+  auto r = run_rill({"up", "--detach", "--data", d.path().string()});
+  late.join();
+  ::close(fd);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("already_running"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(supervisor pid 4242)"), std::string::npos) << r.err;
 }
 
 TEST(CliUsage, NotRunningExitsThree) {
