@@ -148,7 +148,7 @@ int run(rill::daemon::core_options& o) {
   transport::server_socket commands(ctx, o.command, so, sec.get());
   // The command thread publishes itself (inline_send): one thread hop less
   // between an append and the feed (feed p50 at 20k/s: 192 -> 136 us).
-  transport::publisher_options pub_opt{o.events, jo.dir, 100'000, writer->head()};
+  transport::publisher_options pub_opt{o.events, jo.dir, o.events_hwm, writer->head()};
   pub_opt.inline_send = true;
   // Segments the feed has passed are unmapped off the command thread.
   pub_opt.release = [w = writer.get()](std::unique_ptr<store::segment_file> f) {

@@ -57,6 +57,8 @@ void apply_level(const std::string& file, const nlohmann::json& obj, bool strict
         o.busy_poll_us = v.get<uint32_t>();
       else if (k == "checkpoint_every")
         o.checkpoint_every = v.get<uint64_t>();
+      else if (k == "events_hwm")
+        o.events_hwm = v.get<int>();
       else if (k == "checkpoint_interval_s")
         o.checkpoint_interval_s = v.get<uint32_t>();
       else if (k == "curve_key")
@@ -109,6 +111,8 @@ int parse_core_options(int argc, char** argv, core_options& o) {
   app.add_option("--max-keys", o.max_keys, "idempotency keys retained (oldest forgotten first)");
   app.add_option("--busy-poll-us", o.busy_poll_us, "spin on the command socket before blocking (µs)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "events between index checkpoints");
+  app.add_option("--events-hwm", o.events_hwm,
+                 "events queued per feed subscriber before it misses some (default 100000)");
   app.add_option("--checkpoint-interval-s", o.checkpoint_interval_s,
                  "at least this many seconds between two index checkpoints (0: no limit)");
   app.add_option("--curve-key", o.curve_key, "server CURVE key file (tcp:// endpoints)");
@@ -134,6 +138,8 @@ int parse_core_options(int argc, char** argv, core_options& o) {
         o.segment_size > store::format::kMaxSegmentSize)
       throw CLI::ValidationError("--segment-size", "must be 64 KiB .. 1 TiB (in bytes)");
     if (o.drain_max < 1) throw CLI::ValidationError("drain_max", "must be >= 1");
+    if (o.events_hwm < 16 || o.events_hwm > 10'000'000)
+      throw CLI::ValidationError("--events-hwm", "must be 16..10000000");
     // spdlog turns an unknown level into "off", which would hide every error.
     if (o.log_level != "trace" && o.log_level != "debug" && o.log_level != "info" &&
         o.log_level != "warn" && o.log_level != "error")

@@ -26,6 +26,10 @@ struct core_options {
   uint32_t busy_poll_us = 0;                 // spin on the socket this long before blocking (0: on 2 cores the spin steals the client's CPU; bench/RESULTS.md)
   uint64_t checkpoint_every = 1'000'000;     // events between index checkpoints (0 = only at exit)
   uint32_t checkpoint_interval_s = 10;       // and at least this long between two (0 = no limit)
+  // Events queued for one feed subscriber before the feed drops for it (it
+  // then fills the gap from the journal). Memory per stalled subscriber is
+  // this times the event size: lower it when events are large.
+  int events_hwm = 100'000;
   std::string curve_key;                     // server key file (needed for tcp:// endpoints)
   std::string curve_allow;                   // allow-list of client public keys
   std::string log_level = "info";
