@@ -18,6 +18,7 @@
 #include "store/journal_truncate.h"
 #include "tests/daemons/cli_support.h"
 #include "tests/support/child_process.h"
+#include "tests/support/daemon_probe.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
 
@@ -40,11 +41,7 @@ class core_daemon : public ::testing::Test {
     daemon_.start(argv, (dir_.path() / "core.log").string());
     ASSERT_TRUE(test::eventually([&] { return ping(); }, 20s)) << "rill-core did not come up";
   }
-  bool ping() {
-    transport::rpc_client c(ctx_, eps_.command);
-    auto r = c.call({{"op", "ping"}}, 200ms);
-    return r && (*r)["ok"] == true;
-  }
+  bool ping() { return test::answers_ping(ctx_, eps_.command); }
   json call(const json& req) {
     transport::rpc_client c(ctx_, eps_.command);
     auto r = c.call(req, 10s);
@@ -631,13 +628,10 @@ TEST_F(core_daemon, KilledDuringLoadLosesNothingAcknowledged) {
   }
 }
 
-// Resident memory of a process, KiB (0 if unreadable).
-uint64_t rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
-  return 0;
+// Anonymous resident memory of a process, KiB (the journal's mapping is
+// file-backed and not counted).
+uint64_t rss_anon_kib(pid_t pid) {
+  return test::proc_status_kib(pid, "RssAnon");
 }
 
 // A client that sends replay requests for ~1.3 MB pages and never reads
@@ -652,19 +646,13 @@ TEST(core_replay, AClientThatNeverReadsItsPagesHoldsABoundedAmount) {
       (dir.path() / "core.log").string());
   const auto eps = transport::default_endpoints(dir.path());
   zmq::context_t ctx;
-  ASSERT_TRUE(test::eventually(
-      [&] {
-        transport::rpc_client c(ctx, eps.command);
-        auto r = c.call({{"op", "ping"}}, 200ms);
-        return r && (*r)["ok"] == true;
-      },
-      20s));
+  ASSERT_TRUE(test::comes_up(ctx, eps.command));
   // One page read by a client that reads: the pages are this big.
   transport::rpc_client reader(ctx, eps.replay);
   auto page = reader.call({{"from", 1}, {"max", 10'000}}, 10s);
   ASSERT_TRUE(page);
   ASSERT_EQ((*page)["events"].size(), 10'000u);
-  const uint64_t before = rss_kib(core.pid());
+  const uint64_t before = rss_anon_kib(core.pid());
   ASSERT_GT(before, 0u);
 
   zmq::socket_t quiet(ctx, zmq::socket_type::dealer);
@@ -683,22 +671,10 @@ TEST(core_replay, AClientThatNeverReadsItsPagesHoldsABoundedAmount) {
   auto after = reader.call({{"from", 1}, {"max", 1}}, 60s);
   ASSERT_TRUE(after);
   std::this_thread::sleep_for(3s);
-  const uint64_t grown = rss_kib(core.pid()) - std::min(before, rss_kib(core.pid()));
+  const uint64_t now = rss_anon_kib(core.pid());
+  const uint64_t grown = now > before ? now - before : 0;
   EXPECT_LT(grown, 150u * 1024) << "KiB held for the client that never reads";
-  // rill-core still answers.
-  transport::rpc_client c(ctx, eps.command);
-  auto r = c.call({{"op", "ping"}}, 5s);
-  ASSERT_TRUE(r);
-}
-
-// Anonymous resident memory of a process, KiB (the journal's mapping is
-// file-backed and not counted).
-uint64_t rss_anon_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8));
-  return 0;
+  EXPECT_TRUE(test::answers_ping(ctx, eps.command, 5s)) << "rill-core still answers";
 }
 
 // KiB of anonymous memory rill-core gains while a subscriber that never
@@ -711,8 +687,8 @@ uint64_t held_for_a_stopped_subscriber(const std::vector<std::string>& extra) {
   test::child_process core(argv, (dir.path() / "core.log").string());
   const auto eps = transport::default_endpoints(dir.path());
   zmq::context_t ctx;
+  EXPECT_TRUE(test::comes_up(ctx, eps.command));
   transport::rpc_client c(ctx, eps.command);
-  EXPECT_TRUE(test::eventually([&] { return c.call({{"op", "ping"}}, 200ms).has_value(); }, 20s));
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
   sub.set(zmq::sockopt::linger, 0);
   sub.set(zmq::sockopt::rcvhwm, 1);

@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "tests/support/child_process.h"
+#include "tests/support/daemon_probe.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
 
@@ -35,13 +36,7 @@ void kill_rounds(const std::string& sync) {
     core.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir.path().string(),
                 "--segment-size", "1048576", "--sync", sync},
                (dir.path() / "core.log").string());
-    ASSERT_TRUE(test::eventually(
-        [&] {
-          transport::rpc_client c(ctx, eps.command);
-          auto r = c.call({{"op", "ping"}}, 200ms);
-          return r && (*r)["ok"] == true;
-        },
-        20s));
+    ASSERT_TRUE(test::comes_up(ctx, eps.command));
   };
   std::mt19937 rng(12345);
   std::map<int, uint64_t> acked_seq;  // command number -> seq it was acknowledged with

@@ -13,6 +13,7 @@
 
 #include "daemons/rill/load_histogram.h"
 #include "tests/support/child_process.h"
+#include "tests/support/daemon_probe.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
 
@@ -69,14 +70,7 @@ class load_smoke : public ::testing::Test {
     core_.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir_.path().string(),
                  "--segment-size", "4194304"},
                 (dir_.path() / "core.log").string());
-    ASSERT_TRUE(test::eventually(
-        [&] {
-          transport::rpc_client c(ctx_, eps_.command);
-          auto r = c.call({{"op", "ping"}}, 200ms);
-          return r && (*r)["ok"] == true;
-        },
-        20s))
-        << "rill-core did not come up";
+    ASSERT_TRUE(test::comes_up(ctx_, eps_.command)) << "rill-core did not come up";
   }
   uint64_t head() {
     transport::rpc_client c(ctx_, eps_.command);
