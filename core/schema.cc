@@ -165,15 +165,9 @@ struct parser {
       return fail(path, "letters " + std::to_string(f.letters) + " is outside min_len/max_len");
     for (const std::string& v : f.one_of) {
       // A value the field's other rules refuse could never be sent.
-      bool letters_ok = v.size() == f.letters;
-      for (size_t i = 0; letters_ok && i < v.size(); ++i)
-        letters_ok = (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z');
-      if (f.letters && !letters_ok)
-        return fail(path + ".one_of",
-                    "\"" + v + "\" is not " + std::to_string(f.letters) + " ASCII letters");
-      const size_t n = utf8_length(v);
-      if ((f.min_len && n < *f.min_len) || (f.max_len && n > *f.max_len))
-        return fail(path + ".one_of", "\"" + v + "\" is outside min_len/max_len");
+      std::string why;
+      if (f.check_string(v, why) != errc::ok)
+        return fail(path + ".one_of", "\"" + v + "\" would be refused (" + why + ")");
     }
     if ((f.min_len || f.max_len) && !(is_string || f.type == field_type::array ||
                                       f.type == field_type::map)) {

@@ -37,6 +37,10 @@ struct field_def {
   std::optional<size_t> min_len, max_len;    // string: code points; array/map: elements
   size_t letters = 0;               // string: exactly this many ASCII letters (0 = no rule)
   uint32_t bit = 0;                 // position in the command's field list (0..63)
+
+  // A string value against letters, one_of and the lengths (the type is the
+  // caller's): ok, or bad_request with a message naming the field.
+  errc check_string(std::string_view s, std::string& message) const;
 };
 
 struct command_def {

@@ -81,39 +81,9 @@ errc check_nested(const field_def& f, const msgpack::object& v, std::string& mes
 
 errc check_value(const field_def& f, const msgpack::object& v, std::string& message) {
   switch (f.type) {
-    case field_type::string: {
+    case field_type::string:
       if (v.type != msgpack::type::STR) return fail(message, f.name, "must be a string");
-      const std::string_view s = as_view(v);
-      if (f.letters != 0) {
-        bool ok = s.size() == f.letters;
-        for (size_t i = 0; ok && i < s.size(); ++i) {
-          const char c = s[i];
-          ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-        }
-        if (!ok) return fail(message, f.name, "must be " + std::to_string(f.letters) + " ASCII letters");
-      }
-      if (!f.one_of.empty()) {
-        bool found = false;
-        for (const std::string& allowed : f.one_of) found |= allowed == s;
-        if (!found) {
-          std::string what = "must be one of ";
-          for (size_t i = 0; i < f.one_of.size(); ++i) {
-            if (i) what += ", ";
-            what += f.one_of[i];
-          }
-          return fail(message, f.name, what);
-        }
-      }
-      if (f.min_len || f.max_len) {
-        // A string of b bytes has between ceil(b/4) and b code points: count
-        // them only when those bounds do not settle it.
-        const size_t b = s.size();
-        if ((!f.max_len || b <= *f.max_len) && (!f.min_len || (b + 3) / 4 >= *f.min_len))
-          return errc::ok;
-        return check_length(f, utf8_length(s), "characters", message);
-      }
-      return errc::ok;
-    }
+      return f.check_string(as_view(v), message);
     case field_type::number:
     case field_type::integer: {
       double d;
@@ -149,6 +119,37 @@ errc check_value(const field_def& f, const msgpack::object& v, std::string& mess
 }
 
 }  // namespace
+
+errc field_def::check_string(std::string_view s, std::string& message) const {
+  if (letters != 0) {
+    bool ok = s.size() == letters;
+    for (size_t i = 0; ok && i < s.size(); ++i) {
+      const char c = s[i];
+      ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    }
+    if (!ok) return fail(message, name, "must be " + std::to_string(letters) + " ASCII letters");
+  }
+  if (!one_of.empty()) {
+    bool found = false;
+    for (const std::string& allowed : one_of) found |= allowed == s;
+    if (!found) {
+      std::string what = "must be one of ";
+      for (size_t i = 0; i < one_of.size(); ++i) {
+        if (i) what += ", ";
+        what += one_of[i];
+      }
+      return fail(message, name, what);
+    }
+  }
+  if (min_len || max_len) {
+    // A string of b bytes has between ceil(b/4) and b code points: count
+    // them only when those bounds do not settle it.
+    const size_t b = s.size();
+    if ((!max_len || b <= *max_len) && (!min_len || (b + 3) / 4 >= *min_len)) return errc::ok;
+    return check_length(*this, utf8_length(s), "characters", message);
+  }
+  return errc::ok;
+}
 
 errc command_def::check_data(const msgpack::object* data, std::string& message) const {
   uint64_t seen = 0;
