@@ -44,6 +44,7 @@ void projector::open() {
   qo.decode.max_timeout_ms = opt_.max_query_timeout_ms;
   qo.max_parked = opt_.max_parked_queries;
   qo.max_parked_bytes = opt_.max_parked_query_bytes;
+  qo.socket.max_peer_bytes = opt_.max_queued_reply_bytes;
   qo.socket.max_message =
       static_cast<int64_t>(std::max<size_t>(opt_.query_limits.max_request_bytes * 2, 64u << 20));
 

@@ -47,6 +47,8 @@ void runtime_options::validate() const {
   check(max_parked_query_bytes >= query_limits.max_request_bytes &&
             max_parked_query_bytes <= (size_t{1} << 40),
         "max_parked_query_bytes: must be at least max_request_bytes, at most 1 TiB");
+  check(max_queued_reply_bytes >= (size_t{64} << 10) && max_queued_reply_bytes <= (size_t{1} << 40),
+        "max_queued_reply_bytes: must be at least 65536, at most 1 TiB");
   check(max_report_keys >= 1 && max_report_keys <= 1'000'000,
         "max_report_keys: must be 1..1000000");
   check(report_hwm >= 1 && report_hwm <= 1'000'000, "report_hwm: must be 1..1000000");

@@ -89,6 +89,10 @@ struct runtime_options {
   uint64_t max_query_timeout_ms = 60'000;  // larger timeout_ms values are clamped
   size_t max_parked_queries = 100'000;     // queries waiting for `after`, per model
   size_t max_parked_query_bytes = 64u << 20;  // their bytes, per model
+  // Bytes of replies queued for one client and not yet written to its
+  // connection, per model endpoint (transport::server_options::max_peer_bytes):
+  // past it the model waits for the client to read, as for a full pipe.
+  size_t max_queued_reply_bytes = 64u << 20;
 
   // Change reports: distinct keys per report before it says "whole model".
   size_t max_report_keys = 1'000;

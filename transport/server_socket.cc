@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -130,6 +132,59 @@ bool server_socket::recv_one(inbound& in, bool wait) {
   return true;
 }
 
+struct server_socket::peer_bytes {
+  std::atomic<uint64_t> queued{0};
+};
+
+namespace {
+
+// A reply's buffer with the counter it is charged to, in one allocation:
+// libzmq calls release() from its I/O thread once the bytes are written (or
+// from whichever thread drops the message).
+struct counted_reply {
+  std::shared_ptr<server_socket::peer_bytes> owner;
+  uint64_t cost = 0;
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+  static void release(void* /*data*/, void* hint) {
+    auto* r = static_cast<counted_reply*>(hint);
+    r->owner->queued.fetch_sub(r->cost, std::memory_order_relaxed);
+    r->~counted_reply();
+    ::operator delete(r);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<server_socket::peer_bytes> server_socket::bytes_of(const inbound& in) {
+  std::string id(static_cast<const char*>(in.route[0].data()), in.route[0].size());
+  auto [it, fresh] = peer_bytes_.try_emplace(std::move(id));
+  if (fresh) {
+    it->second = std::make_shared<peer_bytes>();
+    if (peer_bytes_.size() >= sweep_at_) {
+      std::erase_if(peer_bytes_, [&](const auto& e) {
+        return e.second != it->second && e.second.use_count() == 1 &&
+               e.second->queued.load(std::memory_order_relaxed) == 0;
+      });
+      sweep_at_ = std::max<size_t>(64, 2 * peer_bytes_.size());
+    }
+  }
+  return it->second;
+}
+
+uint64_t server_socket::queued_bytes(std::string_view identity) const {
+  auto it = peer_bytes_.find(std::string(identity));
+  return it == peer_bytes_.end() ? 0 : it->second->queued.load(std::memory_order_relaxed);
+}
+
+void server_socket::send_counted(std::span<const char> reply, std::shared_ptr<peer_bytes> owner) {
+  void* mem = ::operator new(sizeof(counted_reply) + reply.size());
+  auto* r = new (mem) counted_reply{std::move(owner), reply.size() + kReplyOverhead};
+  if (!reply.empty()) std::memcpy(r->data(), reply.data(), reply.size());
+  r->owner->queued.fetch_add(r->cost, std::memory_order_relaxed);
+  zmq::message_t body(r->data(), reply.size(), &counted_reply::release, r);
+  (void)socket_.send(body, zmq::send_flags::none);
+}
+
 bool server_socket::reply(const inbound& in, std::span<const char> reply) {
   return send_reply(in, reply, opt_.send_timeout);
 }
@@ -143,17 +198,29 @@ bool server_socket::send_reply(const inbound& in, std::span<const char> reply,
   };
   const bool was_stalled = !stalled_.empty() && stalled_.contains(identity());
   if (was_stalled) timeout = std::chrono::milliseconds(0);
+  std::shared_ptr<peer_bytes> owner;
+  if (opt_.max_peer_bytes > 0) owner = bytes_of(in);
+  // Over the byte budget: refused like a full pipe (a reply bigger than the
+  // whole budget still goes to a peer with nothing queued).
+  auto over_budget = [&] {
+    if (!owner) return false;
+    const uint64_t q = owner->queued.load(std::memory_order_relaxed);
+    return q > 0 && q + reply.size() + kReplyOverhead > opt_.max_peer_bytes;
+  };
   // The first frame decides whether the peer can take the message; once it is
   // accepted, the remaining frames of the message always go through.
   for (;;) {
-    try {
-      zmq::message_t id(in.route[0].data(), in.route[0].size());
-      auto sent = socket_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-      if (sent) break;
-    } catch (const zmq::error_t& e) {
-      ++dropped_;  // EHOSTUNREACH: the peer disconnected
-      if (was_stalled) stalled_.erase(identity());
-      return false;
+    const bool budget_full = over_budget();
+    if (!budget_full) {
+      try {
+        zmq::message_t id(in.route[0].data(), in.route[0].size());
+        auto sent = socket_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        if (sent) break;
+      } catch (const zmq::error_t& e) {
+        ++dropped_;  // EHOSTUNREACH: the peer disconnected
+        if (was_stalled) stalled_.erase(identity());
+        return false;
+      }
     }
     const auto now = std::chrono::steady_clock::now();
     if (!deadline) deadline = now + timeout;
@@ -164,6 +231,11 @@ bool server_socket::send_reply(const inbound& in, std::span<const char> reply,
         stalled_.insert(identity());
       }
       return false;
+    }
+    if (budget_full) {
+      // libzmq's I/O thread lowers the count as it writes; nothing to poll.
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
     }
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
     try {
@@ -176,6 +248,10 @@ bool server_socket::send_reply(const inbound& in, std::span<const char> reply,
   for (size_t i = 1; i < in.route.size(); ++i) {
     zmq::message_t part(in.route[i].data(), in.route[i].size());
     (void)socket_.send(part, zmq::send_flags::sndmore);
+  }
+  if (owner) {
+    send_counted(reply, std::move(owner));
+    return true;
   }
   zmq::message_t body(reply.data(), reply.size());
   (void)socket_.send(body, zmq::send_flags::none);

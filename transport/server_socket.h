@@ -28,11 +28,24 @@
 // reading with a million requests in flight costs the serving thread one
 // wait, not one per reply (which froze every other client for days).
 //
+// The high-water mark counts replies, not bytes. With max_peer_bytes set,
+// the bytes of the replies handed to ZeroMQ and not yet written to a peer's
+// connection are counted per peer (each reply's buffer is ours, and libzmq
+// hands it back once written); a reply that would take a peer past the
+// budget is refused like one its full pipe refuses (wait, then drop and mark
+// the peer stalled). Without it, a client that asked for a thousand 1.6 MB
+// answers and read none made a model hold 1.7 GB (an outside probe; it
+// would have gone on to the OOM killer). A single reply larger than the
+// budget still goes to a peer that has nothing queued.
+//
 // Thread-safety: none. Created and used by exactly one thread (STYLE rule 4).
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -48,6 +61,10 @@ struct server_options {
   int64_t max_message = 64 << 20;  // transport cap: larger messages drop the connection
   std::chrono::milliseconds send_timeout{2000};  // how long reply() waits for a full peer
   size_t max_frames = 8;                         // frames kept per request (envelope hops + body)
+  // Bytes of replies queued for one peer and not yet written to its
+  // connection (see above); 0 = no budget, only send_hwm (rill-core's
+  // replies are small and its reply path is the hot one).
+  uint64_t max_peer_bytes = 0;
 };
 
 // `forbidden` answers sent per second at most, per socket.
@@ -81,6 +98,11 @@ class server_socket {
   // Peers marked stalled now (see above); at most kMaxStalledPeers.
   size_t stalled_peers() const { return stalled_.size(); }
   static constexpr size_t kMaxStalledPeers = 4096;
+  // Bytes counted against max_peer_bytes for this peer now (0 when none is
+  // counted); a reply counts its size plus kReplyOverhead.
+  uint64_t queued_bytes(std::string_view identity) const;
+  static constexpr uint64_t kReplyOverhead = 64;
+  struct peer_bytes;  // one peer's counter (server_socket.cc)
   // Requests from clients not on the allow-list (answered `forbidden`, or
   // dropped past kForbiddenPerSecond).
   uint64_t forbidden() const { return forbidden_; }
@@ -91,6 +113,8 @@ class server_socket {
   void answer_forbidden(const inbound& in);
   bool send_reply(const inbound& in, std::span<const char> reply,
                   std::chrono::milliseconds timeout);
+  std::shared_ptr<peer_bytes> bytes_of(const inbound& in);
+  void send_counted(std::span<const char> reply, std::shared_ptr<peer_bytes> owner);
 
   zmq::socket_t socket_;
   server_options opt_;
@@ -101,6 +125,11 @@ class server_socket {
   uint64_t forbidden_answers_ = 0;                            // answers sent in it
   std::vector<zmq::message_t> frames_;  // recv()'s scratch
   std::unordered_set<std::string> stalled_;  // identities of stalled peers
+  // max_peer_bytes: per peer identity, the bytes queued (decremented by
+  // libzmq's I/O thread as replies are written). Entries with nothing
+  // queued are swept once the map has doubled since the last sweep.
+  std::unordered_map<std::string, std::shared_ptr<peer_bytes>> peer_bytes_;
+  size_t sweep_at_ = 64;
 };
 
 // Creates the parent directory of an ipc:// endpoint with mode 0700 and

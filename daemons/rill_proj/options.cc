@@ -129,6 +129,8 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
       "queries waiting for `after` per model (default 100000)");
   add("max_parked_query_bytes", rt.max_parked_query_bytes,
       "bytes of the queries waiting for `after` per model (default 67108864)");
+  add("max_queued_reply_bytes", rt.max_queued_reply_bytes,
+      "bytes of replies queued for one client that is not reading, per model (default 67108864)");
   add("max_report_keys", rt.max_report_keys,
       "keys per change report before it means the whole model (default 1000)");
   add("report_hwm", rt.report_hwm, "change reports queued for a slow notifier (default 1000)");

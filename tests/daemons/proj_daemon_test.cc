@@ -75,6 +75,7 @@ TEST_F(ProjDaemon, BadFlagsExitWithUsageError) {
                                              {"--apply-batch", "0"},
                                              {"--rebuild-threads", "3"},
                                              {"--wake-coalesce-us", "20001"},
+                                             {"--max-queued-reply-bytes", "1000"},
                                              {"--model-endpoint", "journal_stats"},
                                              {"--model-endpoint", "other=ipc:///tmp/x"},
                                              {"--source", "somewhere"}}) {
