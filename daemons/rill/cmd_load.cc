@@ -2,6 +2,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -9,6 +12,7 @@
 
 #include <zmq.hpp>
 
+#include "daemons/rill/client_call.h"
 #include "daemons/rill/commands.h"
 #include "daemons/rill/interrupt.h"
 #include "daemons/rill/load_config.h"
@@ -62,8 +66,32 @@ int run_load(global_options& g, load_flags& f) {
   std::string model_ep;
   if (!cfg.after_model.empty()) {
     auto it = ep.models.find(cfg.after_model);
-    model_ep = it != ep.models.end() ? it->second
-                                     : transport::default_model_endpoint(g.data_dir(), cfg.after_model);
+    const bool listed = it != ep.models.end();
+    model_ep =
+        listed ? it->second : transport::default_model_endpoint(g.data_dir(), cfg.after_model);
+    // The model must answer before the run, or every sample would time out.
+    auto r = call_endpoint(ctx, model_ep, {{"q", "status"}}, 3s);
+    if (r.status != call_status::replied) {
+      if (!listed)
+        return report("unknown_model",
+                      "--after-model: no read model named '" + cfg.after_model + "' answers (no " +
+                          "socket at " + model_ep + ")",
+                      exit_refused);
+      return report_unreachable(g, "read model " + cfg.after_model, model_ep, r, 3s);
+    }
+  }
+  // (Daemons started by hand, without `rill up`, list no models: then the
+  // notifier's silence is what tells, after the run.)
+  if (!cfg.notified.empty() && !ep.models.empty() && !ep.models.contains(cfg.notified))
+    return report("unknown_model",
+                  "--notified: rill runs no read model named '" + cfg.notified + "' (not in " +
+                      (g.data_dir() / "run" / "endpoints.json").string() + ")",
+                  exit_refused);
+  // The plot file is opened before the run, so that a path it cannot write
+  // is found before the load, not after it.
+  if (!cfg.plot.empty()) {
+    std::ofstream probe_plot(cfg.plot, std::ios::app);
+    if (!probe_plot) return cli::report("io", "cannot write " + cfg.plot, exit_refused);
   }
 
   load_report report;
@@ -127,7 +155,10 @@ int run_load(global_options& g, load_flags& f) {
   auto next_tick = start + 1s;
   while (finished.load() < workers.size()) {
     std::this_thread::sleep_for(20ms);
-    if (interrupt.fired()) shared.stop.store(true);
+    if (interrupt.fired()) {
+      shared.stop.store(true);
+      report.interrupted = true;
+    }
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_tick) {
       const uint64_t done = shared.commands_done.load(std::memory_order_relaxed);
@@ -139,12 +170,20 @@ int run_load(global_options& g, load_flags& f) {
     }
   }
   for (auto& t : threads) t.join();
-  const auto end = std::chrono::steady_clock::now();
-  report.elapsed_s = std::chrono::duration<double>(end - start).count();
+  if (interrupt.fired()) report.interrupted = true;
+  // Elapsed: the start to the last reply (the workers stamp it; the loop
+  // above only looks every 20 ms); a --duration run that ran its course
+  // counts the whole duration.
+  int64_t end_ns = steady_ns();
+  int64_t last_reply_ns = 0;
+  for (auto& w : workers) last_reply_ns = std::max(last_reply_ns, w->result().end_ns);
+  if (last_reply_ns > 0) end_ns = last_reply_ns;
+  report.elapsed_s = static_cast<double>(end_ns - steady_ns_of(start)) / 1e9;
   const uint64_t done = shared.commands_done.load();
-  if (done > last && report.elapsed_s > static_cast<double>(report.per_second.size()) + 0.05)
+  const auto now = std::chrono::steady_clock::now();
+  if (done > last && std::chrono::duration<double>(now - start).count() >
+                         static_cast<double>(report.per_second.size()) + 0.05)
     report.per_second.push_back(static_cast<double>(done - last));  // the last partial second
-  if (tty) progress_line(report.elapsed_s, done, 0, true);
 
   for (auto& w : workers) {
     auto& r = w->result();
@@ -155,10 +194,16 @@ int run_load(global_options& g, load_flags& f) {
     report.ok += r.ok;
     report.failed += r.failed;
     report.lost += r.lost;
+    report.late += r.late;
     report.malformed += r.malformed;
+    report.window_waits += r.window_waits;
+    report.unsent += r.unsent;
     for (const auto& [code, n] : r.errors) report.errors[code] += n;
     if (report.fatal.empty() && !r.fatal.empty()) report.fatal = r.fatal;
   }
+  if (cfg.count == 0 && !report.interrupted && report.fatal.empty())
+    report.elapsed_s = std::max(report.elapsed_s, cfg.duration_s);
+  if (tty) progress_line(report.elapsed_s, done, report.throughput(), true);
   if (watcher) {
     report.visible_expected = report.ok;
     watcher->finish(report.visible_expected, 1000);
@@ -194,10 +239,32 @@ int run_load(global_options& g, load_flags& f) {
     report.after_commands = probe->commands();
   }
 
-  if (!cfg.plot.empty() && !write_plot(cfg.plot, report, error)) return cli::report("io", error, exit_refused);
+  // A visibility row that saw nothing at all measured nothing: its source
+  // is not there (no feed on that endpoint, a model that never caught up).
+  if (report.fatal.empty() && report.visible && report.visible_expected > 0 &&
+      report.visible->count() == 0)
+    report.fatal = "the feed at " + ep.events + " delivered none of the " +
+                   std::to_string(report.visible_expected) +
+                   " events (is rill-core publishing there?)";
+  if (report.fatal.empty() && report.after && report.after->count() == 0 &&
+      report.after_timeouts > 0)
+    report.fatal =
+        "read model " + cfg.after_model + " answered none of the `after` queries in time";
+  if (report.fatal.empty() && report.lost > 0) {
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%g", cfg.drain_timeout_s);
+    report.fatal = std::to_string(report.lost) + " request(s) got no reply from " + ep.command +
+                   " within --drain-timeout (" + secs + " s)";
+  }
+
   if (g.json) std::cout << report_json(report).dump() << std::endl;
   else print_report(std::cout, report);
-  if (!report.fatal.empty() || report.lost > 0) return exit_unreachable;
+  std::cout.flush();
+  if (!cfg.plot.empty() && !write_plot(cfg.plot, report, error))
+    return cli::report("io", error, exit_refused);
+  // The results are on stdout; why the run failed goes to stderr, as for
+  // every command (`rill: <code>: <message>`).
+  if (!report.fatal.empty()) return cli::report("unreachable", report.fatal, exit_unreachable);
   return report.failed > 0 || report.malformed > 0 ? exit_refused : exit_ok;
 }
 
@@ -214,25 +281,41 @@ void add_load_command(CLI::App& app, global_options& g) {
                   "Open loop: commands/s over all connections, latency from the intended send time; "
                   "0 = closed loop (default)");
   auto* dur = sub->add_option("--duration", c.duration_s, "Seconds to run (default 5)");
-  sub->add_option("--count", c.count, "Commands to send (instead of --duration)")
+  sub->add_option("--count", c.count,
+                  "Commands to send (instead of --duration); with --batch the last request of a "
+                  "connection may be a shorter batch")
       ->excludes(dur)
-      ->check(CLI::PositiveNumber);
+      ->check([](const std::string& v) {
+        uint64_t n = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 1'000'000'000'000ull)
+          return std::string("--count must be a whole number in 1..1000000000000");
+        return std::string();
+      });
   sub->add_option("--mix", f->mix, "Command mix in percent, e.g. create:70,update:20,order:10 (default create:100)");
   sub->add_option("--batch", c.batch, "Commands per request (a batch when > 1); default 1");
   sub->add_flag("--atomic", c.atomic, "Send atomic batches");
-  sub->add_option("--payload", c.payload, "Pad customer names to this many bytes");
+  sub->add_option("--payload", c.payload,
+                  "Pad customer names to this many bytes (names are at least 13 bytes long)");
   sub->add_flag("--visible", c.visible, "Also measure command -> event on the feed (SUB socket)");
   sub->add_flag("--visible-journal", c.visible_journal,
                 "Also measure command -> event read from rill-core's journal on this host");
+  const auto model_name = [](const std::string& s) {
+    return s.empty() ? std::string("needs a model name") : std::string();
+  };
   sub->add_option("--after-model", c.after_model,
-                  "Also measure command -> read model NAME answers a query with `after` (sampled)");
-  sub->add_option("--notified", c.notified,
-                  "Also measure command -> `changed` note for model NAME at a client watching it "
-                  "on rill-notify (every acknowledged request, until the first note with seq >= its seq)");
+                  "Also measure command -> read model NAME answers a query with `after` (sampled)")
+      ->check(model_name);
+  sub->add_option(
+         "--notified", c.notified,
+         "Also measure command -> `changed` note for model NAME at a client watching it "
+         "on rill-notify (every acknowledged request, until the first note with seq >= its seq)")
+      ->check(model_name);
   sub->add_option("--plot", c.plot, "Write the latency percentile curve and throughput as an SVG file");
   sub->add_option("--drain-timeout", c.drain_timeout_s,
                   "Seconds to wait for the last replies, and for any reply while the window is "
-                  "full (default 30)");
+                  "full; a request unanswered this long is given up and counted lost "
+                  "(default 30, at most 3600)");
   sub->add_option("--spin-us", c.spin_us,
                   "Closed loop: when the window is full, poll for replies without blocking for up to "
                   "this many microseconds before sleeping (a latency knob: saves the wake-up, "

@@ -9,6 +9,7 @@ bool parse_mix(const std::string& text, load_mix& mix, std::string& error) {
   load_mix m{0, 0, 0};
   std::stringstream in(text);
   std::string part;
+  std::string seen;  // "kind," for each kind given
   while (std::getline(in, part, ',')) {
     const auto colon = part.find(':');
     if (colon == std::string::npos) {
@@ -23,6 +24,11 @@ bool parse_mix(const std::string& text, load_mix& mix, std::string& error) {
       error = "--mix: '" + num + "' is not a percentage";
       return false;
     }
+    if (seen.find(kind + ",") != std::string::npos) {
+      error = "--mix: '" + kind + "' is given twice";
+      return false;
+    }
+    seen += kind + ",";
     if (kind == "create") m.create = v;
     else if (kind == "update") m.update = v;
     else if (kind == "order") m.order = v;
@@ -46,7 +52,12 @@ bool parse_mix(const std::string& text, load_mix& mix, std::string& error) {
 bool validate(const load_config& c, std::string& error) {
   if (c.connections < 1 || c.connections > 1024) error = "--connections must be in 1..1024";
   else if (c.window < 1 || c.window > 1'000'000) error = "--window must be in 1..1000000";
-  else if (c.rate < 0) error = "--rate must be >= 0";
+  else if (!(c.rate == 0 || (c.rate >= 0.001 && c.rate <= 1e9)))
+    error = "--rate must be 0 (closed loop) or in [0.001, 1e9] commands/s";
+  else if (c.count > 1'000'000'000'000ull)
+    error = "--count must be in 1..1000000000000";
+  else if (!(c.drain_timeout_s > 0 && c.drain_timeout_s <= 3600))
+    error = "--drain-timeout must be in (0, 3600] seconds";
   else if (c.count == 0 && !(c.duration_s > 0 && c.duration_s <= 86400))
     error = "--duration must be in (0, 86400] seconds";
   else if (c.batch < 1 || c.batch > 4096) error = "--batch must be in 1..4096";

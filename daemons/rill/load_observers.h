@@ -45,6 +45,7 @@
 
 #include "daemons/rill/load_histogram.h"
 #include "daemons/rill/load_worker.h"
+#include "transport/journal_subscriber.h"
 
 namespace rill::cli {
 
@@ -99,7 +100,7 @@ class journal_watcher : public stamped_events {
   void start();
 
  private:
-  void loop(uint64_t from);
+  void loop(transport::journal_subscriber& sub);
   std::filesystem::path dir_;
 };
 

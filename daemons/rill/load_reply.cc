@@ -69,6 +69,7 @@ bool read_reply(std::span<const char> body, uint32_t batch, reply_summary& out) 
       return false;
     }
   }
+  out.has_results = has_results;
   if (has_results) return true;
   if (ok && batch <= 1) {
     out.ok = 1;

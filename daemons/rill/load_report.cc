@@ -66,7 +66,13 @@ nlohmann::json report_json(const load_report& r) {
   j["ok"] = r.ok;
   j["failed"] = r.failed;
   j["lost"] = r.lost;
+  j["late"] = r.late;
   j["malformed"] = r.malformed;
+  if (c.open_loop()) {
+    j["window_waits"] = r.window_waits;
+    j["unsent"] = r.unsent;
+  }
+  j["interrupted"] = r.interrupted;
   j["errors"] = nlohmann::json::object();
   for (const auto& [code, n] : r.errors) j["errors"][code] = n;
   j["throughput"] = std::round(r.throughput());
@@ -105,9 +111,11 @@ void print_report(std::ostream& out, const load_report& r) {
   out << (c.open_loop() ? "open loop at " + fixed(c.rate, 0) + " cmd/s" : std::string("closed loop"))
       << ", " << c.connections << " connection(s), window " << c.window << ", batch " << c.batch
       << (c.atomic ? " (atomic)" : "") << "\n";
-  out << "commands  " << (r.ok + r.failed) << " in " << fixed(r.elapsed_s, 2) << " s  =  "
-      << fixed(r.throughput(), 0) << " cmd/s   ok " << r.ok << "  failed " << r.failed
-      << "  lost " << r.lost << "\n";
+  out << "commands  " << (r.ok + r.failed) << " in " << fixed(r.elapsed_s, 2)
+      << " s  =  " << fixed(r.throughput(), 0) << " cmd/s   ok " << r.ok << "  failed " << r.failed
+      << "  lost " << r.lost << (r.late ? "  late " + std::to_string(r.late) : std::string())
+      << "\n";
+  if (r.interrupted) out << "interrupted: stopped before the end of the run\n";
   for (const auto& [code, n] : r.errors) out << "  error " << code << ": " << n << "\n";
   std::vector<std::vector<std::string>> rows;
   latency_row(rows, c.batch > 1 ? "ack (per batch)" : "ack", r.latency);
@@ -124,7 +132,10 @@ void print_report(std::ostream& out, const load_report& r) {
     out << "note: " << r.notified_missing << " of " << r.notified_expected
         << " requests never covered by a note from " << c.notified << ", " << r.notified_resyncs
         << " resync note(s) (notes may have been missed)\n";
-  if (!r.fatal.empty()) out << "error: " << r.fatal << "\n";
+  if (c.open_loop() && (r.window_waits > 0 || r.unsent > 0))
+    out << "note: " << r.window_waits << " send(s) found the window full when due (their send lag "
+        << "is the server's back-pressure, not the generator's), " << r.unsent
+        << " due before the end never went out\n";
 }
 
 // ------------------------------------------------------------------- plot

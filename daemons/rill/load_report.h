@@ -21,8 +21,14 @@ namespace rill::cli {
 struct load_report {
   load_config config;
   std::string run_tag;
-  double elapsed_s = 0;          // first send to last reply
+  // The start to the last reply; a --duration run counts its whole duration
+  // (an open loop at a low rate sends its last command well before the end).
+  double elapsed_s = 0;
   uint64_t requests = 0, replies = 0, ok = 0, failed = 0, lost = 0, malformed = 0;
+  uint64_t late = 0;          // replies that came after their request was given up
+  uint64_t window_waits = 0;  // open loop: sends held back by a full window
+  uint64_t unsent = 0;        // open loop: sends due before the end that never went out
+  bool interrupted = false;   // stopped by SIGINT or SIGTERM before its end
   std::map<std::string, uint64_t, std::less<>> errors;
   latency_histogram latency;     // acknowledgement round trip, per request
   latency_histogram send_lag;    // open loop: actual - intended send time, per request

@@ -44,10 +44,19 @@ struct worker_result {
   // behind: its sleeps wake late or it has no CPU.
   latency_histogram send_lag;
   uint64_t requests = 0;       // sent
+  uint64_t commands_sent = 0;  // commands in them
   uint64_t replies = 0;        // received and matched
   uint64_t ok = 0;             // commands that succeeded
   uint64_t failed = 0;         // commands that failed
   uint64_t lost = 0;           // requests never answered within the drain timeout
+  uint64_t gave_up = 0;        // of those, given up during the run (their place reused)
+  uint64_t late = 0;           // replies that came after their request was given up
+  // Open loop: sends that found the window full when they were due (their
+  // lateness is the server's back-pressure, and shows in send_lag too), and
+  // sends due before the deadline that never went out.
+  uint64_t window_waits = 0;
+  uint64_t unsent = 0;
+  int64_t end_ns = 0;          // steady_ns() of the last reply (or of the start)
   uint64_t malformed = 0;      // replies that could not be read or matched
   uint64_t customers = 0;      // customers created (for updates/orders)
   std::map<std::string, uint64_t, std::less<>> errors;  // error code -> commands
@@ -97,6 +106,9 @@ inline int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+inline int64_t steady_ns_of(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 inline std::chrono::steady_clock::time_point steady_from_ns(int64_t ns) {
   return std::chrono::steady_clock::time_point(

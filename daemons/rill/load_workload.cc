@@ -90,7 +90,7 @@ void load_workload::pack_command(int64_t stamp_ns) {
   }
 }
 
-std::span<const char> load_workload::next(uint64_t req, int64_t stamp_ns) {
+std::span<const char> load_workload::next(uint64_t req, int64_t stamp_ns, uint32_t size) {
   buf_.clear();
   if (cfg_.batch <= 1) {
     // The command map with one more entry, req: pack_command wrote a fixmap
@@ -103,8 +103,8 @@ std::span<const char> load_workload::next(uint64_t req, int64_t stamp_ns) {
   }
   pk_.pack_map(cfg_.atomic ? 3 : 2);
   pack_str("batch");
-  pk_.pack_array(cfg_.batch);
-  for (uint32_t i = 0; i < cfg_.batch; ++i) pack_command(stamp_ns);
+  pk_.pack_array(size);
+  for (uint32_t i = 0; i < size; ++i) pack_command(stamp_ns);
   if (cfg_.atomic) pack_str("atomic"), pk_.pack_true();
   pack_str("req"), pk_.pack_uint64(req);
   return buf_.span();

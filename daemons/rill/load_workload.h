@@ -24,10 +24,11 @@ class load_workload {
  public:
   load_workload(const load_config& cfg, std::string run_tag, uint32_t connection);
 
-  // One request of cfg.batch commands (a plain command when batch is 1)
-  // carrying `req`. With `stamp_ns` != 0 every command carries the
+  // One request of `size` commands (a plain command when cfg.batch is 1; a
+  // batch otherwise, shorter than cfg.batch only for the last one of a
+  // --count) carrying `req`. With `stamp_ns` != 0 every command carries the
   // correlation id "<run tag>:<stamp_ns>" so that its event can be timed.
-  std::span<const char> next(uint64_t req, int64_t stamp_ns);
+  std::span<const char> next(uint64_t req, int64_t stamp_ns, uint32_t size);
 
   uint64_t customers_created() const { return customers_; }
 

@@ -94,6 +94,14 @@ class load_smoke : public ::testing::Test {
     return json::parse(out, nullptr, false);
   }
 
+  // What the last load() wrote on stderr.
+  std::string load_err() {
+    std::ifstream in(dir_.path() / "load.err");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
   // SIGKILLs rill-core from another thread after `delay` (join the thread).
   std::thread kill_core_after(std::chrono::milliseconds delay) {
     return std::thread([this, delay] {
@@ -309,6 +317,107 @@ TEST_F(load_smoke, AfterModelProbeSamplesReadYourWrites) {
   EXPECT_LE(a["p50"].get<double>(), a["p99"].get<double>());
   // The probe's commands are journaled next to the load's, each once.
   EXPECT_EQ(head(), r["ok"].get<uint64_t>() + a["commands"].get<uint64_t>());
+}
+
+// rill-core killed mid-run and started again (as the supervisor does): the
+// requests it lost are given up after --drain-timeout and the run goes on
+// against the new process. Each lost reply used to hold its place in the
+// in-flight ring for good, and the run stopped sending once the ring came
+// round to it, hanging until killed (an outside probe).
+TEST_F(load_smoke, ARunGoesOnAfterRillCoreLosesSomeRequests) {
+  std::thread restarter([this] {
+    std::this_thread::sleep_for(700ms);
+    core_.signal(SIGKILL);
+    (void)core_.wait(std::chrono::seconds(10));
+    core_.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir_.path().string(),
+                 "--segment-size", "4194304"},
+                (dir_.path() / "core2.log").string());
+  });
+  int rc = -1;
+  json r = load("--rate 1000 --count 3000 --window 100 --drain-timeout 1", rc);
+  restarter.join();
+  ASSERT_TRUE(r.is_object()) << "no report: the run did not end";
+  EXPECT_EQ(r["requests"], 3000) << "every request was sent: " << r.dump();
+  EXPECT_EQ(rc, 3) << "lost replies: exit 3; " << r.dump();
+  const uint64_t ok = r["ok"].get<uint64_t>(), lost = r["lost"].get<uint64_t>();
+  EXPECT_GT(ok, 2000u) << r.dump();
+  EXPECT_EQ(ok + r["failed"].get<uint64_t>() + lost, 3000u) << r.dump();
+  // Every acknowledged command is in the journal; a lost one may be too
+  // (journaled, and the process died before its reply went out).
+  ASSERT_TRUE(test::comes_up(ctx_, eps_.command));
+  EXPECT_GE(head(), ok);
+  EXPECT_LE(head(), ok + lost);
+  // Why it failed is on stderr, as for every command.
+  EXPECT_NE(load_err().find("rill: unreachable: "), std::string::npos) << load_err();
+}
+
+// --count is the number of commands, also with batches: the last request of
+// a connection is a shorter batch (it rounded up to whole batches).
+TEST_F(load_smoke, ACountWithBatchesSendsExactlyThatMany) {
+  int rc = -1;
+  json r = load("--count 10 --batch 3", rc);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(rc, 0) << r.dump();
+  EXPECT_EQ(r["commands"], 10) << r.dump();
+  EXPECT_EQ(r["requests"], 4) << r.dump();
+  EXPECT_EQ(head(), 10u);
+  r = load("--count 50 --batch 16 --connections 3 --atomic", rc);
+  EXPECT_EQ(rc, 0) << r.dump();
+  EXPECT_EQ(r["commands"], 50) << r.dump();
+  EXPECT_EQ(head(), 60u);
+}
+
+// A --duration run counts its whole duration: an open loop at a low rate
+// sends its last command well before the end (throughput was overstated).
+// SIGINT ends a run early, and the report says so.
+TEST_F(load_smoke, ElapsedCoversTheDurationAndAnInterruptedRunSaysSo) {
+  int rc = -1;
+  json r = load("--rate 2 --duration 1.5", rc);
+  ASSERT_TRUE(r.is_object());
+  EXPECT_EQ(rc, 0) << r.dump();
+  EXPECT_EQ(r["commands"], 3) << r.dump();
+  EXPECT_GE(r["elapsed_s"].get<double>(), 1.5) << r.dump();
+  EXPECT_EQ(r["interrupted"], false);
+  EXPECT_EQ(r["unsent"], 0) << r.dump();
+
+  const std::string cmd = "timeout -s INT 1 " + std::string(RILL_BIN_DIR) + "/rill load --data " +
+                          dir_.path().string() + " --json --rate 100 --duration 20";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  r = json::parse(out, nullptr, false);
+  ASSERT_TRUE(r.is_object()) << out;
+  EXPECT_EQ(r["interrupted"], true) << r.dump();
+  EXPECT_LT(r["elapsed_s"].get<double>(), 10.0) << r.dump();
+}
+
+// Values that cannot mean anything are usage errors (an outside probe: a
+// tiny --rate overflowed into a flood timed at 0 us, --drain-timeout nan
+// blamed a healthy rill-core, --count 2^64 ran for ever). A plot path that
+// cannot be written and a model that is not there are found before any
+// command is sent.
+TEST_F(load_smoke, BadValuesAreRefusedBeforeTheRun) {
+  int rc = -1;
+  for (const char* args :
+       {"--rate 1e-300 --duration 1", "--rate nan --duration 1", "--rate inf --duration 1",
+        "--rate -5", "--count 10 --drain-timeout 0", "--count 10 --drain-timeout -1",
+        "--count 10 --drain-timeout nan", "--count 10 --drain-timeout 1e300", "--count 0",
+        "--count 18446744073709551616", "--count -1", "--count 10 --mix create:50,create:50",
+        "--count 10 --after-model ''", "--count 10 --notified ''"}) {
+    load(args, rc);
+    EXPECT_EQ(rc, 2) << args;
+  }
+  load("--count 10 --plot /nonexistent-dir/x.svg", rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(load_err().find("cannot write"), std::string::npos);
+  load("--count 10 --after-model nosuch", rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(load_err().find("unknown_model"), std::string::npos) << load_err();
+  EXPECT_EQ(head(), 0u) << "nothing was sent";
 }
 
 TEST_F(load_smoke, UsageErrorsAndNotRunning) {
