@@ -85,6 +85,7 @@ void load_worker::run() {
         // the protocol, and the request counts as unanswered.
         ++result_.malformed;
         if (s.state == kWaiting) --outstanding;
+        else --result_.gave_up;  // answered after all, if not well
         s.state = kFree;
         return;
       }
