@@ -190,6 +190,9 @@ std::string plot_svg(const load_report& r) {
     << ")\" text-anchor=\"middle\">latency (us)</text>\n";
   s << "<text x=\"" << L + pw / 2 << "\" y=\"" << top1 + h1 + 34
     << "\" text-anchor=\"middle\">percentile</text>\n";
+  if (r.latency.count() == 0)
+    s << "<text x=\"" << L + pw / 2 << "\" y=\"" << top1 + h1 / 2 << "\" text-anchor=\"middle\">"
+      << "no replies: nothing to plot</text>\n";
   int li = 0;
   for (auto& c : curves) {
     s << "<polyline fill=\"none\" stroke=\"" << c.color << "\" stroke-width=\"2\" points=\"";
@@ -222,8 +225,13 @@ std::string plot_svg(const load_report& r) {
   s << "<text x=\"" << L - 6 << "\" y=\"" << top2 + 4 << "\" text-anchor=\"end\">" << fixed(tmax, 0)
     << "</text>\n";
   s << "<text x=\"" << L - 6 << "\" y=\"" << top2 + h2 + 4 << "\" text-anchor=\"end\">0</text>\n";
-  s << "<text x=\"" << L + pw / 2 << "\" y=\"" << top2 + h2 + 18 << "\" text-anchor=\"middle\">seconds (1.."
-    << r.per_second.size() << ")</text>\n";
+  if (r.per_second.empty()) {
+    s << "<text x=\"" << L + pw / 2 << "\" y=\"" << top2 + h2 / 2 << "\" text-anchor=\"middle\">"
+      << "the run was too short for per-second figures</text>\n";
+  } else {
+    s << "<text x=\"" << L + pw / 2 << "\" y=\"" << top2 + h2 + 18
+      << "\" text-anchor=\"middle\">seconds (1.." << r.per_second.size() << ")</text>\n";
+  }
   s << "</svg>\n";
   return s.str();
 }
