@@ -270,6 +270,7 @@ bool projector::serve_queries(clock::time_point now) {
 // -------------------------------------------------------------------- sagas
 
 void projector::tick_sagas(clock::time_point now, bool after_batch) {
+  if (!started_ && (start_head_ == 0 || applied_ < start_head_)) return;  // still catching up
   for (auto& sp : slots_) {
     projector_slot& s = *sp;
     if (s.live_saga == nullptr) continue;

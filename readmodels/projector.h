@@ -121,6 +121,11 @@ class projector {
   // Source state.
   uint64_t applied_ = 0;       // min over slots: the source reads from applied_ + 1
   bool started_ = false;       // the first catch-up reached the end
+  // The journal's head when we started (0: unknown). Sagas are not ticked
+  // before the models have applied it (or reached the end): a tick during
+  // the catch-up acts on a past state, and sends commands the live saga
+  // never sent (intermediate ratings, rates long since set).
+  uint64_t start_head_ = 0;
   bool need_catch_up_ = true;  // replay source: a gap, the start or a tail check
   bool have_peek_ = false;     // journal source: one event read ahead by idle()
   source_event peek_;

@@ -35,6 +35,7 @@ void projector::open() {
 
   const uint64_t head = source_->last_seq();
   const bool head_known = env_.local_source || head > 0;
+  start_head_ = head;
   spdlog::info("event source: {} (head {}{})", source_->kind(), head,
                head_known ? "" : ", unknown: the replay endpoint does not answer yet");
 

@@ -136,5 +136,56 @@ TEST(RuntimeSaga, SagaProgressIsSnapshotted) {
   EXPECT_EQ((*r)["result"]["pending"], 0) << "no work is done twice after a restart";
 }
 
+// Records the seq applied when it is first ticked.
+class first_tick_saga final : public readmodels::saga {
+ public:
+  std::string_view name() const override { return "first_tick"; }
+  void apply(const event_view& e, readmodels::change_set&) override { seq_ = e.seq; }
+  void tick(const readmodels::saga_context&, readmodels::change_set&) override {
+    if (first_ == 0) first_ = seq_ == 0 ? UINT64_MAX : seq_;
+  }
+  bool busy() const override { return false; }
+  errc query(std::string_view, const msgpack::object&, readmodels::packer& pk,
+             std::string&) const override {
+    pk.pack_uint64(first_ == UINT64_MAX ? 0 : first_);
+    return errc::ok;
+  }
+  void save(out_buffer&) const override {}
+  bool load(std::span<const char>, std::string&) override { return false; }
+  std::unique_ptr<readmodels::read_model> clone_empty() const override {
+    return std::make_unique<first_tick_saga>();
+  }
+
+ private:
+  uint64_t seq_ = 0, first_ = 0;
+};
+
+// A saga started without a snapshot (or behind its snapshot) is not ticked
+// while the runtime catches up: ticked between catch-up batches, the
+// classification saga sent ratings the live one never sent (an
+// intermediate rating inside one live batch), which set customers back for
+// good, and the exchange-rate saga re-sent thousands of rate commands (an
+// outside probe). It is ticked once it has applied the head it started at.
+TEST(RuntimeSaga, ASagaIsNotTickedWhileTheRuntimeCatchesUp) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(200, 10);
+  auto opt = test_options(dir.path());
+  opt.apply_batch = 1;  // one event per loop turn: a tick could come after each
+  opt.saga_tick_interval = std::chrono::milliseconds(1);
+  std::vector<std::unique_ptr<readmodels::read_model>> v;
+  v.push_back(std::make_unique<first_tick_saga>());
+  running_runtime rt(opt, std::move(v));
+  const auto ep = rt.endpoint("first_tick");
+  uint64_t first = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto r = query(ctx, ep, {{"q", "first"}});
+    first = r ? (*r)["result"].get<uint64_t>() : 0;
+    return first != 0;
+  }));
+  EXPECT_EQ(first, 200u) << "the first tick came at seq " << first;
+}
+
 }  // namespace
 }  // namespace rill::test
