@@ -56,7 +56,21 @@ void projector::open() {
                                                    opt_.snapshots_kept);
     std::string msg;
     if (s.snapshots->open(msg) != snapshot_status::ok) throw std::runtime_error(msg);
-    load_snapshot(s, head_known ? head : UINT64_MAX);
+    const auto it = opt_.model_settings.find(s.name);
+    const std::string settings = it == opt_.model_settings.end() ? "{}" : it->second;
+    bool discarded = false;
+    std::string previous;
+    if (s.snapshots->use_settings(settings, discarded, previous, msg) != snapshot_status::ok) {
+      spdlog::error("model {}: {}; its snapshots are not used (rebuilding from seq 1)", s.name,
+                    msg);
+    } else {
+      if (discarded)
+        spdlog::warn(
+            "model {}: its settings changed since its snapshots were taken ({} -> {}); they were "
+            "deleted, and the model is rebuilt from seq 1",
+            s.name, previous.empty() ? "no record" : previous, settings);
+      load_snapshot(s, head_known ? head : UINT64_MAX);
+    }
     s.last_snapshot = now;
     s.next_tick = now;
     s.target.store(s.applied);

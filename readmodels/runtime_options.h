@@ -94,6 +94,11 @@ struct runtime_options {
   // past it the model waits for the client to read, as for a full pipe.
   size_t max_queued_reply_bytes = 64u << 20;
 
+  // Each hosted model's settings (model_config::settings) as canonical JSON
+  // text; a model not listed has "{}". Recorded next to its snapshots: a
+  // snapshot taken under other settings is not used (snapshot_store).
+  std::map<std::string, std::string> model_settings;
+
   // Change reports: distinct keys per report before it says "whole model".
   size_t max_report_keys = 1'000;
   int report_hwm = 1'000;  // reports queued for a slow notifier

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <system_error>
 #include <utility>
 
@@ -235,6 +236,59 @@ snapshot_status snapshot_store::write(uint64_t seq, uint64_t event_fingerprint, 
     return snapshot_status::io_error;
   }
   prune();
+  return snapshot_status::ok;
+}
+
+snapshot_status snapshot_store::use_settings(const std::string& settings, bool& discarded,
+                                             std::string& previous, std::string& message) {
+  discarded = false;
+  previous.clear();
+  const fs::path file = dir_ / kSettingsFile;
+  bool had_record = false;
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+      had_record = true;
+      constexpr size_t kMax = 16u << 20;
+      std::string text(kMax + 1, '\0');
+      in.read(text.data(), static_cast<std::streamsize>(text.size()));
+      text.resize(static_cast<size_t>(in.gcount()));
+      previous = std::move(text);
+    }
+  }
+  if (had_record && previous == settings) return snapshot_status::ok;
+  std::string ignored;
+  const auto seqs = list(ignored);
+  for (uint64_t seq : seqs) {
+    std::error_code ec;
+    fs::remove(path_of(seq), ec);
+    if (ec) {
+      message = "cannot delete " + path_of(seq).string() + ": " + ec.message();
+      return snapshot_status::io_error;
+    }
+  }
+  discarded = !seqs.empty();
+  // Durable before the new record: a crash in between must not leave old
+  // snapshots next to a record of the new settings.
+  if (discarded && !fsync_dir(dir_)) {
+    message = "cannot sync " + dir_.string();
+    return snapshot_status::io_error;
+  }
+  const fs::path tmp = dir_ / (std::string(kSettingsFile) + snapshot_format::kPartialSuffix);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0;
+  if (ok) {
+    ok = ::write(fd, settings.data(), settings.size()) == static_cast<ssize_t>(settings.size()) &&
+         ::fdatasync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+  }
+  std::error_code ec;
+  if (ok) fs::rename(tmp, file, ec);
+  if (!ok || ec || !fsync_dir(dir_)) {
+    fs::remove(tmp, ec);
+    message = "cannot write " + file.string();
+    return snapshot_status::io_error;
+  }
   return snapshot_status::ok;
 }
 

@@ -75,6 +75,19 @@ class snapshot_store {
   // Deletes the snapshot taken at `seq` (a corrupt or stale one). Best effort.
   void remove(uint64_t seq);
 
+  // The model's settings the snapshots were taken with, in the file
+  // kSettingsFile next to them (canonical JSON text). A snapshot is only
+  // good for the settings it was built with (a base currency changes every
+  // stored amount), so use_settings() deletes every snapshot when they
+  // differ from `settings` (or when snapshots exist without a record, from
+  // a rill that kept none), then records `settings` durably (temp file,
+  // fdatasync, rename, directory fsync). `discarded` says whether snapshots
+  // were there and had to go; `previous` is the old record. ok | io_error
+  // (then the snapshots must not be used: some may be left).
+  snapshot_status use_settings(const std::string& settings, bool& discarded, std::string& previous,
+                               std::string& message);
+  static constexpr const char* kSettingsFile = "settings.json";
+
   std::filesystem::path path_of(uint64_t seq) const;
 
  private:

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <atomic>
 #include <ctime>
@@ -60,6 +61,17 @@ int run(proj_options& o, const sigset_t& signals) {
   }
   ::chmod(run_dir.c_str(), 0700);
 
+  // Settings for a model rill does not have are a misspelt name, not
+  // something to ignore (domain.md: unknown settings are an error at start).
+  for (const auto& [name, settings] : o.model_settings.items()) {
+    const auto known = proj::hosted_model_names();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      spdlog::critical("config: models.{}: there is no read model of that name (known: {})", name,
+                       joined(known, ", "));
+      return rill::daemon::exit_config;
+    }
+  }
+
   // The models, each with its own settings.
   const auto defaults = transport::default_endpoints(o.rt.data_dir);
   std::vector<std::unique_ptr<readmodels::read_model>> models;
@@ -70,6 +82,7 @@ int run(proj_options& o, const sigset_t& signals) {
     cfg.rates_endpoint =
         o.rates_endpoint.empty() ? "ipc://" + (run_dir / "rates").string() : o.rates_endpoint;
     if (o.model_settings.contains(name)) cfg.settings = o.model_settings[name];
+    o.rt.model_settings[name] = cfg.settings.dump();  // recorded next to its snapshots
     std::unique_ptr<readmodels::read_model> m;
     try {
       m = proj::make_hosted_model(name, cfg);

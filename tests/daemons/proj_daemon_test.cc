@@ -122,6 +122,17 @@ TEST_F(ProjDaemon, ConfigFileSectionsAndModelSettings) {
   child_process bad(argv({"--config", cfg.string()}), log());
   EXPECT_EQ(exit_code(bad.wait(std::chrono::seconds(20))), 2);
   EXPECT_NE(read_file(log()).find("bogus_option"), std::string::npos);
+
+  // Settings for a misspelt model name are an error, not ignored.
+  std::ofstream(cfg, std::ios::trunc) << json{
+      {"models", {{"customer_analysys", {{"thresholds", {{"A", 50000}}}}}}},
+      {"proj",
+       {{"models", {"journal_stats"}}}}}.dump();
+  child_process misspelt(argv({"--config", cfg.string()}), log());
+  EXPECT_EQ(exit_code(misspelt.wait(std::chrono::seconds(20))), 2);
+  EXPECT_NE(read_file(log()).find("models.customer_analysys: there is no read model"),
+            std::string::npos)
+      << read_file(log());
 }
 
 TEST_F(ProjDaemon, HostsTheDomainModelsWithTheDefaultConfig) {

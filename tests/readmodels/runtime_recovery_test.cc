@@ -55,6 +55,38 @@ TEST(RuntimeRecovery, RestartFromSnapshotPlusTailEqualsRebuild) {
   EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
 }
 
+// A snapshot is good only for the settings it was built with: changing a
+// model's settings (an orders base currency) and restarting served the
+// state computed under the old ones until a rebuild (an outside probe).
+// The settings are recorded next to the snapshots; other settings mean a
+// rebuild from seq 1, the same settings a load.
+TEST(RuntimeRecovery, SnapshotsTakenUnderOtherSettingsAreNotUsed) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(2000, 50);
+  auto opt = test_options(dir.path());
+  opt.model_settings["journal_stats"] = R"({"base":"EUR"})";
+  auto run = [&](uint64_t expect_applied) {
+    running_runtime rt(opt, stats_model());
+    const auto ep = rt.endpoint("journal_stats");
+    ASSERT_TRUE(wait_applied(ctx, ep, 2000));
+    EXPECT_EQ(status(ctx, ep)["events_applied"], expect_applied)
+        << opt.model_settings["journal_stats"];
+    EXPECT_EQ(digest(ctx, ep), expected_digest(dir.path() / "journal"));
+    EXPECT_EQ(rt.stop(), 0);
+  };
+  run(2000);  // from seq 1; the clean stop takes a snapshot
+  ASSERT_FALSE(snapshot_seqs(dir.path()).empty());
+  run(0);  // the same settings: loaded, nothing to apply
+  opt.model_settings["journal_stats"] = R"({"base":"USD"})";
+  run(2000);  // other settings: rebuilt from seq 1
+  run(0);
+  // Snapshots without a record (from a rill that kept none) are not trusted.
+  fs::remove(dir.path() / "models" / "journal_stats" / "settings.json");
+  run(2000);
+}
+
 TEST(RuntimeRecovery, CorruptSnapshotIsSkipped) {
   temp_dir dir;
   zmq::context_t ctx;
