@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include <atomic>
 #include <ctime>
@@ -103,6 +105,20 @@ int run(proj_options& o, const sigset_t& signals) {
   if (!pid.acquire(run_dir / proj::pid_file_name(o.models), error)) {
     spdlog::critical("{}", error);
     return 1;
+  }
+  // And one lock per model: a process hosting another set that shares a
+  // model with a running one would bind over its query endpoint, delete
+  // that socket file when it stops, and write the same snapshots and run
+  // the same saga (an outside probe took over a running deployment's
+  // customers that way).
+  std::vector<std::unique_ptr<daemon::pid_file>> model_locks;
+  for (const auto& name : o.models) {
+    auto lock = std::make_unique<daemon::pid_file>();
+    if (!lock->acquire(run_dir / ("model." + name + ".lock"), error)) {
+      spdlog::critical("model {} is hosted by another rill-proj: {}", name, error);
+      return 1;
+    }
+    model_locks.push_back(std::move(lock));
   }
 
   std::unique_ptr<readmodels::runtime> rt;

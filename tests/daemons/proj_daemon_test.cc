@@ -94,6 +94,17 @@ TEST_F(ProjDaemon, SecondInstanceIsRefused) {
   EXPECT_NE(read_file(log()).find("already running"), std::string::npos);
   auto r = query(ctx_, endpoint(), {{"q", "ping"}});
   ASSERT_TRUE(r) << "the first one still answers";
+  // Another model set that shares a model is refused too: it would take
+  // over the first one's endpoint (and delete its socket file on exit).
+  child_process overlap(argv({"--models", "customers,journal_stats", "--notify-in", "none"}),
+                        log());
+  EXPECT_EQ(exit_code(overlap.wait(std::chrono::seconds(20))), 1);
+  EXPECT_NE(read_file(log()).find("model journal_stats is hosted by another rill-proj"),
+            std::string::npos)
+      << read_file(log());
+  r = query(ctx_, endpoint(), {{"q", "status"}});
+  ASSERT_TRUE(r) << "the first one still answers";
+  EXPECT_EQ((*r)["result"]["pid"], first.pid());
 }
 
 TEST_F(ProjDaemon, ConfigFileSectionsAndModelSettings) {
