@@ -449,7 +449,8 @@ void projector::step_rebuilds(clock::time_point now) {
       ++s.rebuilds;
       s.batch.mark_all();
       reporter_->report(s.name, s.batch, s.applied);
-      old.reset();
+      if (retired_.valid()) retired_.wait();
+      retired_ = std::async(std::launch::async, [o = std::move(old)]() mutable { o.reset(); });
       spdlog::info("rebuild of {} complete at seq {} in {:.3f} s", s.name, s.applied,
                    std::chrono::duration<double>(clock::now() - s.rebuild_started).count());
       // The rebuilt state replaces what the snapshots hold (it may come from

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,10 @@ class projector {
   std::unique_ptr<event_source> aux_;  // status probes, snapshot checks, rebuild hand-over
   std::unique_ptr<change_reporter> reporter_;
   std::unique_ptr<snapshot_writer> writer_;
+  // The state a rebuild replaced, freed on another thread: freeing millions
+  // of entries held the projector thread (and every query) for up to 200 ms
+  // at the swap. Waited for at the next swap and when the projector goes.
+  std::future<void> retired_;
   event_filter filter_;  // the kinds no hosted model reads are not decoded
   event_decoder decoder_;
   event_view view_;

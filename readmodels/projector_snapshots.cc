@@ -215,6 +215,15 @@ bool projector::take_snapshot(size_t i, clock::time_point now, bool sync) {
         s.last_ts == 0 ? 0 : snapshot_format::event_fingerprint(s.applied, s.last_ts);
   }
   job.created_ns = wall_ns(env_);
+  if (!sync && opt_.snapshot_fork &&
+      writer_->submit_forked(i, *s.snapshots, *s.live, job.seq, job.event_fingerprint,
+                             job.created_ns)) {
+    // save() and the write run in a child process (snapshot_writer.h).
+    s.taken_seq = job.seq;
+    s.last_snapshot = now;
+    s.saga_progress = false;
+    return true;
+  }
   const auto t0 = clock::now();
   try {
     s.live->save(job.body);

@@ -94,6 +94,12 @@ struct runtime_options {
   // past it the model waits for the client to read, as for a full pipe.
   size_t max_queued_reply_bytes = 64u << 20;
 
+  // Periodic snapshots (and the one after a rebuild) are taken in a forked
+  // child, so the projector thread does not pay for save() either
+  // (snapshot_writer.h); false, or a failed fork: save() on this thread.
+  // The snapshot at a clean stop is always taken in process.
+  bool snapshot_fork = true;
+
   // Each hosted model's settings (model_config::settings) as canonical JSON
   // text; a model not listed has "{}". Recorded next to its snapshots: a
   // snapshot taken under other settings is not used (snapshot_store).

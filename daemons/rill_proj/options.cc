@@ -107,6 +107,9 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   add("final_snapshot", rt.final_snapshot, "write a snapshot at a clean stop (default true)");
   add("feed_queue", rt.feed_queue,
       "events queued between the receive and projector threads (default 65536)");
+  add("snapshot_fork", rt.snapshot_fork,
+      "take periodic snapshots in a forked child so queries do not wait for save() (default "
+      "true)");
   add("apply_batch", rt.apply_batch, "events applied per loop turn between queries (default 8192)");
   add("rebuild_threads", rt.rebuild_threads,
       "threads a rebuild uses: 1, or 2 to read and apply in parallel (default 1)");

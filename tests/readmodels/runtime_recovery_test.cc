@@ -87,6 +87,44 @@ TEST(RuntimeRecovery, SnapshotsTakenUnderOtherSettingsAreNotUsed) {
   run(2000);
 }
 
+// Periodic snapshots are taken by a forked child (the projector thread no
+// longer pays for save(), which stalled every query of a large model for
+// 125-254 ms): the child's snapshot is recorded when it ends, and its
+// failure is reported in status like an in-process one.
+TEST(RuntimeRecovery, PeriodicSnapshotsAreWrittenByAChildAndItsFailuresReported) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(1000, 50);
+  auto opt = test_options(dir.path());
+  opt.snapshot_every = 500;
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 1000));
+  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 1000; }))
+      << status(ctx, ep).dump();
+  EXPECT_EQ(snapshot_seqs(dir.path()).front(), 1000u);
+
+  // The model's directory replaced by a file: the child cannot write.
+  const auto models = dir.path() / "models" / "journal_stats";
+  fs::rename(models, dir.path() / "moved");
+  std::ofstream(models) << "in the way";
+  j.append_many(600, 50, "more");
+  ASSERT_TRUE(wait_applied(ctx, ep, 1600));
+  json st;
+  EXPECT_TRUE(eventually([&] {
+    st = status(ctx, ep);
+    return !st.value("snapshot_error", std::string()).empty();
+  })) << st.dump();
+  EXPECT_EQ(st["snapshot_seq"], 1000) << "the failed one is not counted";
+  // Once it can write again, the next one goes through.
+  fs::remove(models);
+  fs::rename(dir.path() / "moved", models);
+  j.append_many(600, 50, "again");
+  EXPECT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 2200; }))
+      << status(ctx, ep).dump();
+}
+
 TEST(RuntimeRecovery, CorruptSnapshotIsSkipped) {
   temp_dir dir;
   zmq::context_t ctx;
