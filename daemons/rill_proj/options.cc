@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include <CLI/CLI.hpp>
 
@@ -79,10 +80,26 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   auto add = [&](const std::string& key, auto& field, const std::string& help) {
     std::string flag = "--" + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    app.add_option(flag, field, help);
+    using T = std::remove_reference_t<decltype(field)>;
+    auto* opt = app.add_option(flag, field, help);
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // A count is a whole number: "-5" must not wrap, "1.5" not truncate.
+      opt->check([](const std::string& v) {
+        const bool ok = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (std::is_signed_v<T> && c == '-');
+        });
+        return ok ? std::string()
+                  : "must be a whole number" + std::string(std::is_signed_v<T> ? "" : " >= 0");
+      });
+    }
     flag_of[key] = flag;
-    from_file[key] = [&field](const json& v) {
-      field = v.get<std::remove_reference_t<decltype(field)>>();
+    from_file[key] = [&field, key](const json& v) {
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (!(std::is_unsigned_v<T> ? v.is_number_unsigned() : v.is_number_integer()))
+          throw std::runtime_error("option '" + key + "' must be a whole number" +
+                                   (std::is_unsigned_v<T> ? " >= 0" : ""));
+      }
+      field = v.get<T>();
     };
   };
   app.add_option("--config", config, "JSON config file (flags override it)");

@@ -72,6 +72,8 @@ TEST_F(ProjDaemon, BadFlagsExitWithUsageError) {
   for (const auto& extra :
        std::vector<std::vector<std::string>>{{"--no-such-flag"},
                                              {"--snapshot-every", "x"},
+                                             {"--snapshot-every", "-5"},
+                                             {"--snapshot-every", "1.5"},
                                              {"--apply-batch", "0"},
                                              {"--rebuild-threads", "3"},
                                              {"--wake-coalesce-us", "20001"},
@@ -133,6 +135,15 @@ TEST_F(ProjDaemon, ConfigFileSectionsAndModelSettings) {
   child_process bad(argv({"--config", cfg.string()}), log());
   EXPECT_EQ(exit_code(bad.wait(std::chrono::seconds(20))), 2);
   EXPECT_NE(read_file(log()).find("bogus_option"), std::string::npos);
+
+  // A count in the file is a whole number >= 0: -5 does not wrap, 1.5 does
+  // not truncate.
+  for (const json& bad : {json(-5), json(1.5), json("10")}) {
+    std::ofstream(cfg, std::ios::trunc)
+        << json{{"proj", {{"models", {"journal_stats"}}, {"snapshot_every", bad}}}}.dump();
+    child_process p2(argv({"--config", cfg.string()}), log());
+    EXPECT_EQ(exit_code(p2.wait(std::chrono::seconds(20))), 2) << bad.dump();
+  }
 
   // Settings for a misspelt model name are an error, not ignored.
   std::ofstream(cfg, std::ios::trunc) << json{
