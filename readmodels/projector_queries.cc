@@ -181,6 +181,19 @@ void projector::write_status(projector_slot& s, packer& pk) {
 
 void projector::answer(projector_slot& s, const query_request& rq, out_buffer& out) {
   packer pk(out);
+  // The built-in queries take no arguments: like a model's own queries,
+  // an unknown argument is bad_request (a typo must not start a rebuild).
+  if ((rq.q == "status" || rq.q == "ping" || rq.q == "rebuild") && rq.args != nullptr &&
+      rq.args->type == msgpack::type::MAP && rq.args->via.map.size > 0) {
+    const auto& k = rq.args->via.map.ptr[0].key;
+    const std::string name = k.type == msgpack::type::STR
+                                 ? std::string(k.via.str.ptr, k.via.str.size)
+                                 : std::string("?");
+    encode_query_error(out, errc::bad_request,
+                       "'" + std::string(rq.q) + "' takes no arguments (got '" + name + "')",
+                       rq.req);
+    return;
+  }
   if (rq.q == "status") {
     begin_query_reply(out, s.applied, rq.req);
     write_status(s, pk);

@@ -124,6 +124,11 @@ TEST_F(RuntimeQueries, EveryErrorCode) {
   EXPECT_EQ(code({mp({{"q", "get"}, {"args", {{"agg", 5}}}})}), "bad_request");  // model's check
   EXPECT_EQ(code({mp({{"q", "totals"}, {"after", 999999}, {"timeout_ms", 50}})}), "timeout");
   EXPECT_EQ(code({mp({{"q", "totals"}, {"after", 999999}, {"timeout_ms", 0}})}), "timeout");
+  // The built-in queries take no arguments: a typo does not start a rebuild.
+  for (const char* q : {"status", "ping", "rebuild"})
+    EXPECT_EQ(code({mp({{"q", q}, {"args", {{"x", 1}}}})}), "bad_request") << q;
+  EXPECT_EQ(status(ctx_, ep_)["rebuilds"], 0);
+  EXPECT_EQ(status(ctx_, ep_)["rebuilding"], false);
   // The daemon is still fine.
   auto r = query(ctx_, ep_, {{"q", "ping"}});
   ASSERT_TRUE(r);
