@@ -79,8 +79,8 @@ class load_smoke : public ::testing::Test {
   }
   // Runs `rill load --data D <args> --json`; returns the JSON report and the exit code.
   // (`timeout 60` bounds a run that would not end.)
-  json load(const std::string& args, int& rc) {
-    const std::string cmd = "timeout -s KILL 60 " + std::string(RILL_BIN_DIR) +
+  json load(const std::string& args, int& rc, const std::string& timeout = "-s KILL 60") {
+    const std::string cmd = "timeout " + timeout + " " + std::string(RILL_BIN_DIR) +
                             "/rill load --data " + dir_.path().string() + " --json " + args +
                             " 2>" + (dir_.path() / "load.err").string();
     FILE* p = ::popen(cmd.c_str(), "r");
@@ -390,17 +390,8 @@ TEST_F(load_smoke, ElapsedCoversTheDurationAndAnInterruptedRunSaysSo) {
   EXPECT_EQ(r["interrupted"], false);
   EXPECT_EQ(r["unsent"], 0) << r.dump();
 
-  const std::string cmd = "timeout -s INT 1 " + std::string(RILL_BIN_DIR) + "/rill load --data " +
-                          dir_.path().string() + " --json --rate 100 --duration 20";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  r = json::parse(out, nullptr, false);
-  ASSERT_TRUE(r.is_object()) << out;
+  r = load("--rate 100 --duration 20", rc, "-s INT 1");  // SIGINT after 1 s
+  ASSERT_TRUE(r.is_object()) << load_err();
   EXPECT_EQ(r["interrupted"], true) << r.dump();
   EXPECT_LT(r["elapsed_s"].get<double>(), 10.0) << r.dump();
 }
