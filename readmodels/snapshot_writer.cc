@@ -1,6 +1,7 @@
 #include "readmodels/snapshot_writer.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,14 +94,28 @@ bool snapshot_writer::submit_forked(size_t slot, snapshot_store& store, const re
 }
 
 void snapshot_writer::reap(bool wait) {
+  if (wait) {
+    // Until every child has ended; one still running kStopWait from now is
+    // killed (a stop must not hang on a stuck child).
+    const auto give_up = std::chrono::steady_clock::now() + kStopWait;
+    for (reap(false); !children_.empty(); reap(false)) {
+      if (std::chrono::steady_clock::now() > give_up)
+        for (const auto& c : children_) ::kill(c.pid, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return;
+  }
   for (size_t i = 0; i < children_.size();) {
     child& c = children_[i];
     int status = 0;
     pid_t r;
     do {
-      r = ::waitpid(c.pid, &status, wait ? 0 : WNOHANG);
+      r = ::waitpid(c.pid, &status, WNOHANG);
     } while (r < 0 && errno == EINTR);
     if (r == 0) {
+      // A child that has not finished in kChildLimit is stuck (it should
+      // take seconds): killed, and reported like any failed snapshot.
+      if (std::chrono::steady_clock::now() - c.started > kChildLimit) ::kill(c.pid, SIGKILL);
       ++i;
       continue;
     }

@@ -72,6 +72,10 @@ class snapshot_writer {
   bool busy(size_t slot) const;
   // Completed jobs since the last call (appended to out).
   void finished(std::vector<snapshot_result>& out);
+  // A snapshot child still running after this long is killed.
+  static constexpr std::chrono::minutes kChildLimit{10};
+  // wait_idle() and the destructor wait this long for children, then kill them.
+  static constexpr std::chrono::seconds kStopWait{60};
   // Blocks until every queued job (and every child) is done.
   void wait_idle();
 
