@@ -170,6 +170,9 @@ int run_load(global_options& g, load_flags& f) {
     }
   }
   for (auto& t : threads) t.join();
+  // The probe samples the run, not the time spent after it waiting for
+  // the other rows' last events (it sent 1,300 commands in that time).
+  if (probe) probe->finish();
   if (interrupt.fired()) report.interrupted = true;
   // Elapsed: the start to the last reply (the workers stamp it; the loop
   // above only looks every 20 ms); a --duration run that ran its course
@@ -233,7 +236,6 @@ int run_load(global_options& g, load_flags& f) {
     report.notified_resyncs = notes->resyncs();
   }
   if (probe) {
-    probe->finish();
     report.after = probe->latency();
     report.after_timeouts = probe->timeouts();
     report.after_commands = probe->commands();

@@ -25,8 +25,19 @@ std::string us_text(uint64_t ns) {
   return v >= 1000 ? fixed(v / 1000, 2) + " ms" : fixed(v, v < 10 ? 2 : 1) + " us";
 }
 
+// A --rate as given: 20000, 0.5, 0.001.
+std::string rate_text(double rate) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, rate >= 1 ? "%.0f" : "%g", rate);
+  return buf;
+}
+
 void latency_row(std::vector<std::vector<std::string>>& rows, const std::string& what,
                  const latency_histogram& h) {
+  if (h.count() == 0) {
+    rows.push_back({what, "0", "-", "-", "-", "-", "-"});
+    return;
+  }
   rows.push_back({what, std::to_string(h.count()), us_text(h.quantile(0.5)),
                   us_text(h.quantile(0.9)), us_text(h.quantile(0.99)),
                   us_text(h.quantile(0.999)), us_text(h.max())});
@@ -108,7 +119,8 @@ nlohmann::json report_json(const load_report& r) {
 
 void print_report(std::ostream& out, const load_report& r) {
   const auto& c = r.config;
-  out << (c.open_loop() ? "open loop at " + fixed(c.rate, 0) + " cmd/s" : std::string("closed loop"))
+  out << (c.open_loop() ? "open loop at " + rate_text(c.rate) + " cmd/s"
+                        : std::string("closed loop"))
       << ", " << c.connections << " connection(s), window " << c.window << ", batch " << c.batch
       << (c.atomic ? " (atomic)" : "") << "\n";
   out << "commands  " << (r.ok + r.failed) << " in " << fixed(r.elapsed_s, 2)
@@ -150,7 +162,7 @@ std::string plot_svg(const load_report& r) {
     << "\" viewBox=\"0 0 " << W << " " << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s << "<text x=\"" << L << "\" y=\"24\" font-size=\"15\">rill load: latency by percentile ("
-    << (r.config.open_loop() ? "open loop, " + fixed(r.config.rate, 0) + " cmd/s"
+    << (r.config.open_loop() ? "open loop, " + rate_text(r.config.rate) + " cmd/s"
                              : "closed loop, window " + std::to_string(r.config.window))
     << ", " << r.config.connections << " conn, batch " << r.config.batch << ", "
     << fixed(r.throughput(), 0) << " cmd/s)</text>\n";

@@ -115,6 +115,7 @@ void load_worker::run() {
   // its reply still comes); a full window with no reply at all for this
   // long means the server is gone, and the run ends.
   const int64_t stall_ns = static_cast<int64_t>(cfg_.drain_timeout_s * 1e9);
+  int64_t gave_up_all_ns = INT64_MIN;  // when a full window was last given up
   uint64_t req = 1;
   auto give_up_expired = [&](int64_t now) {
     for (; oldest < req; ++oldest) {
@@ -140,11 +141,27 @@ void load_worker::run() {
   while (result_.requests < max_requests && !shared_.stop.load(std::memory_order_relaxed)) {
     int64_t now = steady_ns();
     int64_t sent_at = now;
-    if (outstanding >= cfg_.window && now - last_reply_ns > stall_ns) {
+    if (outstanding >= cfg_.window && now - std::max(last_reply_ns, gave_up_all_ns) > stall_ns) {
+      if (gave_up_all_ns <= last_reply_ns) {
+        // A full window and no reply for stall_ns: rill-core lost these
+        // requests (it was restarted, or stopped for a while). Give them
+        // all up and go on: a restarted rill-core answers the next ones.
+        for (; oldest < req; ++oldest) {
+          slot& s = slots[oldest & (ring - 1)];
+          if (s.req != oldest || s.state != kWaiting) continue;
+          s.state = kGivenUp;
+          --outstanding;
+          ++result_.gave_up;
+        }
+        gave_up_all_ns = now;
+        continue;
+      }
+      // Again, and nothing came since the last time: the server is gone.
       char secs[32];
-      std::snprintf(secs, sizeof secs, "%g", cfg_.drain_timeout_s);
-      result_.fatal = "no reply from " + endpoint_ + " for " + secs + " s with " +
-                      std::to_string(outstanding) + " requests in flight";
+      std::snprintf(secs, sizeof secs, "%.1f", static_cast<double>(now - last_reply_ns) / 1e9);
+      result_.fatal = "no reply from " + endpoint_ + " for " + secs +
+                      " s (twice --drain-timeout) with " + std::to_string(outstanding) +
+                      " requests in flight";
       break;
     }
     give_up_expired(now);
@@ -215,7 +232,8 @@ void load_worker::run() {
     result_.commands_sent += size;
     if (cfg_.open_loop()) pc.poll(on_reply, 0ms);
   }
-  if (cfg_.open_loop() && commands_ == 0 && result_.fatal.empty()) {
+  const bool stopped = shared_.stop.load(std::memory_order_relaxed);
+  if (cfg_.open_loop() && commands_ == 0 && result_.fatal.empty() && !stopped) {
     // Sends whose intended time came before the deadline but that never
     // went out (the window was full, or the generator fell behind).
     const double due = std::ceil(static_cast<double>(deadline_ns - start_ns) / interval_ns);
@@ -224,7 +242,7 @@ void load_worker::run() {
   }
   // The last replies: until none is waiting, or the drain timeout.
   const int64_t drain_until = steady_ns() + stall_ns;
-  while (outstanding > 0) {
+  while (outstanding > 0 && !shared_.stop.load(std::memory_order_relaxed)) {  // Ctrl-C: no wait
     const int64_t now = steady_ns();
     if (now >= drain_until) break;
     pc.poll(on_reply, std::chrono::milliseconds(

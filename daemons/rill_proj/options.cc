@@ -1,6 +1,7 @@
 #include "daemons/rill_proj/options.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -85,11 +86,12 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       // A count is a whole number: "-5" must not wrap, "1.5" not truncate.
       opt->check([](const std::string& v) {
-        const bool ok = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
-          return (c >= '0' && c <= '9') || (std::is_signed_v<T> && c == '-');
-        });
+        T n{};
+        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        const bool ok = !v.empty() && ec == std::errc() && p == v.data() + v.size();
         return ok ? std::string()
-                  : "must be a whole number" + std::string(std::is_signed_v<T> ? "" : " >= 0");
+                  : "must be a whole number" + std::string(std::is_signed_v<T> ? "" : " >= 0") +
+                        " that fits " + std::to_string(sizeof(T) * 8) + " bits";
       });
     }
     flag_of[key] = flag;

@@ -351,6 +351,52 @@ TEST_F(load_smoke, ARunGoesOnAfterRillCoreLosesSomeRequests) {
   EXPECT_NE(load_err().find("rill: unreachable: "), std::string::npos) << load_err();
 }
 
+// The same in closed loop, where the window is full while rill-core is
+// down: the whole window is given up once (lost), and the run goes on
+// against the restarted rill-core to the end of its duration. (It ended at
+// the first full window with no reply; a second one in a row, with nothing
+// answered in between, still means the server is gone.)
+TEST_F(load_smoke, AClosedLoopGoesOnAfterRillCoreRestarts) {
+  std::thread restarter([this] {
+    std::this_thread::sleep_for(800ms);
+    core_.signal(SIGKILL);
+    (void)core_.wait(std::chrono::seconds(10));
+    core_.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir_.path().string(),
+                 "--segment-size", "4194304"},
+                (dir_.path() / "core2.log").string());
+  });
+  int rc = -1;
+  json r = load("--window 10 --duration 4 --drain-timeout 1", rc);
+  restarter.join();
+  ASSERT_TRUE(r.is_object()) << load_err();
+  EXPECT_EQ(r.value("fatal", std::string()).find("twice --drain-timeout"), std::string::npos)
+      << "not ended as a server that is gone: " << r.dump();
+  EXPECT_GE(r["elapsed_s"].get<double>(), 4.0) << r.dump();
+  ASSERT_TRUE(test::comes_up(ctx_, eps_.command));
+  const uint64_t ok = r["ok"].get<uint64_t>(), lost = r["lost"].get<uint64_t>();
+  EXPECT_LE(lost, 10u) << r.dump();
+  EXPECT_GE(head(), ok);
+  EXPECT_LE(head(), ok + lost);
+}
+
+// Ctrl-C while the run waits for replies that do not come (rill-core
+// stopped) ends it at once; it waited out --drain-timeout (30 s here).
+TEST_F(load_smoke, AnInterruptDoesNotWaitForLostReplies) {
+  std::thread stopper([this] {
+    std::this_thread::sleep_for(700ms);
+    core_.signal(SIGSTOP);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  int rc = -1;
+  json r = load("--window 10 --duration 20 --drain-timeout 30", rc, "-s INT 2");
+  const auto spent = std::chrono::steady_clock::now() - t0;
+  stopper.join();
+  core_.signal(SIGCONT);
+  ASSERT_TRUE(r.is_object()) << load_err();
+  EXPECT_EQ(r["interrupted"], true) << r.dump();
+  EXPECT_LT(spent, 15s) << "a guard against waiting out the 30 s drain, not a speed figure";
+}
+
 // --count is the number of commands, also with batches: the last request of
 // a connection is a shorter batch (it rounded up to whole batches).
 TEST_F(load_smoke, ACountWithBatchesSendsExactlyThatMany) {

@@ -74,6 +74,7 @@ TEST_F(ProjDaemon, BadFlagsExitWithUsageError) {
                                              {"--snapshot-every", "x"},
                                              {"--snapshot-every", "-5"},
                                              {"--snapshot-every", "1.5"},
+                                             {"--snapshot-every", "18446744073709551616"},
                                              {"--apply-batch", "0"},
                                              {"--rebuild-threads", "3"},
                                              {"--wake-coalesce-us", "20001"},
