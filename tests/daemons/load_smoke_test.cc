@@ -102,6 +102,19 @@ class load_smoke : public ::testing::Test {
     return ss.str();
   }
 
+  // SIGKILLs rill-core from another thread after `delay` and starts it
+  // again, as the supervisor does (join the thread).
+  std::thread restart_core_after(std::chrono::milliseconds delay) {
+    return std::thread([this, delay] {
+      std::this_thread::sleep_for(delay);
+      core_.signal(SIGKILL);
+      (void)core_.wait(std::chrono::seconds(10));
+      core_.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir_.path().string(),
+                   "--segment-size", "4194304"},
+                  (dir_.path() / "core2.log").string());
+    });
+  }
+
   // SIGKILLs rill-core from another thread after `delay` (join the thread).
   std::thread kill_core_after(std::chrono::milliseconds delay) {
     return std::thread([this, delay] {
@@ -325,14 +338,7 @@ TEST_F(load_smoke, AfterModelProbeSamplesReadYourWrites) {
 // in-flight ring for good, and the run stopped sending once the ring came
 // round to it, hanging until killed (an outside probe).
 TEST_F(load_smoke, ARunGoesOnAfterRillCoreLosesSomeRequests) {
-  std::thread restarter([this] {
-    std::this_thread::sleep_for(700ms);
-    core_.signal(SIGKILL);
-    (void)core_.wait(std::chrono::seconds(10));
-    core_.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir_.path().string(),
-                 "--segment-size", "4194304"},
-                (dir_.path() / "core2.log").string());
-  });
+  std::thread restarter = restart_core_after(700ms);
   int rc = -1;
   json r = load("--rate 1000 --count 3000 --window 100 --drain-timeout 1", rc);
   restarter.join();
@@ -357,14 +363,7 @@ TEST_F(load_smoke, ARunGoesOnAfterRillCoreLosesSomeRequests) {
 // the first full window with no reply; a second one in a row, with nothing
 // answered in between, still means the server is gone.)
 TEST_F(load_smoke, AClosedLoopGoesOnAfterRillCoreRestarts) {
-  std::thread restarter([this] {
-    std::this_thread::sleep_for(800ms);
-    core_.signal(SIGKILL);
-    (void)core_.wait(std::chrono::seconds(10));
-    core_.start({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir_.path().string(),
-                 "--segment-size", "4194304"},
-                (dir_.path() / "core2.log").string());
-  });
+  std::thread restarter = restart_core_after(800ms);
   int rc = -1;
   json r = load("--window 10 --duration 4 --drain-timeout 1", rc);
   restarter.join();
