@@ -157,18 +157,19 @@ struct counted_reply {
 
 std::shared_ptr<server_socket::peer_bytes> server_socket::bytes_of(const inbound& in) {
   std::string id(static_cast<const char*>(in.route[0].data()), in.route[0].size());
-  auto [it, fresh] = peer_bytes_.try_emplace(std::move(id));
-  if (fresh) {
-    it->second = std::make_shared<peer_bytes>();
-    if (peer_bytes_.size() >= sweep_at_) {
-      std::erase_if(peer_bytes_, [&](const auto& e) {
-        return e.second != it->second && e.second.use_count() == 1 &&
-               e.second->queued.load(std::memory_order_relaxed) == 0;
-      });
-      sweep_at_ = std::max<size_t>(64, 2 * peer_bytes_.size());
-    }
+  const auto found = peer_bytes_.try_emplace(std::move(id));
+  std::shared_ptr<peer_bytes>& entry = found.first->second;
+  if (!found.second) return entry;
+  entry = std::make_shared<peer_bytes>();
+  std::shared_ptr<peer_bytes> mine = entry;  // the sweep may rehash the map
+  if (peer_bytes_.size() >= sweep_at_) {
+    std::erase_if(peer_bytes_, [&mine](const auto& e) {
+      return e.second != mine && e.second.use_count() == 1 &&
+             e.second->queued.load(std::memory_order_relaxed) == 0;
+    });
+    sweep_at_ = std::max<size_t>(64, 2 * peer_bytes_.size());
   }
-  return it->second;
+  return mine;
 }
 
 uint64_t server_socket::queued_bytes(std::string_view identity) const {
