@@ -117,11 +117,13 @@ void load_worker::run() {
   const int64_t stall_ns = static_cast<int64_t>(cfg_.drain_timeout_s * 1e9);
   int64_t gave_up_all_ns = INT64_MIN;  // when a full window was last given up
   uint64_t req = 1;
-  auto give_up_expired = [&](int64_t now) {
+  // Gives up the waiting requests that left before `cutoff_ns`, oldest
+  // first (they left in order: the first later one ends the walk).
+  auto give_up_sent_before = [&](int64_t cutoff_ns) {
     for (; oldest < req; ++oldest) {
       slot& s = slots[oldest & (ring - 1)];
       if (s.req != oldest || s.state != kWaiting) continue;
-      if (now - s.actual_ns <= stall_ns) break;
+      if (s.actual_ns >= cutoff_ns) break;
       s.state = kGivenUp;
       --outstanding;
       ++result_.gave_up;
@@ -146,13 +148,7 @@ void load_worker::run() {
         // A full window and no reply for stall_ns: rill-core lost these
         // requests (it was restarted, or stopped for a while). Give them
         // all up and go on: a restarted rill-core answers the next ones.
-        for (; oldest < req; ++oldest) {
-          slot& s = slots[oldest & (ring - 1)];
-          if (s.req != oldest || s.state != kWaiting) continue;
-          s.state = kGivenUp;
-          --outstanding;
-          ++result_.gave_up;
-        }
+        give_up_sent_before(INT64_MAX);
         gave_up_all_ns = now;
         continue;
       }
@@ -164,7 +160,7 @@ void load_worker::run() {
                       " requests in flight";
       break;
     }
-    give_up_expired(now);
+    give_up_sent_before(now - stall_ns);  // unanswered for stall_ns
     if (cfg_.open_loop()) {
       const int64_t intended =
           start_ns + static_cast<int64_t>(static_cast<double>(result_.requests) * interval_ns);
