@@ -255,6 +255,8 @@ TEST_F(load_smoke, ACountedRunEndsWhenNoReplyComes) {
   ASSERT_TRUE(r.is_object());
   EXPECT_GT(r["lost"].get<uint64_t>(), 0u);
   EXPECT_NE(r.value("fatal", "").find("no reply from"), std::string::npos) << r.dump();
+  // Why it failed is on stderr, as for every command.
+  EXPECT_NE(load_err().find("rill: unreachable: no reply from"), std::string::npos) << load_err();
 }
 
 // --notified: rill-notify and rill-proj hosting `customers` next to rill-core;
@@ -344,8 +346,10 @@ TEST_F(load_smoke, ARunGoesOnAfterRillCoreLosesSomeRequests) {
   restarter.join();
   ASSERT_TRUE(r.is_object()) << "no report: the run did not end";
   EXPECT_EQ(r["requests"], 3000) << "every request was sent: " << r.dump();
-  EXPECT_EQ(rc, 3) << "lost replies: exit 3; " << r.dump();
   const uint64_t ok = r["ok"].get<uint64_t>(), lost = r["lost"].get<uint64_t>();
+  // Whether the kill lost any depends on what was in flight at that moment
+  // (on a loaded host, none may be): lost replies are exit 3, none exit 0.
+  EXPECT_EQ(rc, lost > 0 ? 3 : 0) << r.dump();
   EXPECT_GT(ok, 2000u) << r.dump();
   EXPECT_EQ(ok + r["failed"].get<uint64_t>() + lost, 3000u) << r.dump();
   // Every acknowledged command is in the journal; a lost one may be too
@@ -354,7 +358,9 @@ TEST_F(load_smoke, ARunGoesOnAfterRillCoreLosesSomeRequests) {
   EXPECT_GE(head(), ok);
   EXPECT_LE(head(), ok + lost);
   // Why it failed is on stderr, as for every command.
-  EXPECT_NE(load_err().find("rill: unreachable: "), std::string::npos) << load_err();
+  if (lost > 0) {
+    EXPECT_NE(load_err().find("rill: unreachable: "), std::string::npos) << load_err();
+  }
 }
 
 // The same in closed loop, where the window is full while rill-core is
@@ -365,12 +371,12 @@ TEST_F(load_smoke, ARunGoesOnAfterRillCoreLosesSomeRequests) {
 TEST_F(load_smoke, AClosedLoopGoesOnAfterRillCoreRestarts) {
   std::thread restarter = restart_core_after(800ms);
   int rc = -1;
-  json r = load("--window 10 --duration 4 --drain-timeout 1", rc);
+  json r = load("--window 10 --duration 5 --drain-timeout 2", rc);
   restarter.join();
   ASSERT_TRUE(r.is_object()) << load_err();
   EXPECT_EQ(r.value("fatal", std::string()).find("twice --drain-timeout"), std::string::npos)
       << "not ended as a server that is gone: " << r.dump();
-  EXPECT_GE(r["elapsed_s"].get<double>(), 4.0) << r.dump();
+  EXPECT_GE(r["elapsed_s"].get<double>(), 5.0) << r.dump();
   ASSERT_TRUE(test::comes_up(ctx_, eps_.command));
   const uint64_t ok = r["ok"].get<uint64_t>(), lost = r["lost"].get<uint64_t>();
   EXPECT_LE(lost, 10u) << r.dump();
