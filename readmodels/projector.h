@@ -82,6 +82,8 @@ class projector {
   void schedule_snapshots(clock::time_point now, bool force);
   bool take_snapshot(size_t i, clock::time_point now, bool sync);
   void collect_snapshot_results();
+  static uint32_t snapshot_backoff_s(uint32_t failures);
+  static void snapshot_failed(projector_slot& s, clock::time_point now);
   void final_snapshots();
 
   // The loop (projector.cc).

@@ -72,7 +72,7 @@ void projector::write_status(projector_slot& s, packer& pk) {
   const bool rebuilding = s.job != nullptr || s.pending != nullptr;
   const auto now = clock::now();
   uint32_t n = 19 + (rebuilding ? 1 : 0) + (source_error_.empty() ? 0 : 1) +
-               (s.snapshot_error.empty() ? 0 : 1) + (s.rebuild_error.empty() ? 0 : 1);
+               (s.snapshot_error.empty() ? 0 : 2) + (s.rebuild_error.empty() ? 0 : 1);
   pk.pack_map(n);
   key(pk, "model");
   str(pk, s.name);
@@ -172,6 +172,8 @@ void projector::write_status(projector_slot& s, packer& pk) {
   if (!s.snapshot_error.empty()) {
     key(pk, "snapshot_error");
     str(pk, s.snapshot_error);
+    key(pk, "snapshot_failures");
+    pk.pack_uint32(s.snapshot_failures);
   }
   if (!s.rebuild_error.empty()) {
     key(pk, "rebuild_error");

@@ -48,6 +48,8 @@ struct projector_slot {
   clock::time_point last_snapshot;  // when it was taken (or when we started)
   bool saga_progress = false;       // a saga did work since the last snapshot
   std::string snapshot_error;       // last failure, for status
+  uint32_t snapshot_failures = 0;   // failures in a row (status); reset by a success
+  clock::time_point snapshot_retry_at{};  // after a failure, no new attempt before this
 
   // Rebuild: a background job, then a pending instance being handed over.
   std::atomic<uint64_t> target{0};  // = applied, for the rebuild thread

@@ -230,7 +230,8 @@ bool projector::take_snapshot(size_t i, clock::time_point now, bool sync) {
   } catch (const std::exception& e) {
     s.snapshot_error = std::string("save() threw: ") + e.what();
     spdlog::error("model {}: snapshot at seq {} failed: {}", s.name, s.applied, s.snapshot_error);
-    s.last_snapshot = now;  // try again a period later, not every turn
+    s.last_snapshot = now;
+    snapshot_failed(s, now);
     return false;
   }
   spdlog::debug("model {}: saved {} bytes at seq {} in {:.3f} s", s.name, job.body.size(), job.seq,
@@ -254,14 +255,33 @@ void projector::collect_snapshot_results() {
     if (r.status == snapshot_status::ok) {
       s.snapshot_seq = std::max(s.snapshot_seq, r.seq);
       s.snapshot_error.clear();
+      s.snapshot_failures = 0;
+      s.snapshot_retry_at = {};
       spdlog::info("model {}: snapshot at seq {} written ({} bytes, {:.3f} s)", s.name, r.seq,
                    r.bytes, r.seconds);
     } else {
       s.snapshot_error = r.message;
-      s.taken_seq = s.snapshot_seq;  // the next one is due again
-      spdlog::error("model {}: snapshot at seq {} failed: {}", s.name, r.seq, r.message);
+      s.taken_seq = s.snapshot_seq;  // the next one is due again, after the back-off
+      snapshot_failed(s, clock::now());
+      spdlog::error(
+          "model {}: snapshot at seq {} failed ({} in a row; next attempt in {} s at the "
+          "earliest): {}",
+          s.name, r.seq, s.snapshot_failures, snapshot_backoff_s(s.snapshot_failures), r.message);
     }
   }
+}
+
+// A snapshot that failed is not tried again before this many seconds: 1, 2,
+// 4 ... up to 60 for failures in a row. Without it a lasting fault (a full
+// disk, a model directory that cannot be written) would fork a child and
+// log an error on every projector turn.
+uint32_t projector::snapshot_backoff_s(uint32_t failures) {
+  return failures == 0 ? 0 : std::min<uint32_t>(60, 1u << std::min<uint32_t>(failures - 1, 6));
+}
+
+void projector::snapshot_failed(projector_slot& s, clock::time_point now) {
+  ++s.snapshot_failures;
+  s.snapshot_retry_at = now + std::chrono::seconds(snapshot_backoff_s(s.snapshot_failures));
 }
 
 void projector::schedule_snapshots(clock::time_point now, bool force) {
@@ -270,7 +290,7 @@ void projector::schedule_snapshots(clock::time_point now, bool force) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     projector_slot& s = *slots_[i];
     const bool changed = s.applied > s.taken_seq || s.saga_progress;
-    if (!changed) continue;
+    if (!changed || (!force && now < s.snapshot_retry_at)) continue;
     // While catching up at start, count-based snapshots wait for the end (a
     // save() every snapshot_every events of a long catch-up costs more than
     // it saves); time-based ones still happen.

@@ -129,6 +129,55 @@ TEST(RuntimeRecovery, PeriodicSnapshotsAreWrittenByAChildAndItsFailuresReported)
   })) << st.dump();
 }
 
+// A snapshot that keeps failing is tried again after 1, 2, 4 ... s, not on
+// every projector turn: a lasting disk fault must not fork a child (or log
+// an error) per batch of events.
+TEST(RuntimeRecovery, ASnapshotThatKeepsFailingIsRetriedWithABackOff) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(100, 10);
+  auto opt = test_options(dir.path());
+  opt.snapshot_every = 20;
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 100));
+  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 100; }));
+
+  const auto models = dir.path() / "models" / "journal_stats";
+  fs::rename(models, dir.path() / "moved");
+  std::ofstream(models) << "in the way";
+  // 2.5 s of small batches, each one due for a snapshot by count.
+  uint64_t head = 100;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+  while (std::chrono::steady_clock::now() < until) {
+    head = j.append_many(25, 10, "more", 25);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(wait_applied(ctx, ep, head));
+  const json st = status(ctx, ep);
+  ASSERT_TRUE(st.contains("snapshot_error")) << st.dump();
+  // Attempts at about 0, 1 and 3 s: two or three failures, and at most four
+  // on a slow host. Without the back-off there is one per batch, hundreds.
+  EXPECT_GE(st["snapshot_failures"].get<uint64_t>(), 1u) << st.dump();
+  EXPECT_LE(st["snapshot_failures"].get<uint64_t>(), 4u) << st.dump();
+  EXPECT_EQ(st["snapshot_seq"], 100);
+
+  // Once it can write again, a success clears the error and the count.
+  fs::remove(models);
+  fs::rename(dir.path() / "moved", models);
+  json now;
+  EXPECT_TRUE(eventually(
+      [&] {
+        j.append_many(25, 10, "again", 25);
+        now = status(ctx, ep);
+        return now["snapshot_seq"].get<uint64_t>() > 100 && !now.contains("snapshot_error") &&
+               !now.contains("snapshot_failures");
+      },
+      std::chrono::seconds(70)))
+      << now.dump();
+}
+
 TEST(RuntimeRecovery, CorruptSnapshotIsSkipped) {
   temp_dir dir;
   zmq::context_t ctx;
