@@ -19,9 +19,11 @@ query_server::query_server(zmq::context_t& ctx, std::string model, const std::st
 size_t query_server::serve(uint64_t applied, clock::time_point now, const handler& h) {
   size_t n = 0;
   transport::inbound in;
+  const auto until = clock::now() + opt_.serve_budget;
   while (n < opt_.max_per_serve && socket_.recv(in, false)) {
     ++n;
     handle(in, applied, now, h, false);
+    if (clock::now() >= until) break;
   }
   return n;
 }

@@ -40,6 +40,10 @@ struct query_server_options {
   // queries take a few MiB, but a query may be 1 MiB.
   size_t max_parked_bytes = 64u << 20;
   size_t max_per_serve = 256;   // requests handled per serve() call
+  // ... and no more once this much time has gone into them, so that a run
+  // of costly queries (lists of 1 MB each) lets events be applied, parked
+  // `after` queries be released and other models be served in between.
+  std::chrono::microseconds serve_budget{2000};
   transport::server_options socket;
 };
 
@@ -58,7 +62,8 @@ class query_server {
   const std::string& endpoint() const { return endpoint_; }
   zmq::socket_t& socket() { return socket_.socket(); }
 
-  // Handles up to max_per_serve requests without waiting. `applied` is the
+  // Handles up to max_per_serve requests, or for up to serve_budget (at
+  // least one request), without waiting. `applied` is the
   // model's last applied seq. Returns how many requests were handled.
   size_t serve(uint64_t applied, clock::time_point now, const handler& h);
 

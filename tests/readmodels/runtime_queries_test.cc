@@ -236,6 +236,62 @@ TEST_F(RuntimeQueries, RepliesQueuedForAClientThatDoesNotReadAreBoundedInBytes) 
   EXPECT_TRUE(query(ctx_, ep_, {{"q", "totals"}}).has_value()) << "others are still served";
 }
 
+// Counts events; its query "slow" takes 20 ms and answers the count.
+class slow_counter final : public readmodels::read_model {
+ public:
+  std::string_view name() const override { return "slow_counter"; }
+  void apply(const event_view&, readmodels::change_set&) override { ++count_; }
+  errc query(std::string_view q, const msgpack::object&, readmodels::packer& pk,
+             std::string& msg) const override {
+    if (q != "slow") {
+      msg = "only slow";
+      return errc::unknown_query;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pk.pack_uint64(count_);
+    return errc::ok;
+  }
+  void save(out_buffer&) const override {}
+  bool load(std::span<const char>, std::string&) override { return true; }
+  std::unique_ptr<read_model> clone_empty() const override {
+    return std::make_unique<slow_counter>();
+  }
+
+ private:
+  uint64_t count_ = 0;
+};
+
+// A run of costly queries does not hold up the events: the projector
+// serves them for a bounded time per turn (serve_budget), then applies what
+// came meanwhile. Before, it served up to 256 queries in one go (5 s here).
+TEST_F(RuntimeQueries, ARunOfCostlyQueriesLetsEventsBeAppliedInBetween) {
+  rt_.reset();
+  std::vector<std::unique_ptr<readmodels::read_model>> models;
+  models.push_back(std::make_unique<slow_counter>());
+  rt_ = std::make_unique<running_runtime>(test_options(dir_.path()), std::move(models));
+  ep_ = rt_->endpoint("slow_counter");
+  ASSERT_TRUE(wait_applied(ctx_, ep_, 1000));
+  zmq::socket_t c(ctx_, zmq::socket_type::dealer);
+  c.set(zmq::sockopt::linger, 0);
+  c.connect(ep_);
+  constexpr int n = 60;  // 1.2 s of work, all of it queued at once
+  for (int i = 0; i < n; ++i) c.send(zmq::buffer(mp({{"q", "slow"}, {"req", i}})));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  journal_->append_many(500, 10, "more");
+  uint64_t first = 0, last = 0;
+  for (int i = 0; i < n; ++i) {
+    zmq::pollitem_t item{c.handle(), 0, ZMQ_POLLIN, 0};
+    ASSERT_GT(zmq::poll(&item, 1, std::chrono::milliseconds(5000)), 0) << "reply " << i;
+    zmq::message_t m;
+    ASSERT_TRUE(c.recv(m));
+    const json r = from_mp(m);
+    ASSERT_EQ(r["ok"], true) << r.dump();
+    (i == 0 ? first : last) = r["result"].get<uint64_t>();
+  }
+  EXPECT_EQ(first, 1000u);
+  EXPECT_EQ(last, 1500u) << "the events appended during the run were applied before it ended";
+}
+
 TEST_F(RuntimeQueries, ErrorsEchoReq) {
   auto j = error_of({mp({{"q", 1}, {"req", {{"n", 1}}}})});
   EXPECT_EQ(j["error"], "bad_request");
