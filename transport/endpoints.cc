@@ -40,20 +40,37 @@ void write_endpoints_json(const std::filesystem::path& file, const endpoints& e)
 }
 
 std::optional<endpoints> read_endpoints_json(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::nullopt;
+  auto bad = [&](const std::string& why) {
+    return endpoints_error(
+        file.string() + ": " + why +
+        " (it is written by `rill up`; stop rill and start it again to rewrite it)");
+  };
   std::ifstream in(file);
-  if (!in) return std::nullopt;
+  if (!in) throw bad("cannot be read");
   auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  if (j.is_discarded()) throw bad("is not valid JSON");
+  if (!j.is_object()) throw bad("is not a JSON object");
   endpoints e;
-  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
+  auto endpoint = [&](const std::string& where, const nlohmann::json& v) {
+    if (!v.is_string()) throw bad(where + " is not a string");
+    auto ep = v.get<std::string>();
+    if (!ep.starts_with("ipc://") && !ep.starts_with("tcp://"))
+      throw bad(where + " '" + ep + "' is not an ipc:// or tcp:// endpoint");
+    if (auto p = endpoint_problem(ep); !p.empty()) throw bad(p);
+    return ep;
+  };
+  auto str = [&](const char* k) { return j.contains(k) ? endpoint(k, j[k]) : std::string(); };
   e.command = str("command");
   e.events = str("events");
   e.replay = str("replay");
   e.notify = str("notify");
   e.notify_in = str("notify_in");
-  if (j.contains("models") && j["models"].is_object())
-    for (auto& [k, v] : j["models"].items())
-      if (v.is_string()) e.models[k] = v.get<std::string>();
+  if (j.contains("models")) {
+    if (!j["models"].is_object()) throw bad("models is not an object");
+    for (auto& [k, v] : j["models"].items()) e.models[k] = endpoint("models." + k, v);
+  }
   return e;
 }
 

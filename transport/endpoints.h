@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace rill::transport {
@@ -35,9 +36,16 @@ std::string endpoints_problem(const endpoints& e);
 
 // Writes `e` as JSON atomically (temp file + rename). Throws on I/O error.
 void write_endpoints_json(const std::filesystem::path& file, const endpoints& e);
-// Reads D/run/endpoints.json; nullopt if absent or unreadable.
+// A D/run/endpoints.json that exists but cannot be used: unreadable, not
+// JSON, a field of the wrong type, an endpoint that is not ipc:// or tcp://.
+struct endpoints_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// Reads D/run/endpoints.json; nullopt if absent. Throws endpoints_error when
+// it exists and is not a valid endpoints file.
 std::optional<endpoints> read_endpoints_json(const std::filesystem::path& file);
 // The endpoints for `data`: endpoints.json if present, else the defaults.
+// Throws endpoints_error (above).
 endpoints discover_endpoints(const std::filesystem::path& data);
 
 }  // namespace rill::transport

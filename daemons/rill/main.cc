@@ -8,6 +8,7 @@
 #include "daemons/rill/cli_options.h"
 #include "daemons/rill/commands.h"
 #include "daemons/rill/send_args.h"
+#include "transport/endpoints.h"
 
 namespace {
 
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
     std::cerr << "rill: usage: " << (path.empty() ? "" : path + ": ") << what << "\nRun 'rill "
               << (path.empty() ? "" : path + " ") << "--help' for usage." << std::endl;
     return exit_usage;
+  } catch (const rill::transport::endpoints_error& e) {
+    return report("bad_endpoints", e.what(), exit_refused);
   } catch (const std::exception& e) {
     return report("internal", e.what(), exit_refused);
   }

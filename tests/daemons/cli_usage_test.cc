@@ -176,6 +176,45 @@ TEST(CliUsage, NotRunningExitsThree) {
   }
 }
 
+// A D/run/endpoints.json that cannot be used is named, not silently passed
+// over for the defaults (which may not be where rill listens). (`rill
+// status` asks the supervisor first: without one it is `not_running`.)
+TEST(CliUsage, AnEndpointsFileThatCannotBeUsedIsRefused) {
+  temp_dir d("rcli");
+  const std::string data = d.path().string();
+  std::filesystem::create_directories(d.path() / "run");
+  const auto file = d.path() / "run" / "endpoints.json";
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"{not json", "is not valid JSON"},
+      {"[1, 2]", "is not a JSON object"},
+      {R"({"command": 5})", "command is not a string"},
+      {R"({"command": "foo://x"})", "'foo://x' is not an ipc:// or tcp:// endpoint"},
+      {R"({"models": {"customers": "udp://x"}})", "models.customers"},
+      {R"({"models": []})", "models is not an object"},
+      {R"({"events": "ipc:///)" + std::string(200, 'p') + R"("})", "limit of 107"},
+  };
+  const std::vector<std::vector<std::string>> cmds = {
+      {"send", "CREATE_CUSTOMER", "customer", "c1", "name=Ada", "email=a@x"},
+      {"query", "customers", "get", "id=c1"},
+      {"watch", "customers", "--timeout-ms", "1000"},
+      {"tail", "--count", "1"},
+      {"rebuild", "customers"},
+      {"load", "--count", "1"},
+  };
+  for (const auto& [text, why] : files) {
+    std::ofstream(file, std::ios::trunc) << text;
+    for (auto args : cmds) {
+      args.insert(args.end(), {"--data", data});
+      auto r = run_rill(args, {.timeout = std::chrono::milliseconds(20000)});
+      EXPECT_EQ(r.code, 1) << text << ": " << args[0] << ": " << r.err;
+      EXPECT_NE(r.err.find("rill: bad_endpoints: " + std::filesystem::absolute(file).string()),
+                std::string::npos)
+          << text << ": " << args[0] << ": " << r.err;
+      EXPECT_NE(r.err.find(why), std::string::npos) << text << ": " << args[0] << ": " << r.err;
+    }
+  }
+}
+
 TEST(CliUsage, QueryOfAnUnknownModelIsRefused) {
   temp_dir d("rcli");
   auto r = run_rill({"query", "no_such_model", "get", "id=1", "--data", d.path().string()});
