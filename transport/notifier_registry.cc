@@ -147,6 +147,13 @@ bool notifier_registry::queued(const client_slot& c, uint32_t note) const {
 void notifier_registry::enqueue(client_id id, uint32_t note, uint32_t whole) {
   client_slot& c = slots_[id];
   if (!c.live) return;
+  if (!c.owed.empty()) {  // stalled: its owed whole-model note covers this one
+    const note_record& r = notes_[note];
+    uint64_t& seq = c.owed[r.model];
+    seq = std::max(seq, r.seq);
+    ++stats_.notes_folded;
+    return;
+  }
   if (queued(c, note)) {
     ++stats_.notes_coalesced;
     return;
@@ -235,7 +242,47 @@ void notifier_registry::report(std::string_view model, std::span<const std::stri
   doomed_.clear();
 }
 
+void notifier_registry::stall(client_id id, size_t from) {
+  client_slot& c = slots_[id];
+  if (c.owed.empty()) {
+    stalled_.push_back(id);
+    ++stats_.clients_stalled;
+  }
+  for (size_t i = from; i < c.queue.size(); ++i) {
+    const note_record& r = notes_[c.queue[i]];
+    uint64_t& seq = c.owed[r.model];
+    seq = std::max(seq, r.seq);
+  }
+  stats_.notes_folded += c.queue.size() - from;
+  c.queue.clear();
+  c.queued.clear();
+}
+
+send_result notifier_registry::send_owed(client_id id, note_sink& sink) {
+  client_slot& c = slots_[id];
+  for (auto it = c.owed.begin(); it != c.owed.end();) {
+    const pending_note pn{it->first, std::nullopt, it->second, pending_note::kUnshared};
+    const send_result r = sink.send(c.identity, c.delimiter, pn);
+    if (r != send_result::sent) return r;
+    ++stats_.notes_sent;
+    c.owed.erase(it++);
+  }
+  return send_result::sent;
+}
+
 void notifier_registry::flush(note_sink& sink) {
+  // Stalled clients first: their owed notes come before anything newer.
+  for (size_t i = 0; i < stalled_.size();) {
+    const client_id id = stalled_[i];
+    const send_result r = slots_[id].live ? send_owed(id, sink) : send_result::sent;
+    if (r == send_result::full) {
+      ++i;
+      continue;
+    }
+    stalled_[i] = stalled_.back();
+    stalled_.pop_back();
+    if (r == send_result::gone) forget(id, forget_reason::gone);
+  }
   for (size_t i = 0; i < dirty_.size(); ++i) {
     const client_id id = dirty_[i];
     client_slot& c = slots_[id];
@@ -243,20 +290,26 @@ void notifier_registry::flush(note_sink& sink) {
     if (!c.live || c.queue.empty()) continue;
     size_t sent = 0;
     send_result r = send_result::sent;
-    for (uint32_t n : c.queue) {
-      const note_record& rec = notes_[n];
-      pending_note pn{rec.model, std::nullopt, rec.seq, n};
-      if (rec.key) pn.key = *rec.key;
-      r = sink.send(c.identity, c.delimiter, pn);
-      if (r != send_result::sent) break;
-      ++sent;
+    if (c.owed.empty()) {
+      for (uint32_t n : c.queue) {
+        const note_record& rec = notes_[n];
+        pending_note pn{rec.model, std::nullopt, rec.seq, n};
+        if (rec.key) pn.key = *rec.key;
+        r = sink.send(c.identity, c.delimiter, pn);
+        if (r != send_result::sent) break;
+        ++sent;
+      }
+      stats_.notes_sent += sent;
+    } else {
+      r = send_result::full;  // still stalled (its queue was filled before it stalled)
     }
-    stats_.notes_sent += sent;
-    if (r != send_result::sent) {
+    if (r == send_result::full) {
+      stall(id, sent);
+    } else if (r == send_result::gone) {
       stats_.notes_dropped += c.queue.size() - sent;
       c.queue.clear();
       c.queued.clear();
-      forget(id, r == send_result::full ? forget_reason::slow : forget_reason::gone);
+      forget(id, forget_reason::gone);
     } else {
       c.queue.clear();
       c.queued.clear();
@@ -287,9 +340,13 @@ void notifier_registry::forget(client_id id, forget_reason why) {
   for (const std::string& w : c.watches) remove_watch(id, w);
   total_watches_ -= c.watches.size();
   string_set().swap(c.watches);
-  stats_.notes_dropped += c.queue.size();
+  stats_.notes_dropped += c.queue.size() + c.owed.size();
   c.queue.clear();
   c.queued.clear();
+  if (!c.owed.empty()) {
+    string_map<uint64_t>().swap(c.owed);
+    std::erase(stalled_, id);
+  }
   by_identity_.erase(c.identity);
   lru_unlink(id);
   c.live = false;

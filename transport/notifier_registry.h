@@ -14,10 +14,19 @@
 // most once (a client watching both M and M/k gets one note per change). A
 // client's queue holds at most `client_queue` notes; when it is full, its
 // notes are folded into one whole-model note per model (key nil), which then
-// also absorbs that model's later notes until the flush. A client
-// whose folded queue is still full, or that the sink cannot reach (its pipe is
-// full or it disconnected), is forgotten: its watches are removed and it is
-// counted. Nothing ever waits for a client.
+// also absorbs that model's later notes until the flush.
+//
+// A client whose pipe is full (it reads slowly, or not for a while) is not
+// forgotten: what the sink refused is folded into whole-model notes it is
+// owed, one per model (newest seq), which absorb every later note for it.
+// Each flush tries the owed notes again first (stalled_clients() says a
+// flush is worth it without a new report); once they go through, per-key
+// notes resume. So a client that pauses loses no change: it reads the notes
+// already in its pipe, then one whole-model note per model that changed
+// meanwhile (re-read the model), then the changes after. A stalled client
+// costs one entry per model. A client the sink cannot reach (disconnected)
+// is forgotten, as is one silent past the expiry. Nothing ever waits for a
+// client.
 //
 // Liveness: each client has a last-seen time; expire(now) forgets clients
 // silent for longer than `expiry` (an intrusive LRU list: O(1) per touch,
@@ -78,7 +87,8 @@ struct registry_stats {
   uint64_t notes_dropped = 0;    // queued notes lost with a forgotten client
   uint64_t clients_registered = 0;
   uint64_t clients_expired = 0;  // silent longer than expiry
-  uint64_t clients_dropped = 0;  // could not keep up (pipe or queue full)
+  uint64_t clients_dropped = 0;  // could not be served at all (more models than client_queue)
+  uint64_t clients_stalled = 0;  // times a client's pipe was full (owed whole-model notes)
   uint64_t clients_gone = 0;     // disconnected (the sink could not route to them)
 };
 
@@ -89,6 +99,7 @@ enum class watch_result : uint8_t { added, exists, too_many };
 // One note handed to a sink. `id` is the same for every client receiving the
 // same note in one flush, so a sink can encode it once.
 struct pending_note {
+  static constexpr uint32_t kUnshared = UINT32_MAX;  // id of a note owed to one client
   std::string_view model;
   std::optional<std::string_view> key;  // nullopt: the whole model
   uint64_t seq = 0;
@@ -129,8 +140,12 @@ class notifier_registry {
   // (otherwise it has one entry per key).
   void report(std::string_view model, std::span<const std::string_view> keys, uint64_t seq,
               std::span<const uint64_t> key_seqs = {});
-  // Delivers every queued note; forgets clients the sink cannot reach.
+  // Delivers the notes owed to stalled clients, then every queued note;
+  // forgets clients the sink cannot reach.
   void flush(note_sink& sink);
+  // Clients whose pipe was full and who are owed notes: flush() is worth
+  // calling again soon even without a new report.
+  size_t stalled_clients() const { return stalled_.size(); }
   // Forgets clients silent for longer than expiry; returns how many.
   size_t expire(clock::time_point now);
   // When the next client would expire (nullopt: no client).
@@ -155,6 +170,7 @@ class notifier_registry {
     string_set watches;                    // watch keys (see watch_key())
     std::vector<uint32_t> queue;           // note ids
     absl::flat_hash_set<uint32_t> queued;  // the same ids, kept once queue is long
+    string_map<uint64_t> owed;             // stalled: model -> seq of its owed whole note
   };
   struct model_entry {
     absl::flat_hash_set<client_id> whole;
@@ -173,6 +189,10 @@ class notifier_registry {
   void enqueue(client_id id, uint32_t note, uint32_t whole);
   bool queued(const client_slot& c, uint32_t note) const;
   void fold(client_id id, uint32_t note);
+  // The sink refused the client's queue from position `from` on: owe it.
+  void stall(client_id id, size_t from);
+  // Sends a stalled client's owed notes until the sink refuses one.
+  send_result send_owed(client_id id, note_sink& sink);
   void remove_watch(client_id id, const std::string& wkey);
   void lru_unlink(client_id id);
   void lru_append(client_id id);
@@ -191,6 +211,7 @@ class notifier_registry {
   string_map<uint32_t> note_ids_;  // watch key -> note id
   std::vector<client_id> dirty_;
   std::vector<client_id> doomed_;  // overflowed during report(); forgotten at its end
+  std::vector<client_id> stalled_;  // clients with owed notes (each once)
 };
 
 // "model\0*" for a whole-model watch, "model\0=key" for a key watch.

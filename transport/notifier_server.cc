@@ -21,6 +21,8 @@ using namespace std::chrono_literals;
 
 // The longest the loop sleeps before looking at `stop` again.
 constexpr auto kMaxPollWait = 100ms;
+// How often the notes owed to a client whose pipe was full are tried again.
+constexpr auto kStalledRetry = 5ms;
 // How often counters of dropped / expired clients and bad reports are logged.
 constexpr auto kSummaryEvery = 10s;
 // Transport cap: larger messages make libzmq drop the connection.
@@ -46,6 +48,12 @@ class router_sink final : public note_sink {
   explicit router_sink(zmq::socket_t& s) : socket_(s) {}
 
   send_result send(std::string_view address, bool delimiter, const pending_note& n) override {
+    if (n.id == pending_note::kUnshared) {  // a note for this client alone
+      buf_.clear();
+      notify::encode_note(buf_, n.model, n.key, n.seq);
+      zmq::message_t body(buf_.data(), buf_.size());
+      return send_routed(socket_, address, delimiter, body);
+    }
     if (n.id >= cache_.size()) cache_.resize(n.id + 1);
     std::optional<zmq::message_t>& slot = cache_[n.id];
     if (!slot) {
@@ -149,6 +157,7 @@ void notifier_server::run(const std::atomic<bool>& stop, int wake_fd) {
       wait = std::clamp(until + 1ms, 0ms, wait);  // +1: expiry is "longer than"
     }
     if (!backlogs_.empty()) wait = std::min(wait, 1ms);  // a full pipe raises no event
+    if (registry_.stalled_clients() > 0) wait = std::min(wait, kStalledRetry);
     try {
       zmq::poll(items, nitems, wait);
     } catch (const zmq::error_t& e) {
@@ -264,6 +273,8 @@ void notifier_server::encode_status(bool known, std::span<const char> req) {
       {"notes_dropped", s.notes_dropped},
       {"clients_registered", s.clients_registered},
       {"clients_dropped", s.clients_dropped},
+      {"clients_stalled", uint64_t{registry_.stalled_clients()}},
+      {"stalls", s.clients_stalled},
       {"clients_expired", s.clients_expired},
       {"clients_gone", s.clients_gone},
       {"replies_lost", counters_.replies_lost},
@@ -357,6 +368,7 @@ void notifier_server::log_summary(clock::time_point now) {
   last_summary_ = now;
   const registry_stats& s = registry_.stats();
   if (s.clients_dropped != summarized_.clients_dropped ||
+      s.clients_stalled != summarized_.clients_stalled ||
       s.clients_expired != summarized_.clients_expired ||
       s.clients_gone != summarized_.clients_gone || s.reports != summarized_.reports ||
       counters_.replies_lost != summarized_lost_) {
@@ -365,7 +377,10 @@ void notifier_server::log_summary(clock::time_point now) {
                std::to_string(registry_.clients()) + " clients, " +
                    std::to_string(registry_.watches()) + " watches; reports " +
                    std::to_string(s.reports) + ", notes sent " + std::to_string(s.notes_sent) +
-                   ", dropped " + std::to_string(s.notes_dropped) + "; clients dropped (slow) " +
+                   ", folded " + std::to_string(s.notes_folded) + ", dropped " +
+                   std::to_string(s.notes_dropped) + "; clients stalled now " +
+                   std::to_string(registry_.stalled_clients()) + " (stalls " +
+                   std::to_string(s.clients_stalled) + "), dropped " +
                    std::to_string(s.clients_dropped) + ", expired " +
                    std::to_string(s.clients_expired) + ", gone " + std::to_string(s.clients_gone) +
                    "; bad reports " + std::to_string(counters_.reports_bad) + ", bad requests " +

@@ -9,7 +9,9 @@
 // then forgets clients silent for longer than the expiry. Nothing blocks on a
 // client: every send is non-blocking (ROUTER_MANDATORY). Each client's
 // ZeroMQ pipe holds up to 2 * client_queue messages.
-//  - Notes: a client whose pipe is full is dropped (forgotten) and counted.
+//  - Notes: what a client's full pipe refuses is owed to it as one
+//    whole-model note per model, tried again every few milliseconds until
+//    the pipe takes it (notifier_registry.h); the client keeps its watches.
 //  - Replies are never dropped for a client that reads: one its full pipe
 //    refuses waits in a per-client backlog (in order, with the replies after
 //    it) that each turn sends on as the pipe drains, so a client may pipeline

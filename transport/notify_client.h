@@ -15,8 +15,8 @@
 // in every reply); pings are sent from inside next_note(), watch() and
 // unwatch(), so call next_note() at least that often.
 //
-// Recovery (the notifier restarted, forgot the client as silent or too slow,
-// or is unreachable) is automatic:
+// Recovery (the notifier restarted, forgot the client as silent, or is
+// unreachable) is automatic:
 //   - a ping (or watch / unwatch) not answered within options.reply_timeout:
 //     the socket is closed
 //     and a new one connected (a new identity), then
@@ -51,11 +51,14 @@ namespace rill::transport {
 
 struct notify_client_options {
   // Longest interval between pings; the notifier's expiry / 3 if shorter.
-  std::chrono::milliseconds heartbeat{10'000};
+  // A ping is how a client learns that the notifier restarted (known=false)
+  // or is gone: this bounds how long notes may stop before a resync.
+  std::chrono::milliseconds heartbeat{1'000};
   // A ping unanswered this long means the connection is lost.
   std::chrono::milliseconds reply_timeout{3'000};
   // Messages libzmq buffers for this client; when it and the notifier's side
-  // are full the notifier drops the client (it re-watches afterwards).
+  // are full the notifier owes the client a whole-model note per model
+  // instead of the per-key ones (sent once there is room again).
   int receive_hwm = 10'000;
   // Notes held for the application; beyond it they are replaced by one
   // resync note per watch.

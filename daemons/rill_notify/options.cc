@@ -68,7 +68,7 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
   num_opt("expiry_ms", o.expiry_ms,
           "forget clients silent for longer than this (ms, default 30000)");
   num_opt("client_queue", o.client_queue,
-          "notes waiting per client before it is dropped (default 1000)");
+          "notes waiting per client before they fold into one per model (default 1000)");
   num_opt("max_clients", o.max_clients, "most registered clients (default 100000)");
   num_opt("max_watches", o.max_watches, "most watches per client (default 10000)");
   num_opt("max_request_bytes", o.max_request_bytes, "largest request (too_large past it)");

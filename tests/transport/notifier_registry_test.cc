@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -197,23 +198,100 @@ TEST_F(registry_test, ClientWhoseFoldedQueueStillOverflowsIsDropped) {
   EXPECT_TRUE(sink_.for_client("a").empty());
 }
 
-TEST_F(registry_test, SinkFullDropsTheClientAndItsWatches) {
+// A full pipe does not cost a client its watches: what did not fit, and
+// every change after, is owed as one whole-model note per model, sent once
+// the pipe takes notes again; then per-key notes resume.
+TEST_F(registry_test, AClientWhosePipeIsFullIsOwedOneWholeModelNotePerModel) {
+  auto a = add("a");
+  auto b = add("b");
+  reg_.watch(a, "m", std::nullopt);
+  reg_.watch(a, "n", "k");
+  reg_.watch(b, "m", std::nullopt);
+  sink_.refuse["a"] = send_result::full;
+  report("m", {"k1", "k2"}, 1);
+  reg_.flush(sink_);
+  EXPECT_EQ(reg_.stats().clients_stalled, 1u);
+  EXPECT_EQ(reg_.stalled_clients(), 1u);
+  EXPECT_EQ(reg_.stats().clients_dropped, 0u);
+  EXPECT_EQ(reg_.stats().notes_dropped, 0u);
+  EXPECT_NE(reg_.find("a"), notifier_registry::npos);
+  EXPECT_EQ(reg_.watches(), 3u);
+  // Still full: later changes fold into what it is owed (one per model).
+  report("m", {"k3"}, 2);
+  report("n", {"k"}, 3);
+  report("n", {"other"}, 4);  // not watched by a
+  reg_.flush(sink_);
+  reg_.flush(sink_);  // a retry with nothing new
+  EXPECT_TRUE(sink_.for_client("a").empty());
+  EXPECT_EQ(reg_.stats().clients_stalled, 1u) << "one stall, not one per flush";
+  // The pipe drains: the owed notes go, in no particular order, and then
+  // new changes are per key again.
+  sink_.refuse.clear();
+  reg_.flush(sink_);
+  auto got = sink_.for_client("a");
+  std::sort(got.begin(), got.end(),
+            [](const sent_note& x, const sent_note& y) { return x.model < y.model; });
+  EXPECT_EQ(got,
+            (std::vector<sent_note>{{"a", "m", std::nullopt, 2}, {"a", "n", std::nullopt, 3}}));
+  EXPECT_EQ(reg_.stalled_clients(), 0u);
+  report("m", {"k4"}, 5);
+  reg_.flush(sink_);
+  EXPECT_EQ(sink_.for_client("a").back(), (sent_note{"a", "m", "k4", 5}));
+  EXPECT_EQ(sink_.for_client("b").size(), 4u) << "b was served all along";
+}
+
+// A pipe that fills part-way through a flush: the notes that went stay
+// sent, the rest are owed.
+TEST_F(registry_test, APipeThatFillsMidFlushOwesOnlyTheRest) {
+  class fill_after : public fake_sink {
+   public:
+    send_result send(std::string_view identity, bool d, const pending_note& n) override {
+      if (room == 0) return send_result::full;
+      --room;
+      return fake_sink::send(identity, d, n);
+    }
+    int room = 2;
+  } sink;
+  auto a = add("a");
+  reg_.watch(a, "m", std::nullopt);
+  report("m", {"k1", "k2", "k3", "k4"}, 7);
+  reg_.flush(sink);
+  EXPECT_EQ(sink.sent.size(), 2u);
+  EXPECT_EQ(reg_.stats().notes_folded, 2u);
+  sink.room = 100;
+  reg_.flush(sink);
+  ASSERT_EQ(sink.sent.size(), 3u);
+  EXPECT_EQ(sink.sent[2], (sent_note{"a", "m", std::nullopt, 7}));
+}
+
+// A stalled client that goes away, or expires, is forgotten with what it
+// was owed.
+TEST_F(registry_test, AStalledClientThatIsGoneOrSilentIsForgotten) {
   auto a = add("a");
   auto b = add("b");
   reg_.watch(a, "m", std::nullopt);
   reg_.watch(b, "m", std::nullopt);
   sink_.refuse["a"] = send_result::full;
+  sink_.refuse["b"] = send_result::full;
   report("m", {"k"}, 1);
   reg_.flush(sink_);
-  EXPECT_EQ(reg_.stats().clients_dropped, 1u);
-  EXPECT_EQ(reg_.stats().notes_dropped, 1u);
+  EXPECT_EQ(reg_.stalled_clients(), 2u);
+  sink_.refuse["a"] = send_result::gone;
+  reg_.flush(sink_);
   EXPECT_EQ(reg_.find("a"), notifier_registry::npos);
-  EXPECT_EQ(reg_.watches(), 1u);
+  EXPECT_EQ(reg_.stats().clients_gone, 1u);
+  EXPECT_EQ(reg_.stalled_clients(), 1u);
+  reg_.expire(now_ + lim_.expiry + 1ms);
+  EXPECT_EQ(reg_.find("b"), notifier_registry::npos);
+  EXPECT_EQ(reg_.stalled_clients(), 0u);
+  EXPECT_EQ(reg_.watches(), 0u);
+  // The slot is reused by a new client, which starts with nothing owed.
+  auto c = add("c");
+  reg_.watch(c, "m", "k");
   sink_.refuse.clear();
   report("m", {"k"}, 2);
   reg_.flush(sink_);
-  EXPECT_TRUE(sink_.for_client("a").empty());
-  EXPECT_EQ(sink_.for_client("b").size(), 2u);
+  EXPECT_EQ(sink_.for_client("c"), (std::vector<sent_note>{{"c", "m", "k", 2}}));
 }
 
 TEST_F(registry_test, UnreachableClientIsForgottenAsGone) {
