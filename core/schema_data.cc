@@ -1,4 +1,5 @@
 // command_def::check_data: a command's data against its field definitions.
+#include <charconv>
 #include <cmath>
 #include <string>
 
@@ -21,13 +22,13 @@ errc fail(std::string& message, std::string_view field, std::string_view what) {
   return errc::bad_request;
 }
 
+// A bound as people write it: whole numbers below 1e15 in full ("1000000"),
+// anything else in its shortest round-trip form ("0.01", "-1e+300").
 std::string number_text(double v) {
-  std::string s = std::to_string(v);  // "0.000000"
-  if (s.find('.') != std::string::npos) {
-    while (!s.empty() && s.back() == '0') s.pop_back();
-    if (!s.empty() && s.back() == '.') s.pop_back();
-  }
-  return s;
+  if (std::abs(v) < 1e15 && v == std::trunc(v)) return std::to_string(static_cast<int64_t>(v));
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 errc check_bounds(const field_def& f, double v, std::string& message) {
@@ -50,15 +51,18 @@ errc check_length(const field_def& f, size_t n, const char* unit, std::string& m
   return errc::ok;
 }
 
-// What a map, array or any value may hold: every map key a string and
-// every number finite, so that each event reads as JSON (the CLI's tail
-// and dump, clients in other languages). The structural check bounds the
+// What a map, array or any value may hold: every map key a string, every
+// number finite, and no binary or extension value, so that each event reads
+// as JSON (the CLI's tail and dump, clients in other languages). The structural check bounds the
 // depth (core/msgpack_check.h), so the recursion is bounded.
 bool nested_ok(const msgpack::object& v) {
   switch (v.type) {
     case msgpack::type::FLOAT32:
     case msgpack::type::FLOAT64:
       return std::isfinite(v.via.f64);
+    case msgpack::type::BIN:
+    case msgpack::type::EXT:
+      return false;
     case msgpack::type::ARRAY:
       for (uint32_t i = 0; i < v.via.array.size; ++i)
         if (!nested_ok(v.via.array.ptr[i])) return false;
@@ -76,7 +80,9 @@ bool nested_ok(const msgpack::object& v) {
 
 errc check_nested(const field_def& f, const msgpack::object& v, std::string& message) {
   if (nested_ok(v)) return errc::ok;
-  return fail(message, f.name, "map keys inside it must be strings and numbers finite");
+  return fail(
+      message, f.name,
+      "map keys inside it must be strings, numbers finite, and no value binary or an extension");
 }
 
 errc check_value(const field_def& f, const msgpack::object& v, std::string& message) {

@@ -75,21 +75,28 @@ std::string_view to_string(op o) {
 
 namespace {
 
-// The top-level `req` of a well-formed map, wherever it is (used to echo it
-// in the error reply to a request that failed before `req` was reached).
-std::span<const char> find_req(std::span<const char> bytes) {
+// The top-level `req` of a map, wherever it is, to echo it in the error
+// reply to a request that failed before `req` was reached (or was too large
+// to decode). Steps over at most lim.max_elements values, and returns the
+// value only if it is itself well-formed and within the request limit.
+std::span<const char> find_req(std::span<const char> bytes, const limits& lim) {
   msgpack_cursor c(bytes);
   uint32_t n = 0;
   if (!c.read_map_header(n)) return {};
-  std::span<const char> raw;
+  uint64_t budget = lim.max_elements;
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view name;
     if (!c.read_str(name)) {
-      if (!c.skip()) return {};
-    } else if (name == kFieldReq) {
-      return read_raw(c, raw) ? raw : std::span<const char>{};
+      if (!c.skip(budget)) return {};
     }
-    if (!c.skip()) return {};
+    const size_t at = c.offset();
+    if (!c.skip(budget)) return {};
+    if (name != kFieldReq) continue;
+    const std::span<const char> raw = c.bytes_since(at);
+    std::string ignored;
+    if (raw.size() > lim.max_request_bytes || check_msgpack(raw, lim, ignored) != errc::ok)
+      return {};
+    return raw;
   }
   return {};
 }
@@ -102,11 +109,10 @@ errc decode_request_fields(std::span<const char> bytes, const limits& lim, reque
 errc decode_request(std::span<const char> bytes, const limits& lim, request& out,
                     std::string& message) {
   const errc e = decode_request_fields(bytes, lim, out, message);
-  // A structurally sound map that failed on a field still gets its req back.
-  if (e == errc::bad_request && out.req.empty() && bytes.size() <= lim.max_request_bytes) {
-    std::string ignored;
-    if (check_msgpack(bytes, lim, ignored) == errc::ok) out.req = find_req(bytes);
-  }
+  // A request that failed before its `req` was read (a bad field, or too
+  // large to decode) still gets its req back when it can be found.
+  if ((e == errc::bad_request || e == errc::too_large) && out.req.empty())
+    out.req = find_req(bytes, lim);
   return e;
 }
 

@@ -358,6 +358,44 @@ TEST_F(DataTest, NestedValuesReadAsJson) {
   EXPECT_EQ(run("x", int_key_map), errc::bad_request);
   EXPECT_EQ(run("x", fine), errc::ok) << message_;
   EXPECT_EQ(run("x", std::string("\xc0")), errc::ok) << "null is a value of any";
+  // Binary and extension values have no JSON form ({"bytes": [...]} would
+  // be mistaken for a map): refused at any depth.
+  const std::string bin("\xc4\x02\x00\x01", 4);  // bin8 of 2 bytes
+  const std::string ext("\xd4\x01\x07", 3);      // fixext1, type 1
+  EXPECT_EQ(run("x", bin), errc::bad_request);
+  EXPECT_NE(message_.find("no value binary or an extension"), std::string::npos) << message_;
+  EXPECT_EQ(run("x", ext), errc::bad_request);
+  EXPECT_EQ(run("a", std::string("\x91") + bin), errc::bad_request);
+  EXPECT_EQ(run("m", std::string("\x81\xa1k") + ext), errc::bad_request);
+}
+
+// Bounds are quoted as people write them: whole numbers in full, others in
+// their shortest form (-1e300 was a 300-digit number, 0.001 was "0.001").
+TEST_F(DataTest, BoundsAreQuotedInTheirShortestForm) {
+  std::string error;
+  auto s = schema::parse(R"({"aggregates": {"t": {"commands": {"C": {"event": "E", "fields": {
+      "a": {"type": "number", "optional": true, "gt": -1e300},
+      "b": {"type": "number", "optional": true, "lt": 0.001},
+      "c": {"type": "number", "optional": true, "le": 1000000},
+      "d": {"type": "number", "optional": true, "ge": 2.5}}}}}}})",
+                         error);
+  ASSERT_NE(s, nullptr) << error;
+  const command_def* c = s->find_command("t", "C");
+  auto run = [&](const json& data) {
+    const auto v = json::to_msgpack(data);
+    bytes_.assign(v.begin(), v.end());
+    zone_.clear();
+    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
+    return c->check_data(&obj_, message_);
+  };
+  EXPECT_EQ(run({{"a", -1.7e308}}), errc::bad_request);
+  EXPECT_EQ(message_, "data.a: must be > -1e+300");
+  EXPECT_EQ(run({{"b", 1}}), errc::bad_request);
+  EXPECT_EQ(message_, "data.b: must be < 0.001");
+  EXPECT_EQ(run({{"c", 1e7}}), errc::bad_request);
+  EXPECT_EQ(message_, "data.c: must be <= 1000000");
+  EXPECT_EQ(run({{"d", 1}}), errc::bad_request);
+  EXPECT_EQ(message_, "data.d: must be >= 2.5");
 }
 
 // String lengths are code points on both sides of the range, whether or not

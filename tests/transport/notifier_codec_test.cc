@@ -137,6 +137,17 @@ TEST(notifier_codec, OversizedRequestIsTooLarge) {
   lim.max_request_bytes = 100;
   const std::string b = pack({{"op", "watch"}, {"model", std::string(200, 'm')}});
   EXPECT_EQ(decode_request(bytes(b), lim, r, msg), errc::too_large);
+  EXPECT_TRUE(r.req.empty());
+  // Its `req` still comes back, after any other field, when it is small.
+  const std::string with_req =
+      pack({{"op", "ping"}, {"pad", std::string(200, 'p')}, {"req", {{"n", 7}}}});
+  EXPECT_EQ(decode_request(bytes(with_req), lim, r, msg), errc::too_large);
+  ASSERT_FALSE(r.req.empty());
+  EXPECT_EQ(json::from_msgpack(std::string(r.req.data(), r.req.size())), json({{"n", 7}}));
+  // A req that is itself too large, or malformed, is not echoed.
+  const std::string big_req = pack({{"op", "ping"}, {"req", std::string(200, 'r')}});
+  EXPECT_EQ(decode_request(bytes(big_req), lim, r, msg), errc::too_large);
+  EXPECT_TRUE(r.req.empty());
 }
 
 TEST(notifier_codec, Reports) {
