@@ -1,8 +1,8 @@
 // command_def::check_data: a command's data against its field definitions.
-#include <charconv>
 #include <cmath>
 #include <string>
 
+#include "core/number_text.h"
 #include "core/schema.h"
 #include "core/utf8.h"
 
@@ -20,15 +20,6 @@ errc fail(std::string& message, std::string_view field, std::string_view what) {
   message += ": ";
   message += what;
   return errc::bad_request;
-}
-
-// A bound as people write it: whole numbers below 1e15 in full ("1000000"),
-// anything else in its shortest round-trip form ("0.01", "-1e+300").
-std::string number_text(double v) {
-  if (std::abs(v) < 1e15 && v == std::trunc(v)) return std::to_string(static_cast<int64_t>(v));
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
 }
 
 errc check_bounds(const field_def& f, double v, std::string& message) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/number_text.h"
+
 namespace rill::readmodels {
 
 settings_reader::settings_reader(std::string_view model, const nlohmann::json& settings)
@@ -36,7 +38,7 @@ double settings_reader::number(std::string_view key, double def, double min, dou
   if (!v->is_number()) fail(key, "must be a number");
   double d = v->get<double>();
   if (!std::isfinite(d) || d < min || d > max)
-    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    fail(key, "must be between " + number_text(min) + " and " + number_text(max));
   return d;
 }
 

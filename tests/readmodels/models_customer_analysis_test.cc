@@ -121,6 +121,18 @@ TEST(ModelsCustomerAnalysis, Errors) {
   EXPECT_THROW(customer_analysis_model::parse(cfg), std::invalid_argument);
   cfg.settings = {{"thresholds", {{"A", 10}, {"X", 1}}}, {"saga", false}};
   EXPECT_THROW(customer_analysis_model::parse(cfg), std::invalid_argument);
+  // Out of range: the range is quoted as people write it.
+  cfg.settings = {{"thresholds", {{"A", -1}}}, {"saga", false}};
+  try {
+    customer_analysis_model::parse(cfg);
+    ADD_FAILURE() << "a negative threshold was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'A' must be between 0 and 1e+300"), std::string::npos)
+        << e.what();
+  }
+  // null is the default, like a setting left out.
+  cfg.settings = {{"thresholds", {{"A", nullptr}, {"B", 20}}}, {"saga", false}};
+  EXPECT_NO_THROW(customer_analysis_model::parse(cfg));
 }
 
 }  // namespace
