@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/event.h"
+#include "readmodels/runtime_bell_watch.h"
 #include "store/cpu_relax.h"
 
 namespace rill::readmodels {
@@ -22,6 +23,8 @@ constexpr auto kErrorLogInterval = std::chrono::seconds(10);
 // Poll timeout while a rebuild runs (its completion is polled).
 constexpr auto kRebuildPoll = std::chrono::milliseconds(5);
 constexpr auto kRateWindow = std::chrono::seconds(1);
+// The journal tail check while the bell is attached (see idle()).
+constexpr auto kBellTailCheck = std::chrono::milliseconds(100);
 // Feed messages taken per loop turn.
 constexpr size_t kFeedDrain = 4096;
 // Undecodable events: the first few are logged, then one in this many.
@@ -315,12 +318,19 @@ void projector::idle(clock::time_point now) {
     return;
   }
 
-  // How long we may sleep: until the next thing that is due.
+  // How long we may sleep: until the next thing that is due. While the
+  // journal's bell is attached it wakes us one futex hand-off after each
+  // publish, and the tail check is only a safety net: kBellTailCheck, not
+  // tail_check_interval (5 ms was 200 wake-ups a second per idle rill-proj).
+  const bool bell = env_.watch != nullptr && env_.watch->attached();
   clock::time_point until =
-      now + (env_.local_source ? opt_.tail_check_interval : opt_.replay_check_interval);
+      now + (!env_.local_source ? opt_.replay_check_interval
+             : bell ? std::max<clock::duration>(opt_.tail_check_interval, kBellTailCheck)
+                    : opt_.tail_check_interval);
   if (!env_.local_source) until = std::min(until, last_tail_check_ + opt_.replay_check_interval);
   if (source_retry_at_ > now) until = std::min(until, source_retry_at_);
-  until = std::min(until, rate_at_ + kRateWindow);
+  // The apply rate needs a new sample only while events come, or to fall to 0.
+  if (total_events_ != rate_events_ || rate_ != 0) until = std::min(until, rate_at_ + kRateWindow);
   for (auto& sp : slots_) {
     const projector_slot& s = *sp;
     until = std::min(until, s.queries->next_deadline());
@@ -333,7 +343,8 @@ void projector::idle(clock::time_point now) {
     for (size_t i = 0; i < slots_.size(); ++i) {
       const projector_slot& s = *slots_[i];
       if ((s.applied > s.taken_seq || s.saga_progress) && !writer_->busy(i))
-        until = std::min(until, s.last_snapshot + period);
+        until = std::min(until, std::max({s.last_snapshot + period, s.snapshot_retry_at,
+                                          s.last_snapshot + s.snapshot_cost * kSnapshotGapFactor}));
     }
   }
   // At least 1 ms: something due that cannot proceed yet (a snapshot while

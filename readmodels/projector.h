@@ -47,10 +47,13 @@
 
 namespace rill::readmodels {
 
+class bell_watch;
+
 struct projector_env {
   zmq::context_t* ctx = nullptr;
   feed_receiver* feed = nullptr;  // may be null (no feed: the journal source only)
   doorbell* bell = nullptr;
+  const bell_watch* watch = nullptr;  // the journal's bell, when the source is local
   event_source_factory source;                             // creates a source on the calling thread
   bool local_source = true;                                // journal (true) or replay (false)
   const transport::server_security* server_sec = nullptr;  // tcp:// query endpoints
@@ -83,6 +86,9 @@ class projector {
   bool take_snapshot(size_t i, clock::time_point now, bool sync);
   void collect_snapshot_results();
   static uint32_t snapshot_backoff_s(uint32_t failures);
+  // A periodic snapshot starts no sooner than this many times the last
+  // one's duration after that one started (at most ~5% of the time).
+  static constexpr int kSnapshotGapFactor = 20;
   static void snapshot_failed(projector_slot& s, clock::time_point now);
   void final_snapshots();
 

@@ -46,6 +46,7 @@ struct projector_slot {
   uint64_t loaded_seq = 0;          // the snapshot loaded at start, and its
   uint64_t loaded_fingerprint = 0;  //   event fingerprint (snapshot_format.h)
   clock::time_point last_snapshot;  // when it was taken (or when we started)
+  clock::duration snapshot_cost{};  // how long the last one took, start to durable
   bool saga_progress = false;       // a saga did work since the last snapshot
   std::string snapshot_error;       // last failure, for status
   uint32_t snapshot_failures = 0;   // failures in a row (status); reset by a success

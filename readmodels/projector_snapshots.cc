@@ -253,12 +253,16 @@ void projector::collect_snapshot_results() {
   for (auto& r : done) {
     projector_slot& s = *slots_[r.slot];
     if (r.status == snapshot_status::ok) {
+      s.snapshot_cost = clock::now() - s.last_snapshot;
       s.snapshot_seq = std::max(s.snapshot_seq, r.seq);
       s.snapshot_error.clear();
       s.snapshot_failures = 0;
       s.snapshot_retry_at = {};
-      spdlog::info("model {}: snapshot at seq {} written ({} bytes, {:.3f} s)", s.name, r.seq,
-                   r.bytes, r.seconds);
+      spdlog::info(
+          "model {}: snapshot at seq {} written ({} bytes, {:.3f} s; the next one not "
+          "before {:.0f} s from its start)",
+          s.name, r.seq, r.bytes, std::chrono::duration<double>(s.snapshot_cost).count(),
+          std::chrono::duration<double>(s.snapshot_cost * kSnapshotGapFactor).count());
     } else {
       s.snapshot_error = r.message;
       s.taken_seq = s.snapshot_seq;  // the next one is due again, after the back-off
@@ -290,7 +294,10 @@ void projector::schedule_snapshots(clock::time_point now, bool force) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     projector_slot& s = *slots_[i];
     const bool changed = s.applied > s.taken_seq || s.saga_progress;
-    if (!changed || (!force && now < s.snapshot_retry_at)) continue;
+    if (!changed) continue;
+    if (!force &&
+        (now < s.snapshot_retry_at || now - s.last_snapshot < s.snapshot_cost * kSnapshotGapFactor))
+      continue;
     // While catching up at start, count-based snapshots wait for the end (a
     // save() every snapshot_every events of a long catch-up costs more than
     // it saves); time-based ones still happen.

@@ -144,6 +144,7 @@ int runtime::run() {
   env.ctx = &ctx_;
   env.feed = &feed;
   env.bell = &bell_;
+  env.watch = watch ? &*watch : nullptr;
   env.source = factory;
   env.local_source = local;
   env.server_sec = server_sec.get();

@@ -119,9 +119,9 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   app.add_option("--model-endpoint", model_eps, "query endpoint of a model: NAME=EP (repeatable)");
   add("source", rt.source, "where stored events come from: auto, journal or replay (default auto)");
   add("snapshot_every", rt.snapshot_every,
-      "snapshot after this many events (0 = never by count; default 100000)");
+      "snapshot after this many events (0 = never by count; default 5000000)");
   add("snapshot_seconds", rt.snapshot_seconds,
-      "snapshot this often when something changed (0 = never by time; default 30)");
+      "snapshot this often when something changed (0 = never by time; default 300)");
   add("snapshots_kept", rt.snapshots_kept, "snapshots kept per model (default 2)");
   add("final_snapshot", rt.final_snapshot, "write a snapshot at a clean stop (default true)");
   add("feed_queue", rt.feed_queue,
@@ -132,7 +132,9 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
   add("apply_batch", rt.apply_batch, "events applied per loop turn between queries (default 8192)");
   add("rebuild_threads", rt.rebuild_threads,
       "threads a rebuild uses: 1, or 2 to read and apply in parallel (default 1)");
-  add("tail_check_ms", tail_ms, "journal tail check when the feed is quiet, ms (default 5)");
+  add("tail_check_ms", tail_ms,
+      "journal tail check when nothing wakes the projector, ms (default 5; 100 while the journal's "
+      "bell is attached)");
   add("replay_check_ms", replay_check_ms,
       "replay tail check when the feed is quiet, ms (default 200)");
   add("idle_spin_us", idle_spin_us,

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include <set>
 #include <thread>
 
 #include "readmodels/snapshot_format.h"
@@ -176,6 +177,61 @@ TEST(RuntimeRecovery, ASnapshotThatKeepsFailingIsRetriedWithABackOff) {
       },
       std::chrono::seconds(70)))
       << now.dump();
+}
+
+// journal_stats whose save() takes 200 ms: a large state, in effect.
+class slow_save_stats final : public readmodels::read_model {
+ public:
+  std::string_view name() const override { return "journal_stats"; }
+  void apply(const event_view& e, readmodels::change_set& c) override { inner_.apply(e, c); }
+  errc query(std::string_view q, const msgpack::object& a, readmodels::packer& pk,
+             std::string& m) const override {
+    return inner_.query(q, a, pk, m);
+  }
+  void save(out_buffer& out) const override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    inner_.save(out);
+  }
+  bool load(std::span<const char> b, std::string& e) override { return inner_.load(b, e); }
+  std::unique_ptr<read_model> clone_empty() const override {
+    return std::make_unique<slow_save_stats>();
+  }
+
+ private:
+  readmodels::journal_stats inner_;
+};
+
+// However often snapshot_every says, a snapshot waits until 20 times the
+// last one's duration has passed since it started: a model whose snapshots
+// take 200 ms takes one every 4 s or so, not one per 200 ms.
+TEST(RuntimeRecovery, ASnapshotWaitsTwentyTimesTheLastOnesDuration) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(100, 10);
+  auto opt = test_options(dir.path());
+  opt.snapshot_every = 50;
+  std::vector<std::unique_ptr<readmodels::read_model>> models;
+  models.push_back(std::make_unique<slow_save_stats>());
+  running_runtime rt(opt, std::move(models));
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 100));
+  // 3 s of events, 50 every 20 ms: due by count about 150 times.
+  std::set<uint64_t> seen;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  uint64_t head = 100;
+  while (std::chrono::steady_clock::now() < until) {
+    head = j.append_many(50, 10, "more", 50);
+    const json st = status(ctx, ep);
+    if (st.contains("snapshot_seq")) seen.insert(st["snapshot_seq"].get<uint64_t>());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(wait_applied(ctx, ep, head));
+  seen.erase(0);
+  // The first (at start: no cost known yet) and at most one more 4 s later;
+  // 3 allows for a slow host. Without the gap it was one per ~200 ms.
+  EXPECT_GE(seen.size(), 1u);
+  EXPECT_LE(seen.size(), 3u) << "snapshots at " << ::testing::PrintToString(seen);
 }
 
 TEST(RuntimeRecovery, CorruptSnapshotIsSkipped) {
