@@ -35,7 +35,10 @@ bool write_checkpoint(const validator& v, uint64_t seq, const std::filesystem::p
 // Runs write_checkpoint in a forked child. Not thread-safe; one owner.
 class background_checkpointer {
  public:
-  explicit background_checkpointer(std::filesystem::path data) : data_(std::move(data)) {}
+  // `last_seq`: the seq of the checkpoint loaded at start (0 = none), so
+  // that a start on a checkpointed journal does not write it again.
+  background_checkpointer(std::filesystem::path data, uint64_t last_seq)
+      : data_(std::move(data)), last_seq_(last_seq) {}
   ~background_checkpointer() { wait(); }
   // Starts a checkpoint if none is running; false if one still is.
   bool start(const validator& v, uint64_t seq);

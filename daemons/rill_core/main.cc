@@ -184,7 +184,7 @@ int run(rill::daemon::core_options& o) {
         {"daemon", "rill-core"}};
   };
   command_processor proc(*sch, *val, sink, std::move(po));
-  daemon::background_checkpointer checkpointer(o.data);
+  daemon::background_checkpointer checkpointer(o.data, ir.checkpoint_seq);
   daemon::checkpoint_policy checkpoints(o.checkpoint_every,
                                         std::chrono::seconds(o.checkpoint_interval_s));
   auto maybe_checkpoint = [&] {
@@ -259,8 +259,13 @@ int run(rill::daemon::core_options& o) {
   spdlog::info("rill-core stopping: head {}", writer->head());
   if (writer->flush() != store::io_status::ok) spdlog::error("final journal flush failed");
   checkpointer.wait();
-  if (!daemon::write_checkpoint(*val, writer->head(), o.data))
+  // Not when nothing was appended since the checkpoint loaded at start: the
+  // file is that checkpoint already (hundreds of MB for millions of ids).
+  if (writer->head() == ir.checkpoint_seq && checkpointer.last_seq() == ir.checkpoint_seq) {
+    spdlog::info("index checkpoint at seq {} is current", ir.checkpoint_seq);
+  } else if (!daemon::write_checkpoint(*val, writer->head(), o.data)) {
     spdlog::warn("could not write the index checkpoint; the next start replays the journal");
+  }
   for (const std::string* ep : {&o.command, &o.events, &o.replay})
     transport::remove_ipc_endpoint(*ep);
   return 0;  // ~pid_file removes the pid file
