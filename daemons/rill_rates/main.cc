@@ -30,17 +30,18 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
   const fs::path run_dir = o.data / "run";
   fs::create_directories(run_dir);
   ::chmod(run_dir.c_str(), 0700);
+  // --rates, else the shipped config/rates.json if a copy is found, else
+  // the copy of it built into this binary.
   const fs::path rates_file = o.resolved_rates();
-  if (rates_file.empty()) {
-    spdlog::critical("rill-rates: no rates file found; give one with --rates");
-    return 1;
-  }
   std::string error;
-  auto table = daemon::rates_table::load(rates_file, error);
+  auto table = rates_file.empty() ? daemon::rates_table::parse(daemon::default_rates_json, error)
+                                  : daemon::rates_table::load(rates_file, error);
   if (!table) {
     spdlog::critical("rill-rates: {}", error);
     return 1;
   }
+  const std::string rates_name =
+      rates_file.empty() ? std::string("built in (config/rates.json)") : rates_file.string();
   daemon::pid_file pid;
   if (!pid.acquire(run_dir / "rill-rates.pid", error)) {
     spdlog::critical("rill-rates: {}", error);
@@ -67,7 +68,7 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
   spdlog::info(
       "rill-rates up: pid {}, endpoint {}, rates {} ({} currencies), delay {} ms, "
       "fail every {}",
-      ::getpid(), so.endpoint, rates_file.string(), currencies, o.delay_ms, o.fail_every);
+      ::getpid(), so.endpoint, rates_name, currencies, o.delay_ms, o.fail_every);
   server->run(signal_fd);
   server.reset();
   transport::remove_ipc_endpoint(so.endpoint);

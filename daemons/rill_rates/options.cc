@@ -17,9 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// This file's own path, compiled in (CMake gives the compiler absolute paths).
-const fs::path kSourceFile = __FILE__;
-
 }  // namespace
 
 std::string rates_options::resolved_endpoint() const {
@@ -29,10 +26,10 @@ std::string rates_options::resolved_endpoint() const {
 
 fs::path rates_options::resolved_rates() const {
   if (!rates.empty()) return rates;
+  // The checkout's copy when run from its build tree (so an edit of it
+  // counts without a rebuild), then an installed one; else the caller uses
+  // the copy built into the binary.
   std::vector<fs::path> candidates;
-  if (kSourceFile.is_absolute())
-    candidates.push_back(kSourceFile.parent_path().parent_path().parent_path() / "config" /
-                         "rates.json");
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
@@ -68,7 +65,9 @@ int parse_rates_options(int argc, char** argv, rates_options& o) {
   from_file["data"] = [&data](const nlohmann::json& v) {
     if (data.empty()) data = v.get<std::string>();
   };
-  app.add_option("--rates", o.rates, "rates file (default: the shipped config/rates.json)");
+  app.add_option("--rates", o.rates,
+                 "rates file (default: config/rates.json of the build tree or share/rill, else the "
+                 "copy built into this binary)");
   from_file["rates_file"] = [&o, &app](const nlohmann::json& v) {
     if (app.count("--rates") == 0) o.rates = v.get<std::string>();
   };

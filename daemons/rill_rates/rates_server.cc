@@ -119,7 +119,11 @@ bool rates_server::take_signals(int signal_fd) {
   bool stop = false;
   signalfd_siginfo si{};
   while (::read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-    if (si.ssi_signo == SIGHUP) {
+    if (si.ssi_signo == SIGHUP && opt_.rates_file.empty()) {
+      spdlog::warn(
+          "rill-rates: SIGHUP, but the rates are the built-in ones: nothing to reload "
+          "(give a file with --rates)");
+    } else if (si.ssi_signo == SIGHUP) {
       std::string error;
       if (auto t = rates_table::load(opt_.rates_file, error)) {
         table_ = std::move(*t);

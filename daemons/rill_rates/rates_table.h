@@ -19,6 +19,9 @@
 
 namespace rill::daemon {
 
+// config/rates.json as built into rill-rates (default_rates.cc.in).
+extern const std::string_view default_rates_json;
+
 class rates_table {
  public:
   // Parses a rates file's text; nullopt with `error` set if it is malformed.

@@ -1,10 +1,13 @@
 // rill-rates through its REP socket, started as a child process from
 // RILL_BIN_DIR on a temporary data directory (DOMAIN.md, the exchange-rates
 // saga's external service).
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
@@ -87,6 +90,30 @@ class rates_daemon : public ::testing::Test {
 TEST_F(rates_daemon, StartsWithTheShippedConfigFile) {
   start({"--config", RILL_SOURCE_DIR "/config/default.json"});
   EXPECT_EQ(ask_raw({pack({{"op", "ping"}})})["ok"], true);
+}
+
+// A copy of the binary with no config/rates.json beside it (installed
+// elsewhere, the checkout gone) answers from the copy built into it.
+TEST_F(rates_daemon, WithoutAFileNearbyItUsesTheBuiltInRates) {
+  const auto bin = dir_.path() / "opt" / "bin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::copy_file(std::string(RILL_BIN_DIR) + "/rill-rates", bin / "rill-rates");
+  daemon_.start({(bin / "rill-rates").string(), "--data", dir_.path().string()},
+                (dir_.path() / "rates.log").string());
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        return !ask_raw({pack({{"op", "ping"}})}, 200ms).is_discarded();
+      },
+      20s))
+      << "rill-rates did not come up";
+  EXPECT_NEAR(rate("EUR", "USD")["rate"].get<double>(), 1 / kUsd, 1e-12);
+  EXPECT_NEAR(rate("JPY", "GBP")["rate"].get<double>(), kJpy / kGbp, 1e-9);
+  // SIGHUP has no file to reload: it keeps serving.
+  ::kill(daemon_.pid(), SIGHUP);
+  EXPECT_NEAR(rate("GBP", "USD")["rate"].get<double>(), kGbp / kUsd, 1e-12);
+  std::ifstream log(dir_.path() / "rates.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("rates built in (config/rates.json)"), std::string::npos) << text;
 }
 
 TEST_F(rates_daemon, KnownPairsCrossRatesAndIdentity) {
