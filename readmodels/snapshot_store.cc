@@ -117,6 +117,7 @@ snapshot_status snapshot_store::open(std::string& message) {
     return snapshot_status::io_error;
   }
   ::chmod(dir_.c_str(), 0700);
+  ::chmod(dir_.parent_path().c_str(), 0700);  // D/models, private like the rest of D
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.ends_with(snapshot_format::kPartialSuffix)) fs::remove(it->path(), ec);

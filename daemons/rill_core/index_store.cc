@@ -1,6 +1,7 @@
 #include "daemons/rill_core/index_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ bool write_checkpoint(const validator& v, uint64_t seq, const std::filesystem::p
   auto dir = index_dir(data);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
+  ::chmod(dir.c_str(), 0700);  // private like the rest of D
   auto partial = dir / "checkpoint.idx.partial";
   auto final_path = dir / "checkpoint.idx";
   int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

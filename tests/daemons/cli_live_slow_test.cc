@@ -53,6 +53,10 @@ TEST_F(CliLive, UpWroteItsFilesPrivately) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   ASSERT_EQ(::stat((d / "run").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((d / "models").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << "D/models";
+  ASSERT_EQ(::stat((d / "models" / "customers").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << "D/models/customers";
   EXPECT_NE(rill_->up().out.find("daemons answering"), std::string::npos) << rill_->up().out;
   // endpoints.json names every endpoint, models included.
   std::ifstream in(d / "run" / "endpoints.json");

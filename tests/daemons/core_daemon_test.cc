@@ -300,6 +300,9 @@ TEST_F(core_daemon, ARestartWithNothingNewDoesNotRewriteTheIndexCheckpoint) {
   };
   const ino_t written = inode();
   ASSERT_NE(written, ino_t{0});
+  struct stat st {};
+  ASSERT_EQ(::stat(file.parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << "D/index is private like the rest of D";
   start({"--checkpoint-every", "10"});  // due by count at start, were it not loaded at 30
   EXPECT_EQ(create_customer("a0")["error"], "already_exists") << "the index was loaded";
   std::this_thread::sleep_for(500ms);
