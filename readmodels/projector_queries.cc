@@ -71,8 +71,9 @@ void projector::write_status(projector_slot& s, packer& pk) {
   const uint64_t head = known_head();
   const bool rebuilding = s.job != nullptr || s.pending != nullptr;
   const auto now = clock::now();
-  uint32_t n = 19 + (rebuilding ? 1 : 0) + (source_error_.empty() ? 0 : 1) +
-               (s.snapshot_error.empty() ? 0 : 2) + (s.rebuild_error.empty() ? 0 : 1);
+  uint32_t n = 19 + (rebuilding ? 1 : 0) + (s.live_saga != nullptr ? 1 : 0) +
+               (source_error_.empty() ? 0 : 1) + (s.snapshot_error.empty() ? 0 : 2) +
+               (s.rebuild_error.empty() ? 0 : 1);
   pk.pack_map(n);
   key(pk, "model");
   str(pk, s.name);
@@ -156,10 +157,13 @@ void projector::write_status(projector_slot& s, packer& pk) {
   key(pk, "dropped");
   pk.pack_uint64(reporter_->dropped());
   key(pk, "saga");
-  if (s.live_saga != nullptr)
+  if (s.live_saga != nullptr) {
     pk.pack_true();
-  else
+    key(pk, "saga_pending");
+    pk.pack_uint64(s.live_saga->pending());
+  } else {
     pk.pack_false();
+  }
   key(pk, "pid");
   pk.pack_uint64(static_cast<uint64_t>(::getpid()));
   key(pk, "uptime_ms");

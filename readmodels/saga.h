@@ -37,6 +37,11 @@ class saga : public read_model {
   virtual void tick(const saga_context& ctx, change_set& changed) = 0;
   // True while work is pending (the runtime ticks more often then).
   virtual bool busy() const = 0;
+  // How many side effects wait to be done or answered (e-mails to write,
+  // orders whose rate is not in, commands not yet acknowledged): `status`
+  // shows it as `saga_pending`, so an operator sees a saga that is still
+  // working through a backlog while the model's lag is 0.
+  virtual uint64_t pending() const { return busy() ? 1 : 0; }
 };
 
 }  // namespace rill::readmodels

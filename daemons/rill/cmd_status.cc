@@ -100,11 +100,19 @@ int run_status(global_options& g, int64_t timeout_ms) {
                         {"lag_ms", lag_ms},
                         {"last_exit", d.last_exit}};
     if (!d.model.empty()) j["model"] = d.model;
+    // A saga working through a backlog has lag 0 and yet is busy: say so
+    // (JSON: saga_pending; the state stays "up").
+    std::string shown_state = state;
+    if (ok && rep.contains("saga_pending")) {
+      j["saga_pending"] = rep["saga_pending"];
+      if (const uint64_t n = rep.value("saga_pending", uint64_t{0}); n > 0)
+        shown_state += " (saga: " + std::to_string(n) + " pending)";
+    }
     if (r.answered) j["reply"] = reply;
     rows.push_back({d.name, d.pid > 0 ? std::to_string(d.pid) : "-",
                     format_local_time(d.started_ns), text_or_dash(j, "applied"),
                     text_or_dash(j, "head"), text_or_dash(j, "lag"), text_or_dash(j, "lag_ms"),
-                    std::to_string(d.restarts), state});
+                    std::to_string(d.restarts), shown_state});
     daemons.push_back(std::move(j));
   }
 

@@ -71,6 +71,9 @@ class customer_analysis_model final : public saga {
   saga* as_saga() override { return opts_.saga.enabled ? this : nullptr; }
   void tick(const saga_context& ctx, change_set& changed) override;
   bool busy() const override;
+  uint64_t pending() const override {
+    return due_.size() + req_owner_.size();
+  }  // queued + in flight
 
   // The rating of a revenue under these options. Thread-safe.
   char rating_of(double revenue) const;

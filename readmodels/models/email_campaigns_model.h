@@ -57,6 +57,7 @@ class email_campaigns_model final : public saga {
   saga* as_saga() override { return opts_.enabled ? this : nullptr; }
   void tick(const saga_context& ctx, change_set& changed) override;
   bool busy() const override { return !due_.empty(); }
+  uint64_t pending() const override;  // recipients not yet sent nor failed
 
  private:
   enum class rcpt_status : uint8_t { pending, sent, failed };

@@ -9,6 +9,12 @@
 
 namespace rill::readmodels {
 
+uint64_t email_campaigns_model::pending() const {
+  uint64_t n = 0;
+  for (const campaign& c : st_.campaigns) n += c.recipients.size() - c.sent - c.failed;
+  return n;
+}
+
 void email_campaigns_model::tick(const saga_context& ctx, change_set& changed) {
   if (!opts_.enabled || ctx.replaying) return;
   uint64_t budget = opts_.emails_per_tick;

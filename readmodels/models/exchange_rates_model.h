@@ -67,6 +67,7 @@ class exchange_rates_model final : public saga {
   saga* as_saga() override { return opts_.saga.enabled ? this : nullptr; }
   void tick(const saga_context& ctx, change_set& changed) override;
   bool busy() const override;
+  uint64_t pending() const override { return pending_.size(); }  // waiting, sending, sent
 
  private:
   enum class status : uint8_t { base, waiting, sending, sent, done, failed };

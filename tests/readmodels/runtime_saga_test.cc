@@ -22,6 +22,7 @@ class work_saga final : public readmodels::saga {
     if (n > 0) changed.add("done");
   }
   bool busy() const override { return pending_ > 0; }
+  uint64_t pending() const override { return pending_; }
   errc query(std::string_view, const msgpack::object&, readmodels::packer& pk,
              std::string&) const override {
     pk.pack_map(3);
@@ -97,6 +98,7 @@ TEST(RuntimeSaga, BusySagaIsTickedUntilItsWorkIsDone) {
   EXPECT_TRUE(saw_done);
   auto s = query(ctx, ep, {{"q", "status"}});
   EXPECT_EQ((*s)["result"]["saga"], true);
+  EXPECT_EQ((*s)["result"]["saga_pending"], 0);
 }
 
 TEST(RuntimeSaga, IdleSagaIsTickedOnATimer) {

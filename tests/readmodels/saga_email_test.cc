@@ -61,6 +61,7 @@ TEST(SagaEmail, WritesOneSafeRfc5322FilePerRecipient) {
   EXPECT_EQ(k["recipients"], 3);
   EXPECT_EQ(k["sent"], 3);
   EXPECT_EQ(k["error"], nullptr);
+  EXPECT_EQ(m->pending(), 0u);
   EXPECT_NE(std::find(changed.keys().begin(), changed.keys().end(), "k/1"), changed.keys().end());
 
   const fs::path outbox = dir.path() / "outbox";
@@ -132,6 +133,7 @@ TEST(SagaEmail, IoErrorsAreRetriedUntilTheyGoAway) {
       [] {}));
   EXPECT_EQ(ok(*m, "get", {{"id", "k/1"}})["sent"], 0);
   EXPECT_TRUE(m->busy());
+  EXPECT_GE(m->pending(), 3u) << "k/1's three recipients at least";
   // Progress is in the snapshot; after a restart the work resumes.
   const std::string bytes = saved(*m);
   fs::remove(blocked);
@@ -143,6 +145,7 @@ TEST(SagaEmail, IoErrorsAreRetriedUntilTheyGoAway) {
   json k = ok(*restarted, "get", {{"id", "k/1"}});
   EXPECT_EQ(k["sent"], 3);
   EXPECT_EQ(k["error"], nullptr);
+  EXPECT_EQ(restarted->pending(), 0u);
   EXPECT_EQ(tree(blocked).size(), 4u);
 }
 

@@ -39,6 +39,7 @@ TEST(SagaExchangeRates, RatesDownThenUpSendsTheCommandOnceWithTheRightKey) {
   log.order("o2", "c1", 10, "EUR");  // nothing to do
   log.apply_to(*m);
   EXPECT_TRUE(m->busy());
+  EXPECT_EQ(m->pending(), 1u) << "o1 waits for its rate; o2 is in the base currency";
 
   // The rates service is down: the lookup fails again and again, with backoff.
   ASSERT_TRUE(run_until(
