@@ -67,7 +67,9 @@ int projector::run(const std::atomic<bool>& stop) {
     finish_batch(now, !more && started_);
     progress |= serve_queries(now);
     step_rebuilds(now);
-    tick_sagas(now, applied_this_turn_);
+    // A saga that did work goes on at once (an e-mail campaign writes
+    // emails_per_tick files per tick; a 10 ms sleep between ticks capped it).
+    progress |= tick_sagas(now, applied_this_turn_);
     collect_snapshot_results();
     schedule_snapshots(now, false);
     sample_rate(now);
@@ -272,8 +274,9 @@ bool projector::serve_queries(clock::time_point now) {
 
 // -------------------------------------------------------------------- sagas
 
-void projector::tick_sagas(clock::time_point now, bool after_batch) {
-  if (!started_ && (start_head_ == 0 || applied_ < start_head_)) return;  // still catching up
+bool projector::tick_sagas(clock::time_point now, bool after_batch) {
+  if (!started_ && (start_head_ == 0 || applied_ < start_head_)) return false;  // catching up
+  bool worked = false;
   for (auto& sp : slots_) {
     projector_slot& s = *sp;
     if (s.live_saga == nullptr) continue;
@@ -288,6 +291,7 @@ void projector::tick_sagas(clock::time_point now, bool after_batch) {
     }
     if (busy) s.saga_progress = true;
     if (!s.changes.empty()) {
+      worked = true;
       for (const auto& k : s.changes.keys()) s.batch.add(k, s.applied);
       s.changes.clear();
       s.saga_progress = true;
@@ -295,6 +299,7 @@ void projector::tick_sagas(clock::time_point now, bool after_batch) {
     }
     s.next_tick = now + opt_.saga_tick_interval;
   }
+  return worked;
 }
 
 // --------------------------------------------------------------------- idle

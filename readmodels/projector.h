@@ -98,7 +98,9 @@ class projector {
   bool apply_event(uint64_t seq, std::span<const char> body);
   void finish_batch(clock::time_point now, bool caught_up);
   bool serve_queries(clock::time_point now);
-  void tick_sagas(clock::time_point now, bool force);
+  // True when a tick did work (it reported changed keys): the loop then
+  // goes round again at once instead of sleeping until the next tick.
+  bool tick_sagas(clock::time_point now, bool force);
   void idle(clock::time_point now);
   void sample_rate(clock::time_point now);
   bool source_error(source_status s, event_source& src, clock::time_point now);

@@ -101,6 +101,30 @@ TEST(RuntimeSaga, BusySagaIsTickedUntilItsWorkIsDone) {
   EXPECT_EQ((*s)["result"]["saga_pending"], 0);
 }
 
+// A tick that did work is followed by the next one at once, not by a sleep
+// until the next thing due: 6,000 units at 3 a tick take 2,000 ticks, which
+// one per tick interval (10 s here) or per journal tail check (5-100 ms)
+// would take 10 s to hours to do.
+TEST(RuntimeSaga, ASagaThatDidWorkIsTickedAgainAtOnce) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(6000, 10);
+  auto opt = test_options(dir.path());
+  opt.saga_tick_interval = std::chrono::seconds(10);
+  running_runtime rt(opt, saga_model());
+  const auto ep = rt.endpoint("worker");
+  json st;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = query(ctx, ep, {{"q", "state"}});
+        if (r) st = (*r)["result"];
+        return r && st["done"] == 6000;
+      },
+      std::chrono::seconds(8)))
+      << st.dump();
+}
+
 TEST(RuntimeSaga, IdleSagaIsTickedOnATimer) {
   temp_dir dir;
   zmq::context_t ctx;
