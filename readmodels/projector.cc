@@ -342,15 +342,21 @@ void projector::idle(clock::time_point now) {
     if (s.live_saga != nullptr) until = std::min(until, s.next_tick);
     if (s.job || s.pending) until = std::min(until, now + kRebuildPoll);
   }
-  if (opt_.snapshot_seconds > 0) {
-    const auto period = std::chrono::duration_cast<clock::duration>(
-        std::chrono::duration<double>(opt_.snapshot_seconds));
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      const projector_slot& s = *slots_[i];
-      if ((s.applied > s.taken_seq || s.saga_progress) && !writer_->busy(i))
-        until = std::min(until, std::max({s.last_snapshot + period, s.snapshot_retry_at,
-                                          s.last_snapshot + s.snapshot_cost * kSnapshotGapFactor}));
-    }
+  // A snapshot due by time, or wanted (after a rebuild, or a failure), not
+  // before its back-off and the gap rule allow.
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const projector_slot& s = *slots_[i];
+    if (!(s.applied > s.taken_seq || s.saga_progress) || writer_->busy(i)) continue;
+    if (!s.snapshot_wanted && opt_.snapshot_seconds <= 0) continue;
+    const auto earliest =
+        std::max(s.snapshot_retry_at, s.last_snapshot + s.snapshot_cost * kSnapshotGapFactor);
+    const auto due =
+        s.snapshot_wanted
+            ? earliest
+            : std::max(earliest,
+                       s.last_snapshot + std::chrono::duration_cast<clock::duration>(
+                                             std::chrono::duration<double>(opt_.snapshot_seconds)));
+    until = std::min(until, due);
   }
   // At least 1 ms: something due that cannot proceed yet (a snapshot while
   // the writer is busy) must not turn this into a busy loop.
@@ -470,7 +476,16 @@ void projector::step_rebuilds(clock::time_point now) {
       spdlog::info("rebuild of {} complete at seq {} in {:.3f} s", s.name, s.applied,
                    std::chrono::duration<double>(clock::now() - s.rebuild_started).count());
       // The rebuilt state replaces what the snapshots hold (it may come from
-      // new model code): snapshot it soon.
+      // new model code): they go now, so that a restart never loads one,
+      // and the new state is snapshotted at once (retried after a failure).
+      s.rebuilt_at = s.applied;
+      if (s.snapshots) {
+        if (!s.snapshots->remove_all())
+          spdlog::error("model {}: could not delete the snapshots of the state before the rebuild",
+                        s.name);
+        s.snapshot_seq = s.taken_seq = 0;
+        s.snapshot_wanted = true;
+      }
       take_snapshot(i, now, false);
     }
   }

@@ -51,6 +51,9 @@ struct projector_slot {
   std::string snapshot_error;       // last failure, for status
   uint32_t snapshot_failures = 0;   // failures in a row (status); reset by a success
   clock::time_point snapshot_retry_at{};  // after a failure, no new attempt before this
+  bool snapshot_wanted =
+      false;                // one is due whatever the count and the time (a rebuild's, a retry)
+  uint64_t rebuilt_at = 0;  // seq of the last rebuild's swap: older snapshots are stale
 
   // Rebuild: a background job, then a pending instance being handed over.
   std::atomic<uint64_t> target{0};  // = applied, for the rebuild thread

@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "readmodels/projector.h"
+
+#include <sys/stat.h>
 #include "readmodels/snapshot_format.h"
 
 namespace rill::readmodels {
@@ -56,6 +58,7 @@ void projector::open() {
                                                    opt_.snapshots_kept);
     std::string msg;
     if (s.snapshots->open(msg) != snapshot_status::ok) throw std::runtime_error(msg);
+    ::chmod((opt_.data_dir / "models").c_str(), 0700);  // D/models, private like the rest of D
     const auto it = opt_.model_settings.find(s.name);
     const std::string settings = it == opt_.model_settings.end() ? "{}" : it->second;
     bool discarded = false;
@@ -231,6 +234,7 @@ bool projector::take_snapshot(size_t i, clock::time_point now, bool sync) {
     s.snapshot_error = std::string("save() threw: ") + e.what();
     spdlog::error("model {}: snapshot at seq {} failed: {}", s.name, s.applied, s.snapshot_error);
     s.last_snapshot = now;
+    s.snapshot_wanted = true;
     snapshot_failed(s, now);
     return false;
   }
@@ -252,20 +256,33 @@ void projector::collect_snapshot_results() {
   writer_->finished(done);
   for (auto& r : done) {
     projector_slot& s = *slots_[r.slot];
-    if (r.status == snapshot_status::ok) {
+    if (r.status == snapshot_status::ok && r.seq < s.rebuilt_at) {
+      // Taken from the state a rebuild has since replaced (a child that was
+      // writing at the swap): it must not be loaded after a restart.
+      s.snapshots->remove(r.seq);
+      spdlog::info("model {}: snapshot at seq {} is of the state before the rebuild; removed",
+                   s.name, r.seq);
+    } else if (r.status == snapshot_status::ok) {
       s.snapshot_cost = clock::now() - s.last_snapshot;
+      s.snapshot_wanted = false;
+      if (s.rebuilt_at > 0) {  // none from before the rebuild stays as an older fallback
+        std::string ignored;
+        for (const uint64_t seq : s.snapshots->list(ignored))
+          if (seq < s.rebuilt_at) s.snapshots->remove(seq);
+      }
       s.snapshot_seq = std::max(s.snapshot_seq, r.seq);
       s.snapshot_error.clear();
       s.snapshot_failures = 0;
       s.snapshot_retry_at = {};
       spdlog::info(
           "model {}: snapshot at seq {} written ({} bytes, {:.3f} s; the next one not "
-          "before {:.0f} s from its start)",
+          "before {:.1f} s from its start)",
           s.name, r.seq, r.bytes, std::chrono::duration<double>(s.snapshot_cost).count(),
           std::chrono::duration<double>(s.snapshot_cost * kSnapshotGapFactor).count());
     } else {
       s.snapshot_error = r.message;
       s.taken_seq = s.snapshot_seq;  // the next one is due again, after the back-off
+      s.snapshot_wanted = true;
       snapshot_failed(s, clock::now());
       spdlog::error(
           "model {}: snapshot at seq {} failed ({} in a row; next attempt in {} s at the "
@@ -304,7 +321,7 @@ void projector::schedule_snapshots(clock::time_point now, bool force) {
     const bool by_count =
         started_ && opt_.snapshot_every > 0 && s.applied - s.taken_seq >= opt_.snapshot_every;
     const bool by_time = opt_.snapshot_seconds > 0 && now - s.last_snapshot >= period;
-    if (force || by_count || by_time) take_snapshot(i, now, false);
+    if (force || by_count || by_time || s.snapshot_wanted) take_snapshot(i, now, false);
   }
 }
 

@@ -117,7 +117,6 @@ snapshot_status snapshot_store::open(std::string& message) {
     return snapshot_status::io_error;
   }
   ::chmod(dir_.c_str(), 0700);
-  ::chmod(dir_.parent_path().c_str(), 0700);  // D/models, private like the rest of D
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.ends_with(snapshot_format::kPartialSuffix)) fs::remove(it->path(), ec);
@@ -296,6 +295,17 @@ snapshot_status snapshot_store::use_settings(const std::string& settings, bool& 
 void snapshot_store::remove(uint64_t seq) {
   std::error_code ec;
   fs::remove(path_of(seq), ec);
+}
+
+bool snapshot_store::remove_all() {
+  std::string ignored;
+  bool ok = true;
+  for (const uint64_t seq : list(ignored)) {
+    std::error_code ec;
+    fs::remove(path_of(seq), ec);
+    if (ec) ok = false;
+  }
+  return fsync_dir(dir_) && ok;
 }
 
 void snapshot_store::prune() {

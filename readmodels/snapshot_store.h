@@ -74,6 +74,9 @@ class snapshot_store {
 
   // Deletes the snapshot taken at `seq` (a corrupt or stale one). Best effort.
   void remove(uint64_t seq);
+  // Deletes every snapshot and syncs the directory (a rebuilt state
+  // replaces them all). False if one could not be deleted.
+  bool remove_all();
 
   // The model's settings the snapshots were taken with, in the file
   // kSettingsFile next to them (canonical JSON text). A snapshot is only

@@ -1,5 +1,6 @@
 #include "transport/endpoints.h"
 
+#include <charconv>
 #include <fstream>
 #include <stdexcept>
 
@@ -58,16 +59,31 @@ std::optional<endpoints> read_endpoints_json(const std::filesystem::path& file) 
     auto ep = v.get<std::string>();
     if (!ep.starts_with("ipc://") && !ep.starts_with("tcp://"))
       throw bad(where + " '" + ep + "' is not an ipc:// or tcp:// endpoint");
+    if (ep == "ipc://") throw bad(where + " '" + ep + "' has no path");
+    if (ep.starts_with("tcp://")) {  // host:port, the port a number
+      const std::string_view hp = std::string_view(ep).substr(6);
+      const size_t colon = hp.rfind(':');
+      const std::string_view port = colon == std::string_view::npos ? "" : hp.substr(colon + 1);
+      unsigned n = 0;
+      const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+      if (colon == 0 || colon == std::string_view::npos || ec != std::errc() ||
+          end != port.data() + port.size() || n == 0 || n > 65535)
+        throw bad(where + " '" + ep + "' is not tcp://HOST:PORT");
+    }
     if (auto p = endpoint_problem(ep); !p.empty()) throw bad(p);
     return ep;
   };
-  auto str = [&](const char* k) { return j.contains(k) ? endpoint(k, j[k]) : std::string(); };
+  auto str = [&](const char* k) {
+    if (!j.contains(k)) throw bad(std::string("has no ") + k);
+    return endpoint(k, j[k]);
+  };
   e.command = str("command");
   e.events = str("events");
   e.replay = str("replay");
   e.notify = str("notify");
   e.notify_in = str("notify_in");
-  if (j.contains("models")) {
+  if (!j.contains("models")) throw bad("has no models");
+  {
     if (!j["models"].is_object()) throw bad("models is not an object");
     for (auto& [k, v] : j["models"].items()) e.models[k] = endpoint("models." + k, v);
   }
@@ -77,13 +93,7 @@ std::optional<endpoints> read_endpoints_json(const std::filesystem::path& file) 
 endpoints discover_endpoints(const std::filesystem::path& data) {
   auto d = default_endpoints(data);
   auto f = read_endpoints_json(run_dir(data) / "endpoints.json");
-  if (!f) return d;
-  if (f->command.empty()) f->command = d.command;
-  if (f->events.empty()) f->events = d.events;
-  if (f->replay.empty()) f->replay = d.replay;
-  if (f->notify.empty()) f->notify = d.notify;
-  if (f->notify_in.empty()) f->notify_in = d.notify_in;
-  return *f;
+  return f ? *f : d;  // a file is whole (read_endpoints_json), or refused
 }
 
 std::string endpoint_problem(const std::string& ep) {

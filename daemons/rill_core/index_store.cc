@@ -67,6 +67,7 @@ std::unique_ptr<validator> load_index(const schema& s, validator_options vo,
   auto v = std::make_unique<validator>(s, vo);
   std::error_code ec;
   std::filesystem::remove(index_dir(data) / "checkpoint.idx.partial", ec);  // stray partial file
+  ::chmod(index_dir(data).c_str(), 0700);  // private like the rest of D (if it exists)
   auto file = index_dir(data) / "checkpoint.idx";
   if (std::filesystem::exists(file)) {
     // Read in one go (an istreambuf_iterator copy of a 300 MB file took

@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemons/common/exit_codes.h"
 #include "daemons/common/pid_file.h"
 #include "daemons/rill_rates/options.h"
 #include "daemons/rill_rates/rates_server.h"
@@ -37,8 +38,10 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
   auto table = rates_file.empty() ? daemon::rates_table::parse(daemon::default_rates_json, error)
                                   : daemon::rates_table::load(rates_file, error);
   if (!table) {
+    // A rates file that cannot be used is a refused configuration (exit 2:
+    // the supervisor leaves it failed instead of restarting it forever).
     spdlog::critical("rill-rates: {}", error);
-    return 1;
+    return rill::daemon::exit_config;
   }
   const std::string rates_name =
       rates_file.empty() ? std::string("built in (config/rates.json)") : rates_file.string();

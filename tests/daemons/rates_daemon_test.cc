@@ -229,14 +229,15 @@ TEST_F(rates_daemon, RatesFileFlagReloadOnSighupAndBadFiles) {
   EXPECT_EQ(rate("USD", "EUR")["rate"], 4.0) << "a bad file keeps the old rates";
 
   for (const char* bad : {R"({"rates": {"USD": 1}})", R"({"anchor": "EUR", "rates": {"usd": 1}})",
-                          R"({"anchor": "EUR", "rates": {"USD": 0}})", "[1, 2]", "{"}) {
+                          R"({"anchor": "EUR", "rates": {"USD": 0}})", "[1, 2]", "{", "MISSING"}) {
     const auto bad_file = dir_.path() / "bad.json";
-    std::ofstream(bad_file) << bad;
+    std::filesystem::remove(bad_file);
+    if (std::string(bad) != "MISSING") std::ofstream(bad_file) << bad;
     test::child_process p({std::string(RILL_BIN_DIR) + "/rill-rates", "--data",
                            (dir_.path() / "other").string(), "--rates", bad_file.string()},
                           (dir_.path() / "bad.log").string());
     const int st = p.wait(20s);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << bad;
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << bad << ": a refused configuration";
   }
 }
 

@@ -234,6 +234,47 @@ TEST(RuntimeRecovery, ASnapshotWaitsTwentyTimesTheLastOnesDuration) {
   EXPECT_LE(seen.size(), 3u) << "snapshots at " << ::testing::PrintToString(seen);
 }
 
+// A rebuild's swap deletes the snapshots of the state it replaces at once,
+// and the new state's snapshot is retried after a failure whatever
+// snapshot_every and snapshot_seconds say (nothing else would take one
+// here: no more events come).
+TEST(RuntimeRecovery, ARebuildDeletesTheOldSnapshotsAndRetriesItsOwn) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  test_journal j(dir.path() / "journal");
+  j.append_many(1000, 50);
+  auto opt = test_options(dir.path());
+  opt.snapshot_every = 500;
+  running_runtime rt(opt, stats_model());
+  const auto ep = rt.endpoint("journal_stats");
+  ASSERT_TRUE(wait_applied(ctx, ep, 1000));
+  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 1000; }));
+  // The rebuilt state's snapshot (at seq 1000 too) cannot be written: a
+  // directory stands where its partial file goes.
+  const auto blocker = dir.path() / "models" / "journal_stats" /
+                       (readmodels::snapshot_format::file_name(1000) + ".partial");
+  fs::create_directories(blocker);
+  std::ofstream(blocker / "x") << "in the way";
+  auto r = query(ctx, ep, {{"q", "rebuild"}});
+  ASSERT_TRUE(r && (*r)["result"]["started"] == true);
+  json st;
+  ASSERT_TRUE(eventually([&] {
+    st = status(ctx, ep);
+    return st["rebuilds"] == 1 && st.contains("snapshot_error");
+  })) << st.dump();
+  EXPECT_TRUE(snapshot_seqs(dir.path()).empty()) << "the pre-rebuild snapshot is gone";
+  EXPECT_EQ(st["snapshot_seq"], 0);
+  fs::remove_all(blocker);
+  EXPECT_TRUE(eventually(
+      [&] {
+        st = status(ctx, ep);
+        return st["snapshot_seq"] == 1000 && !st.contains("snapshot_error");
+      },
+      std::chrono::seconds(15)))
+      << st.dump();
+  EXPECT_EQ(snapshot_seqs(dir.path()), std::vector<uint64_t>{1000});
+}
+
 TEST(RuntimeRecovery, CorruptSnapshotIsSkipped) {
   temp_dir dir;
   zmq::context_t ctx;

@@ -57,8 +57,16 @@ TEST(SnapshotStore, OpenRemovesStrayPartialFiles) {
   write_raw(dir / "snap-00000000000000000005.rsnap.partial", "half");
   snapshot_store st(dir, "m");
   std::string msg;
+  ::chmod(tmp.path().c_str(), 0755);
   ASSERT_EQ(st.open(msg), snapshot_status::ok);
   EXPECT_FALSE(fs::exists(dir / "snap-00000000000000000005.rsnap.partial"));
+  // Its own directory is made private; its parent is left alone (it made
+  // /tmp 0700 once, when a store opened a directory right under it).
+  struct stat sb {};
+  ASSERT_EQ(::stat(dir.c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat(tmp.path().c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0755u);
 }
 
 TEST(SnapshotStore, CorruptFilesAreReportedNotLoaded) {
