@@ -342,22 +342,9 @@ void projector::idle(clock::time_point now) {
     if (s.live_saga != nullptr) until = std::min(until, s.next_tick);
     if (s.job || s.pending) until = std::min(until, now + kRebuildPoll);
   }
-  // A snapshot due by time, or wanted (after a rebuild, or a failure), not
-  // before its back-off and the gap rule allow.
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    const projector_slot& s = *slots_[i];
-    if (!(s.applied > s.taken_seq || s.saga_progress) || writer_->busy(i)) continue;
-    if (!s.snapshot_wanted && opt_.snapshot_seconds <= 0) continue;
-    const auto earliest =
-        std::max(s.snapshot_retry_at, s.last_snapshot + s.snapshot_cost * kSnapshotGapFactor);
-    const auto due =
-        s.snapshot_wanted
-            ? earliest
-            : std::max(earliest,
-                       s.last_snapshot + std::chrono::duration_cast<clock::duration>(
-                                             std::chrono::duration<double>(opt_.snapshot_seconds)));
-    until = std::min(until, due);
-  }
+  // A snapshot due by time, or wanted (after a rebuild, or a failure).
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (!writer_->busy(i)) until = std::min(until, snapshot_due_at(*slots_[i]));
   // At least 1 ms: something due that cannot proceed yet (a snapshot while
   // the writer is busy) must not turn this into a busy loop.
   const auto timeout = std::max(std::chrono::ceil<std::chrono::milliseconds>(until - now),

@@ -90,6 +90,12 @@ class projector {
   // one's duration after that one started (at most ~5% of the time).
   static constexpr int kSnapshotGapFactor = 20;
   static void snapshot_failed(projector_slot& s, clock::time_point now);
+  // No snapshot of the slot starts before this: its failure back-off and
+  // the gap rule (kSnapshotGapFactor).
+  static clock::time_point snapshot_earliest(const projector_slot& s);
+  // When the slot's next snapshot is due by time (periodic, or wanted after
+  // a rebuild or a failure); time_point::max() when none is.
+  clock::time_point snapshot_due_at(const projector_slot& s) const;
   void final_snapshots();
 
   // The loop (projector.cc).

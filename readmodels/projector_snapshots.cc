@@ -1,12 +1,12 @@
 // The projector's start (open the models' snapshot directories, load the
 // newest valid snapshots, bind the query endpoints) and its snapshots.
+#include <sys/stat.h>
+
 #include <spdlog/spdlog.h>
 
 #include <thread>
 
 #include "readmodels/projector.h"
-
-#include <sys/stat.h>
 #include "readmodels/snapshot_format.h"
 
 namespace rill::readmodels {
@@ -234,7 +234,6 @@ bool projector::take_snapshot(size_t i, clock::time_point now, bool sync) {
     s.snapshot_error = std::string("save() threw: ") + e.what();
     spdlog::error("model {}: snapshot at seq {} failed: {}", s.name, s.applied, s.snapshot_error);
     s.last_snapshot = now;
-    s.snapshot_wanted = true;
     snapshot_failed(s, now);
     return false;
   }
@@ -282,7 +281,6 @@ void projector::collect_snapshot_results() {
     } else {
       s.snapshot_error = r.message;
       s.taken_seq = s.snapshot_seq;  // the next one is due again, after the back-off
-      s.snapshot_wanted = true;
       snapshot_failed(s, clock::now());
       spdlog::error(
           "model {}: snapshot at seq {} failed ({} in a row; next attempt in {} s at the "
@@ -303,25 +301,34 @@ uint32_t projector::snapshot_backoff_s(uint32_t failures) {
 void projector::snapshot_failed(projector_slot& s, clock::time_point now) {
   ++s.snapshot_failures;
   s.snapshot_retry_at = now + std::chrono::seconds(snapshot_backoff_s(s.snapshot_failures));
+  s.snapshot_wanted = true;  // retried whatever the count and the time say
+}
+
+projector::clock::time_point projector::snapshot_earliest(const projector_slot& s) {
+  return std::max(s.snapshot_retry_at, s.last_snapshot + s.snapshot_cost * kSnapshotGapFactor);
+}
+
+projector::clock::time_point projector::snapshot_due_at(const projector_slot& s) const {
+  if (!(s.applied > s.taken_seq || s.saga_progress)) return clock::time_point::max();
+  if (s.snapshot_wanted) return snapshot_earliest(s);
+  if (opt_.snapshot_seconds <= 0) return clock::time_point::max();
+  return std::max(snapshot_earliest(s),
+                  s.last_snapshot + std::chrono::duration_cast<clock::duration>(
+                                        std::chrono::duration<double>(opt_.snapshot_seconds)));
 }
 
 void projector::schedule_snapshots(clock::time_point now, bool force) {
-  const auto period = std::chrono::duration_cast<clock::duration>(
-      std::chrono::duration<double>(opt_.snapshot_seconds));
   for (size_t i = 0; i < slots_.size(); ++i) {
     projector_slot& s = *slots_[i];
     const bool changed = s.applied > s.taken_seq || s.saga_progress;
     if (!changed) continue;
-    if (!force &&
-        (now < s.snapshot_retry_at || now - s.last_snapshot < s.snapshot_cost * kSnapshotGapFactor))
-      continue;
+    if (!force && now < snapshot_earliest(s)) continue;
     // While catching up at start, count-based snapshots wait for the end (a
     // save() every snapshot_every events of a long catch-up costs more than
     // it saves); time-based ones still happen.
     const bool by_count =
         started_ && opt_.snapshot_every > 0 && s.applied - s.taken_seq >= opt_.snapshot_every;
-    const bool by_time = opt_.snapshot_seconds > 0 && now - s.last_snapshot >= period;
-    if (force || by_count || by_time || s.snapshot_wanted) take_snapshot(i, now, false);
+    if (force || by_count || now >= snapshot_due_at(s)) take_snapshot(i, now, false);
   }
 }
 

@@ -274,7 +274,7 @@ void notifier_registry::flush(note_sink& sink) {
   // Stalled clients first: their owed notes come before anything newer.
   for (size_t i = 0; i < stalled_.size();) {
     const client_id id = stalled_[i];
-    const send_result r = slots_[id].live ? send_owed(id, sink) : send_result::sent;
+    const send_result r = send_owed(id, sink);  // (forget() takes a client off stalled_)
     if (r == send_result::full) {
       ++i;
       continue;

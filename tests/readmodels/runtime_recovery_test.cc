@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -92,24 +93,48 @@ TEST(RuntimeRecovery, SnapshotsTakenUnderOtherSettingsAreNotUsed) {
 // longer pays for save(), which stalled every query of a large model for
 // 125-254 ms): the child's snapshot is recorded when it ends, and its
 // failure is reported in status like an in-process one.
-TEST(RuntimeRecovery, PeriodicSnapshotsAreWrittenByAChildAndItsFailuresReported) {
+// A journal_stats runtime over `events` events (over `aggregates`
+// aggregates) that has taken its snapshot at `events`; snapshot_every is
+// `every`. block()/unblock() put a file where the model's snapshot
+// directory is (every write fails) and move the directory back.
+struct snapshotted_stats {
+  snapshotted_stats(uint64_t events, uint64_t aggregates, uint64_t every) {
+    j.append_many(events, aggregates);
+    auto opt = test_options(dir.path());
+    opt.snapshot_every = every;
+    rt.emplace(opt, stats_model());
+    ep = rt->endpoint("journal_stats");
+    EXPECT_TRUE(wait_applied(ctx, ep, events));
+    EXPECT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == events; }))
+        << status(ctx, ep).dump();
+  }
+  fs::path model_dir() const { return dir.path() / "models" / "journal_stats"; }
+  void block() {
+    fs::rename(model_dir(), dir.path() / "moved");
+    std::ofstream(model_dir()) << "in the way";
+  }
+  void unblock() {
+    fs::remove(model_dir());
+    fs::rename(dir.path() / "moved", model_dir());
+  }
+
   temp_dir dir;
   zmq::context_t ctx;
-  test_journal j(dir.path() / "journal");
-  j.append_many(1000, 50);
-  auto opt = test_options(dir.path());
-  opt.snapshot_every = 500;
-  running_runtime rt(opt, stats_model());
-  const auto ep = rt.endpoint("journal_stats");
-  ASSERT_TRUE(wait_applied(ctx, ep, 1000));
-  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 1000; }))
-      << status(ctx, ep).dump();
+  test_journal j{dir.path() / "journal"};
+  std::optional<running_runtime> rt;
+  std::string ep;
+};
+
+TEST(RuntimeRecovery, PeriodicSnapshotsAreWrittenByAChildAndItsFailuresReported) {
+  snapshotted_stats t(1000, 50, 500);
+  auto& dir = t.dir;
+  auto& ctx = t.ctx;
+  auto& j = t.j;
+  const auto& ep = t.ep;
   EXPECT_EQ(snapshot_seqs(dir.path()).front(), 1000u);
 
   // The model's directory replaced by a file: the child cannot write.
-  const auto models = dir.path() / "models" / "journal_stats";
-  fs::rename(models, dir.path() / "moved");
-  std::ofstream(models) << "in the way";
+  t.block();
   j.append_many(600, 50, "more");
   ASSERT_TRUE(wait_applied(ctx, ep, 1600));
   json st;
@@ -119,8 +144,7 @@ TEST(RuntimeRecovery, PeriodicSnapshotsAreWrittenByAChildAndItsFailuresReported)
   })) << st.dump();
   EXPECT_EQ(st["snapshot_seq"], 1000) << "the failed one is not counted";
   // Once it can write again, the next one goes through.
-  fs::remove(models);
-  fs::rename(dir.path() / "moved", models);
+  t.unblock();
   j.append_many(600, 50, "again");
   // (Which seq it is taken at depends on how the appends met the apply
   // batches; any later than 1000 is the new one.)
@@ -134,20 +158,11 @@ TEST(RuntimeRecovery, PeriodicSnapshotsAreWrittenByAChildAndItsFailuresReported)
 // every projector turn: a lasting disk fault must not fork a child (or log
 // an error) per batch of events.
 TEST(RuntimeRecovery, ASnapshotThatKeepsFailingIsRetriedWithABackOff) {
-  temp_dir dir;
-  zmq::context_t ctx;
-  test_journal j(dir.path() / "journal");
-  j.append_many(100, 10);
-  auto opt = test_options(dir.path());
-  opt.snapshot_every = 20;
-  running_runtime rt(opt, stats_model());
-  const auto ep = rt.endpoint("journal_stats");
-  ASSERT_TRUE(wait_applied(ctx, ep, 100));
-  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 100; }));
-
-  const auto models = dir.path() / "models" / "journal_stats";
-  fs::rename(models, dir.path() / "moved");
-  std::ofstream(models) << "in the way";
+  snapshotted_stats t(100, 10, 20);
+  auto& ctx = t.ctx;
+  auto& j = t.j;
+  const auto& ep = t.ep;
+  t.block();
   // 2.5 s of small batches, each one due for a snapshot by count.
   uint64_t head = 100;
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
@@ -165,8 +180,7 @@ TEST(RuntimeRecovery, ASnapshotThatKeepsFailingIsRetriedWithABackOff) {
   EXPECT_EQ(st["snapshot_seq"], 100);
 
   // Once it can write again, a success clears the error and the count.
-  fs::remove(models);
-  fs::rename(dir.path() / "moved", models);
+  t.unblock();
   json now;
   EXPECT_TRUE(eventually(
       [&] {
@@ -239,16 +253,10 @@ TEST(RuntimeRecovery, ASnapshotWaitsTwentyTimesTheLastOnesDuration) {
 // snapshot_every and snapshot_seconds say (nothing else would take one
 // here: no more events come).
 TEST(RuntimeRecovery, ARebuildDeletesTheOldSnapshotsAndRetriesItsOwn) {
-  temp_dir dir;
-  zmq::context_t ctx;
-  test_journal j(dir.path() / "journal");
-  j.append_many(1000, 50);
-  auto opt = test_options(dir.path());
-  opt.snapshot_every = 500;
-  running_runtime rt(opt, stats_model());
-  const auto ep = rt.endpoint("journal_stats");
-  ASSERT_TRUE(wait_applied(ctx, ep, 1000));
-  ASSERT_TRUE(eventually([&] { return status(ctx, ep)["snapshot_seq"] == 1000; }));
+  snapshotted_stats t(1000, 50, 500);
+  auto& dir = t.dir;
+  auto& ctx = t.ctx;
+  const auto& ep = t.ep;
   // The rebuilt state's snapshot (at seq 1000 too) cannot be written: a
   // directory stands where its partial file goes.
   const auto blocker = dir.path() / "models" / "journal_stats" /
