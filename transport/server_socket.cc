@@ -200,7 +200,7 @@ bool server_socket::send_reply(const inbound& in, std::span<const char> reply,
   const bool was_stalled = !stalled_.empty() && stalled_.contains(identity());
   if (was_stalled) timeout = std::chrono::milliseconds(0);
   std::shared_ptr<peer_bytes> owner;
-  if (opt_.max_peer_bytes > 0) owner = bytes_of(in);
+  if (opt_.max_peer_bytes > 0 && reply.size() >= opt_.count_from) owner = bytes_of(in);
   // Over the byte budget: refused like a full pipe (a reply bigger than the
   // whole budget still goes to a peer with nothing queued).
   auto over_budget = [&] {

@@ -36,7 +36,9 @@
 // the peer stalled). Without it, a client that asked for a thousand 1.6 MB
 // answers and read none made a model hold 1.7 GB (an outside probe; it
 // would have gone on to the OOM killer). A single reply larger than the
-// budget still goes to a peer that has nothing queued.
+// budget still goes to a peer that has nothing queued. Replies shorter
+// than count_from are left to the high-water mark (rill-core's small
+// acknowledgements; a million of them is bounded), the rest are counted.
 //
 // Thread-safety: none. Created and used by exactly one thread (STYLE rule 4).
 #include <chrono>
@@ -57,14 +59,24 @@ namespace rill::transport {
 
 struct server_options {
   int send_hwm = 1'000'000;        // replies queued per peer before reply() waits
-  int recv_hwm = 100'000;          // requests queued per peer before libzmq pushes back
+  // Requests queued per peer before libzmq stops reading its connection
+  // (back-pressure: the rest wait in the client's pipe and the kernel). It
+  // bounds what one client's unhandled requests cost, at most this many
+  // times the request size limit: at 100,000 a client that sent 228 KB
+  // batches faster than rill-core handled them made it hold 11 GB in 20 s.
+  // A thousand in flight per connection is more than a drained batch needs.
+  int recv_hwm = 1000;
   int64_t max_message = 64 << 20;  // transport cap: larger messages drop the connection
   std::chrono::milliseconds send_timeout{2000};  // how long reply() waits for a full peer
   size_t max_frames = 8;                         // frames kept per request (envelope hops + body)
   // Bytes of replies queued for one peer and not yet written to its
-  // connection (see above); 0 = no budget, only send_hwm (rill-core's
-  // replies are small and its reply path is the hot one).
+  // connection (see above); 0 = no budget, only send_hwm.
   uint64_t max_peer_bytes = 0;
+  // Replies shorter than this are not counted against max_peer_bytes, only
+  // against send_hwm: rill-core's acknowledgements (about 30 bytes, which
+  // libzmq keeps inside the message itself) stay off the counting path,
+  // while its batch and error replies are counted. 0 = count every reply.
+  size_t count_from = 0;
 };
 
 // `forbidden` answers sent per second at most, per socket.

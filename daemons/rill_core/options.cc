@@ -59,6 +59,8 @@ void apply_level(const std::string& file, const nlohmann::json& obj, bool strict
         o.checkpoint_every = v.get<uint64_t>();
       else if (k == "events_hwm")
         o.events_hwm = v.get<int>();
+      else if (k == "max_queued_reply_bytes")
+        o.max_queued_reply_bytes = v.get<uint64_t>();
       else if (k == "checkpoint_interval_s")
         o.checkpoint_interval_s = v.get<uint32_t>();
       else if (k == "curve_key")
@@ -113,6 +115,8 @@ int parse_core_options(int argc, char** argv, core_options& o) {
   app.add_option("--checkpoint-every", o.checkpoint_every, "events between index checkpoints");
   app.add_option("--events-hwm", o.events_hwm,
                  "events queued per feed subscriber before it misses some (default 100000)");
+  app.add_option("--max-queued-reply-bytes", o.max_queued_reply_bytes,
+                 "bytes of replies held for one client that is not reading (default 64 MiB)");
   app.add_option("--checkpoint-interval-s", o.checkpoint_interval_s,
                  "at least this many seconds between two index checkpoints (0: no limit)");
   app.add_option("--curve-key", o.curve_key, "server CURVE key file (tcp:// endpoints)");
@@ -140,6 +144,8 @@ int parse_core_options(int argc, char** argv, core_options& o) {
     if (o.drain_max < 1) throw CLI::ValidationError("drain_max", "must be >= 1");
     if (o.events_hwm < 16 || o.events_hwm > 10'000'000)
       throw CLI::ValidationError("--events-hwm", "must be 16..10000000");
+    if (o.max_queued_reply_bytes < (64u << 10) || o.max_queued_reply_bytes > (uint64_t{1} << 40))
+      throw CLI::ValidationError("--max-queued-reply-bytes", "must be 64 KiB .. 1 TiB (in bytes)");
     // spdlog turns an unknown level into "off", which would hide every error.
     if (o.log_level != "trace" && o.log_level != "debug" && o.log_level != "info" &&
         o.log_level != "warn" && o.log_level != "error")

@@ -30,6 +30,11 @@ struct core_options {
   // then fills the gap from the journal). Memory per stalled subscriber is
   // this times the event size: lower it when events are large.
   int events_hwm = 100'000;
+  // Bytes of replies queued for one client and not yet written to its
+  // connection (batch and error replies; the small acknowledgements are
+  // bounded by count instead). Past it rill-core waits for that client as
+  // for a full pipe, once, then drops its replies until it reads again.
+  uint64_t max_queued_reply_bytes = 64ull << 20;
   std::string curve_key;                     // server key file (needed for tcp:// endpoints)
   std::string curve_allow;                   // allow-list of client public keys
   std::string log_level = "info";

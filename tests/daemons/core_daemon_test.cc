@@ -228,7 +228,8 @@ TEST_F(core_daemon, BadFlagsExitWithUsageError) {
                                              {"--no-such-flag"},
                                              {"--segment-size", "65535"},
                                              {"--segment-size", "1099511627777"},
-                                             {"--events-hwm", "15"}}) {
+                                             {"--events-hwm", "15"},
+                                             {"--max-queued-reply-bytes", "65535"}}) {
     test::temp_dir d("rcore-flags");
     std::vector<std::string> argv = {std::string(RILL_BIN_DIR) + "/rill-core", "--data",
                                      d.path().string()};
@@ -704,6 +705,66 @@ TEST(core_replay, AClientThatNeverReadsItsPagesHoldsABoundedAmount) {
   const uint64_t grown = now > before ? now - before : 0;
   EXPECT_LT(grown, 150u * 1024) << "KiB held for the client that never reads";
   EXPECT_TRUE(test::answers_ping(ctx, eps.command, 5s)) << "rill-core still answers";
+}
+
+// A client that pipelines batches and reads none of the replies: rill-core
+// holds at most --max-queued-reply-bytes of them, then drops the rest
+// (counted), and everyone else is still answered. It used to hold them all
+// (15 GB in 25 s of 4096-command batches, each reply about 250 KB).
+TEST(core_replies, AClientThatReadsNoBatchRepliesHoldsAtMostTheBudget) {
+  test::temp_dir dir("rcore-replies");
+  test::child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir.path().string(),
+                            "--max-queued-reply-bytes", "1048576"},
+                           (dir.path() / "core.log").string());
+  const auto eps = transport::default_endpoints(dir.path());
+  zmq::context_t ctx;
+  ASSERT_TRUE(test::comes_up(ctx, eps.command));
+  // 4096 updates of customers that do not exist: nothing is journaled, and
+  // each reply carries 4096 not_found results.
+  json batch = json::array();
+  for (int i = 0; i < 4096; ++i)
+    batch.push_back({{"cmd", "UPDATE_CUSTOMER"},
+                     {"agg", "customer"},
+                     {"id", "n" + std::to_string(i)},
+                     {"data", {{"name", "x"}}}});
+  const auto req = json::to_msgpack({{"batch", batch}});
+
+  // A client that reads gets its reply in full, and it is large.
+  transport::rpc_client reader(ctx, eps.command);
+  auto one = reader.call(json::from_msgpack(req), 20s);
+  ASSERT_TRUE(one);
+  ASSERT_EQ((*one)["results"].size(), 4096u);
+  EXPECT_EQ((*one)["results"][0]["error"], "not_found");
+  const size_t reply_bytes = json::to_msgpack(*one).size();
+  ASSERT_GT(reply_bytes, 100'000u);
+
+  zmq::socket_t quiet(ctx, zmq::socket_type::dealer);
+  quiet.set(zmq::sockopt::linger, 0);
+  quiet.set(zmq::sockopt::rcvhwm, 1);
+  quiet.set(zmq::sockopt::rcvbuf, 4096);
+  quiet.set(zmq::sockopt::sndhwm, 0);
+  quiet.connect(eps.command);
+  constexpr uint64_t n = 100;  // ~25 MB of replies
+  for (uint64_t i = 0; i < n; ++i) quiet.send(zmq::buffer(req), zmq::send_flags::none);
+  // Every request handled: each is either on its way to the client or
+  // dropped. The reader is served meanwhile.
+  uint64_t dropped = 0;
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        auto st = reader.call({{"op", "status"}}, 10s);
+        if (!st) return false;
+        dropped = (*st)["dropped_replies"].get<uint64_t>();
+        return dropped >= n - 20;
+      },
+      30s))
+      << "dropped " << dropped << " of " << n << " replies of " << reply_bytes << " bytes";
+  // 1 MiB is four replies; what the kernel's and the client's buffers took
+  // off the pipe adds a few more.
+  EXPECT_LE(n - dropped, 20u);
+  EXPECT_TRUE(test::answers_ping(ctx, eps.command, 5s)) << "rill-core still answers";
+  auto again = reader.call(json::from_msgpack(req), 20s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)["results"].size(), 4096u);
 }
 
 // KiB of anonymous memory rill-core gains while a subscriber that never

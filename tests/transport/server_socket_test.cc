@@ -287,5 +287,47 @@ TEST(ServerSocketBudget, AReadingClientGetsEveryReply) {
   EXPECT_TRUE(test::eventually([&] { return sock.queued_bytes(id) == 0; }, 5s));
 }
 
+// count_from: replies shorter than it stay off the byte budget (rill-core's
+// acknowledgements, bounded by the high-water mark), longer ones count.
+TEST(ServerSocketBudget, RepliesShorterThanCountFromAreNotCounted) {
+  zmq::context_t ctx;
+  test::temp_dir dir("rsock");
+  server_options o;
+  o.max_peer_bytes = 1 << 20;
+  o.count_from = 64;
+  const std::string ep = "ipc://" + (dir.path() / "s").string();
+  server_socket sock(ctx, ep, o);
+  zmq::socket_t quiet(ctx, zmq::socket_type::dealer);
+  quiet.set(zmq::sockopt::linger, 0);
+  quiet.set(zmq::sockopt::rcvhwm, 1);
+  quiet.set(zmq::sockopt::rcvbuf, 4096);
+  quiet.connect(ep);
+  constexpr int n = 2000;
+  for (int i = 0; i < n; ++i) send_json(quiet, {{"op", "ping"}, {"req", i}});
+  inbound in;
+  std::string id;
+  const std::string small(63, 's');
+  const std::string large(64 << 10, 'l');
+  // Small ones: far past the budget in total (2000 x 63 B + the overhead
+  // of 64 B each is 254 KB, and the budget is not the limit for them), none
+  // counted, none refused.
+  for (int i = 0; i < n / 2; ++i) {
+    ASSERT_TRUE(recv_within(sock, in));
+    id = identity_of(in);
+    EXPECT_TRUE(sock.reply(in, small));
+  }
+  EXPECT_EQ(sock.queued_bytes(id), 0u);
+  // Large ones: counted, and refused past the budget while nobody reads.
+  int answered = 0;
+  for (int i = n / 2; i < n / 2 + 40; ++i) {
+    ASSERT_TRUE(recv_within(sock, in));
+    answered += sock.reply(in, large) ? 1 : 0;
+  }
+  EXPECT_GT(sock.queued_bytes(id), 0u);
+  EXPECT_LE(sock.queued_bytes(id), o.max_peer_bytes);
+  EXPECT_LT(answered, 40) << "40 x 64 KiB is past the 1 MiB budget";
+  EXPECT_GT(sock.dropped_replies(), 0u);
+}
+
 }  // namespace
 }  // namespace rill::transport
