@@ -30,6 +30,10 @@
 #include "core/event.h"
 #include "core/msgpack.h"
 
+namespace rill::transport {
+struct client_security;
+}
+
 namespace rill::readmodels {
 
 using packer = msgpack::packer<out_buffer>;
@@ -61,6 +65,9 @@ struct model_config {
   std::string data_dir;            // D
   std::string command_endpoint;    // for sagas: where to send commands
   std::string rates_endpoint;      // for the exchange-rate saga
+  // Our CURVE keys for tcp:// endpoints (sagas); null when none were given,
+  // and then a saga refuses a tcp:// endpoint (never used unencrypted).
+  std::shared_ptr<const transport::client_security> client_keys;
   nlohmann::json settings = nlohmann::json::object();  // model-specific options
 };
 

@@ -90,11 +90,15 @@ int runtime::run() {
       const auto keys = transport::load_key_file(opt_.curve_key_file);
       if (tcp_server) {
         if (keys.secret_z85.empty())
-          throw std::runtime_error(opt_.curve_key_file + ": holds no secret key");
+          throw transport::security_error(opt_.curve_key_file + ": holds no secret key");
         server_sec = std::make_unique<transport::server_security>();
         server_sec->server = keys;
         if (!opt_.curve_allow_file.empty())
           server_sec->allowed = transport::load_allow_list(opt_.curve_allow_file);
+        if (server_sec->allowed.empty())
+          throw transport::security_error(
+              "a tcp:// query endpoint needs an allow-list of client keys (--curve-allow) that "
+              "lists at least one");
         zap = std::make_unique<transport::zap_handler>(ctx_, server_sec->allowed);
       }
       if (!opt_.curve_server_key_file.empty()) {
@@ -105,7 +109,13 @@ int runtime::run() {
       }
     }
     if (tcp_server && !server_sec)
-      throw std::runtime_error("a tcp:// query endpoint needs --curve-key (and --curve-allow)");
+      throw transport::security_error(
+          "a tcp:// query endpoint needs --curve-key (and --curve-allow)");
+  } catch (const transport::security_error& e) {
+    // Keys or CURVE configuration: the same at every start, so status 2
+    // (configuration refused; daemons/common/exit_codes.h), not restarted.
+    spdlog::critical("cannot start: {}", e.what());
+    return 2;
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;

@@ -72,24 +72,38 @@ bool parse_key_line(std::string line, std::string& name, std::string& value) {
 }
 
 key_pair load_key_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw security_error("key file " + path + " is a directory, not a key file");
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read key file " + path);
+  if (!in) throw security_error("cannot read key file " + path);
   key_pair kp;
   std::string line, name, value;
   while (std::getline(in, line)) {
     if (!parse_key_line(line, name, value)) continue;
-    if (!valid_z85_key(value)) throw std::runtime_error("key file " + path + ": not a Z85 key: " + name);
+    // The value is never shown: it may be a secret key.
+    if (!valid_z85_key(value))
+      throw security_error("key file " + path + ": the " + name + " entry is not a Z85 key");
     if (name == "public") kp.public_z85 = value;
     else if (name == "secret") kp.secret_z85 = value;
-    else throw std::runtime_error("key file " + path + ": unknown entry '" + name + "'");
+    else
+      throw security_error("key file " + path + ": unknown entry '" + name + "'");
   }
-  if (kp.public_z85.empty() && !kp.secret_z85.empty()) {
+  if (!kp.secret_z85.empty()) {
+    // The public key of a secret key is derived from it: a file whose two
+    // entries do not belong together would have the server answer under a
+    // key no client expects (or a client present one it cannot prove).
     char pub[41];
     if (zmq_curve_public(pub, kp.secret_z85.c_str()) != 0)
-      throw std::runtime_error("key file " + path + ": bad secret key");
-    kp.public_z85 = pub;
+      throw security_error("key file " + path + ": bad secret key");
+    if (kp.public_z85.empty())
+      kp.public_z85 = pub;
+    else if (kp.public_z85 != pub)
+      throw security_error("key file " + path +
+                           ": its public and secret keys are not one pair (the public key of "
+                           "its secret key is another)");
   }
-  if (kp.public_z85.empty()) throw std::runtime_error("key file " + path + ": no key");
+  if (kp.public_z85.empty()) throw security_error("key file " + path + ": no key");
   return kp;
 }
 
@@ -128,12 +142,21 @@ std::vector<std::string> load_allow_list(const std::string& path) {
     return keys;
   }
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read allow-list " + path);
+  if (!in) throw security_error("cannot read allow-list " + path);
   std::string line, name, value;
+  size_t number = 0;
   while (std::getline(in, line)) {
+    ++number;
     if (!parse_key_line(line, name, value)) continue;
+    // The line itself is never shown: a secret key given by mistake would
+    // end up in the log.
+    const std::string where = "allow-list " + path + ", line " + std::to_string(number) + ": ";
+    if (name == "secret")
+      throw security_error(where +
+                           "a secret key (not shown); an allow-list holds the clients' public "
+                           "keys only (their .pub files)");
     if (name != "public" || !valid_z85_key(value))
-      throw std::runtime_error("allow-list " + path + ": not a Z85 public key: " + line);
+      throw security_error(where + "not a Z85 public key (40 characters, or 'public = KEY')");
     keys.push_back(value);
   }
   return keys;
@@ -142,18 +165,34 @@ std::vector<std::string> load_allow_list(const std::string& path) {
 void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
                            const server_security* sec, refused_clients refused) {
   if (!is_tcp(endpoint)) return;
-  if (sec == nullptr || sec->server.secret_z85.empty())
-    throw std::runtime_error("endpoint " + endpoint +
-                             " is tcp:// and needs CURVE: give a server key (--curve-key) and an "
-                             "allow-list of client keys (--curve-allow)");
+  if (sec == nullptr)
+    throw security_error("endpoint " + endpoint +
+                         " is tcp:// and needs CURVE: give a server key (--curve-key) and an "
+                         "allow-list of client keys (--curve-allow)");
+  if (sec->server.secret_z85.empty())
+    throw security_error("endpoint " + endpoint +
+                         " is tcp:// and the --curve-key file holds no secret key (a .pub file? "
+                         "the server needs its NAME.key)");
+  if (sec->allowed.empty())
+    throw security_error("endpoint " + endpoint +
+                         " is tcp:// and no client key is allowed: give an allow-list of client "
+                         "public keys (--curve-allow) that lists at least one");
   s.set(zmq::sockopt::zap_domain, refused == refused_clients::answer ? kAnswerDomain : "rill");
   s.set(zmq::sockopt::curve_server, 1);
   s.set(zmq::sockopt::curve_secretkey, sec->server.secret_z85);
 }
 
+void require_client_keys(const std::string& endpoint, const client_security* sec) {
+  if (is_tcp(endpoint) && sec == nullptr)
+    throw security_error(endpoint +
+                         " is a tcp:// endpoint and no CURVE keys were given (a client key pair "
+                         "and the server's public key); rill never uses tcp:// unencrypted");
+}
+
 void apply_client_security(zmq::socket_t& s, const std::string& endpoint,
                            const client_security* sec) {
-  if (!is_tcp(endpoint) || sec == nullptr) return;
+  require_client_keys(endpoint, sec);
+  if (!is_tcp(endpoint)) return;
   s.set(zmq::sockopt::curve_serverkey, sec->server_public_z85);
   s.set(zmq::sockopt::curve_publickey, sec->client.public_z85);
   s.set(zmq::sockopt::curve_secretkey, sec->client.secret_z85);
@@ -163,7 +202,7 @@ zap_handler::zap_handler(zmq::context_t& ctx, std::vector<std::string> allowed_z
   std::vector<std::string> allowed;
   for (const auto& k : allowed_z85) {
     auto b = z85_to_binary(k);
-    if (b.empty()) throw std::runtime_error("allow-list: not a Z85 key: " + k);
+    if (b.empty()) throw security_error("allow-list: an entry is not a Z85 key");
     allowed.push_back(std::move(b));
   }
   // Bind in the constructor so that the handler exists before any socket binds.

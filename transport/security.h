@@ -19,6 +19,7 @@
 // Key files are text: lines `public = <z85>` and, for secret files,
 // `secret = <z85>`; '#' starts a comment.
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,7 +71,19 @@ enum class refused_clients {
 void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
                            const server_security* sec,
                            refused_clients refused = refused_clients::disconnect);
-// Configures a client (connecting) socket. For tcp:// with `sec`, enables CURVE.
+// A tcp:// endpoint to be used without CURVE keys (or with unusable ones):
+// a configuration error, never a fallback to plain text.
+class security_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws security_error when `endpoint` is tcp:// and `sec` is null: a
+// client never talks to a tcp:// endpoint unencrypted (DESIGN.md), so a
+// request, with whatever it carries, is never sent in the clear.
+void require_client_keys(const std::string& endpoint, const client_security* sec);
+// Configures a client (connecting) socket. For tcp:// it requires `sec`
+// (require_client_keys) and enables CURVE; ipc:// and inproc:// need none.
 void apply_client_security(zmq::socket_t& s, const std::string& endpoint,
                            const client_security* sec);
 

@@ -2,12 +2,22 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace rill::daemon {
+
+void make_run_dir(const std::filesystem::path& data, const std::filesystem::path& run_dir) {
+  if (!std::filesystem::exists(data)) {
+    std::filesystem::create_directories(data);
+    ::chmod(data.c_str(), 0700);
+  }
+  std::filesystem::create_directories(run_dir);
+  ::chmod(run_dir.c_str(), 0700);
+}
 
 bool pid_file::acquire(const std::filesystem::path& path, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -33,12 +33,9 @@ int run_keys_gen(global_options& g, const keys_flags& f) {
   transport::key_pair kp;
   try {
     kp = transport::generate_key_pair();
-    // Create the secret file 0600 first: the secret is never readable by others,
-    // not even between writing it and save_key_file's chmod.
-    int fd = ::open(secret.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot write " + secret + ": " + ::strerror(errno));
-    ::fchmod(fd, 0600);
-    ::close(fd);
+    // save_key_file writes a new file with its final mode (0600 for the
+    // secret) and renames it over NAME.key: an existing file, or a symlink
+    // there, is replaced, never written through.
     transport::save_key_file(secret, kp, true);
     transport::save_key_file(pub, kp, false);
   } catch (const std::exception& e) {

@@ -21,6 +21,7 @@
 #include "daemons/rill/load_worker.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
+#include "transport/security.h"
 
 namespace rill::cli {
 
@@ -57,6 +58,13 @@ int run_load(global_options& g, load_flags& f) {
   if (!parse_mix(f.mix, cfg.mix, error) || !validate(cfg, error)) return usage_error("load", error);
   interrupt_fd interrupt;  // before the context: I/O threads inherit the blocked signals
   const auto ep = transport::discover_endpoints(g.data_dir());
+  // The observers connect from threads of their own: a tcp:// endpoint
+  // without keys is refused here, before anything is sent.
+  for (const std::string* e : {&ep.command, &ep.events, &ep.notify})
+    transport::require_client_keys(*e, client_security());
+  if (!cfg.after_model.empty())
+    if (auto it = ep.models.find(cfg.after_model); it != ep.models.end())
+      transport::require_client_keys(it->second, client_security());
   zmq::context_t ctx;
   {
     transport::rpc_client ping(ctx, ep.command, client_security());  // loads the keys once, here

@@ -60,6 +60,9 @@ int run_tail(global_options& g, const tail_flags& f) {
   auto st = call_endpoint(ctx, ep.command, {{"op", "status"}}, kCallTimeout);
   if (st.status != call_status::replied)
     return report_unreachable(g, "rill-core", ep.command, st, kCallTimeout);
+  // A refusal (`forbidden`: our key is not on a tcp:// rill-core's list)
+  // is an error, not an empty journal.
+  if (!st.reply.value("ok", false)) return report_refusal(st.reply);
   const uint64_t head_at_start = st.reply.value("head", uint64_t{0});
   using clock = std::chrono::steady_clock;
   const auto deadline = f.timeout_ms > 0 ? clock::now() + std::chrono::milliseconds(f.timeout_ms)

@@ -9,6 +9,7 @@
 #include "daemons/rill/commands.h"
 #include "daemons/rill/send_args.h"
 #include "transport/endpoints.h"
+#include "transport/security.h"
 
 namespace {
 
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
     return exit_usage;
   } catch (const rill::transport::endpoints_error& e) {
     return report("bad_endpoints", e.what(), exit_refused);
+  } catch (const rill::transport::security_error& e) {
+    // A tcp:// endpoint and no keys (or unusable ones): nothing was sent.
+    return report("bad_key", e.what(), exit_usage);
   } catch (const std::exception& e) {
     return report("internal", e.what(), exit_refused);
   }

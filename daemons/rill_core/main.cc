@@ -293,6 +293,10 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   try {
     return run(o);
+  } catch (const rill::transport::security_error& e) {
+    // Keys or CURVE configuration: the same every start (not restarted).
+    spdlog::critical("{}", e.what());
+    return rill::daemon::exit_config;
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;

@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemons/common/exit_codes.h"
 #include "daemons/common/pid_file.h"
 #include "daemons/rill_notify/options.h"
 #include "transport/notifier_server.h"
@@ -38,8 +39,7 @@ int run(rill::daemon::notify_options& o, int signal_fd) {
   namespace fs = std::filesystem;
   o.data = fs::absolute(o.data).lexically_normal();
   const fs::path run_dir = o.data / "run";
-  fs::create_directories(run_dir);
-  ::chmod(run_dir.c_str(), 0700);
+  daemon::make_run_dir(o.data, run_dir);
   daemon::pid_file pid;
   std::string error;
   if (!pid.acquire(run_dir / "rill-notify.pid", error)) {
@@ -105,6 +105,11 @@ int main(int argc, char** argv) {
     const int rc = run(o, sfd);
     ::close(sfd);
     return rc;
+  } catch (const rill::transport::security_error& e) {
+    // Keys or CURVE configuration: the same every start (not restarted).
+    spdlog::critical("rill-notify: {}", e.what());
+    ::close(sfd);
+    return rill::daemon::exit_config;
   } catch (const std::exception& e) {
     spdlog::critical("rill-notify: {}", e.what());
     ::close(sfd);

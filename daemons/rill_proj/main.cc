@@ -30,6 +30,7 @@
 #include "daemons/rill_proj/options.h"
 #include "readmodels/runtime.h"
 #include "transport/endpoints.h"
+#include "transport/security.h"
 #include "transport/server_socket.h"
 
 namespace {
@@ -55,13 +56,12 @@ int run(proj_options& o, const sigset_t& signals) {
   using namespace rill;
   o.rt.data_dir = fs::absolute(o.rt.data_dir).lexically_normal();
   const fs::path run_dir = transport::run_dir(o.rt.data_dir);
-  std::error_code ec;
-  fs::create_directories(run_dir, ec);
-  if (ec) {
-    spdlog::critical("cannot create {}: {}", run_dir.string(), ec.message());
+  try {
+    daemon::make_run_dir(o.rt.data_dir, run_dir);
+  } catch (const fs::filesystem_error& e) {
+    spdlog::critical("cannot create {}: {}", run_dir.string(), e.code().message());
     return 1;
   }
-  ::chmod(run_dir.c_str(), 0700);
 
   // Settings for a model rill does not have are a misspelt name, not
   // something to ignore (domain.md: unknown settings are an error at start).
@@ -74,6 +74,27 @@ int run(proj_options& o, const sigset_t& signals) {
     }
   }
 
+  // Our CURVE keys as a client (tcp:// events, replay, notify-in, and the
+  // sagas' rill-core and rates endpoints). A tcp:// endpoint without them is
+  // refused here: rill-proj never sends or reads anything unencrypted there.
+  std::shared_ptr<const transport::client_security> client_keys;
+  try {
+    if (!o.rt.curve_key_file.empty() && !o.rt.curve_server_key_file.empty()) {
+      transport::client_security k;
+      k.client = transport::load_key_file(o.rt.curve_key_file);
+      if (k.client.secret_z85.empty())
+        throw transport::security_error(o.rt.curve_key_file + ": holds no secret key");
+      k.server_public_z85 = transport::load_key_file(o.rt.curve_server_key_file).public_z85;
+      client_keys = std::make_shared<const transport::client_security>(std::move(k));
+    }
+    for (const std::string* ep :
+         {&o.rt.events_endpoint, &o.rt.replay_endpoint, &o.rt.notify_in_endpoint})
+      transport::require_client_keys(*ep, client_keys.get());
+  } catch (const transport::security_error& e) {
+    spdlog::critical("cannot start: {} (--curve-key and --curve-server)", e.what());
+    return rill::daemon::exit_config;
+  }
+
   // The models, each with its own settings.
   const auto defaults = transport::default_endpoints(o.rt.data_dir);
   std::vector<std::unique_ptr<readmodels::read_model>> models;
@@ -83,6 +104,7 @@ int run(proj_options& o, const sigset_t& signals) {
     cfg.command_endpoint = o.command_endpoint.empty() ? defaults.command : o.command_endpoint;
     cfg.rates_endpoint =
         o.rates_endpoint.empty() ? "ipc://" + (run_dir / "rates").string() : o.rates_endpoint;
+    cfg.client_keys = client_keys;
     if (o.model_settings.contains(name)) cfg.settings = o.model_settings[name];
     o.rt.model_settings[name] = cfg.settings.dump();  // recorded next to its snapshots
     std::unique_ptr<readmodels::read_model> m;

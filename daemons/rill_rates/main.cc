@@ -29,8 +29,7 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
   namespace fs = std::filesystem;
   o.data = fs::absolute(o.data).lexically_normal();
   const fs::path run_dir = o.data / "run";
-  fs::create_directories(run_dir);
-  ::chmod(run_dir.c_str(), 0700);
+  daemon::make_run_dir(o.data, run_dir);
   // --rates, else the shipped config/rates.json if a copy is found, else
   // the copy of it built into this binary.
   const fs::path rates_file = o.resolved_rates();
@@ -101,6 +100,11 @@ int main(int argc, char** argv) {
     const int rc = run(o, sfd);
     ::close(sfd);
     return rc;
+  } catch (const rill::transport::security_error& e) {
+    // Keys or CURVE configuration: the same every start (not restarted).
+    spdlog::critical("rill-rates: {}", e.what());
+    ::close(sfd);
+    return rill::daemon::exit_config;
   } catch (const std::exception& e) {
     spdlog::critical("rill-rates: {}", e.what());
     ::close(sfd);

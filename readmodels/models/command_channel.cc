@@ -7,7 +7,7 @@
 namespace rill::readmodels {
 
 command_channel::command_channel(zmq::context_t& ctx, options opts)
-    : opts_(std::move(opts)), link_(ctx, opts_.endpoint, "rill-core") {}
+    : opts_(std::move(opts)), link_(ctx, opts_.endpoint, "rill-core", opts_.keys) {}
 
 uint64_t command_channel::send(std::string_view cmd, std::string_view agg, std::string_view id,
                                std::string_view key, std::span<const char> data, time_point now) {

@@ -38,6 +38,7 @@ class command_channel {
     std::string endpoint;
     std::chrono::milliseconds timeout{5000};
     size_t max_in_flight = 256;
+    std::shared_ptr<const transport::client_security> keys;  // tcp:// (CURVE)
   };
   enum class outcome : uint8_t { done, retry, failed };
   struct reply {

@@ -31,7 +31,7 @@ bool customer_analysis_model::ensure_io() {
   }
   commands_.emplace(
       *zmq_, command_channel::options{opts_.saga.command_endpoint, opts_.saga.command_timeout,
-                                      opts_.saga.max_in_flight});
+                                      opts_.saga.max_in_flight, opts_.saga.keys});
   return true;
 }
 

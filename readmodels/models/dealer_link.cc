@@ -13,8 +13,12 @@ constexpr size_t max_frames = 2;
 
 }  // namespace
 
-dealer_link::dealer_link(zmq::context_t& ctx, std::string endpoint, std::string peer_name)
-    : ctx_(ctx), endpoint_(std::move(endpoint)), peer_(std::move(peer_name)) {}
+dealer_link::dealer_link(zmq::context_t& ctx, std::string endpoint, std::string peer_name,
+                         std::shared_ptr<const transport::client_security> keys)
+    : ctx_(ctx),
+      endpoint_(std::move(endpoint)),
+      peer_(std::move(peer_name)),
+      keys_(std::move(keys)) {}
 
 bool dealer_link::open() {
   if (socket_) return true;
@@ -23,11 +27,12 @@ bool dealer_link::open() {
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::sndhwm, hwm);
     s.set(zmq::sockopt::rcvhwm, hwm);
+    transport::apply_client_security(s, endpoint_, keys_.get());
     s.connect(endpoint_);
     socket_.emplace(std::move(s));
     open_failed_logged_ = false;
     return true;
-  } catch (const zmq::error_t& e) {
+  } catch (const std::exception& e) {  // zmq::error_t, or a tcp:// endpoint without keys
     if (!open_failed_logged_) {
       spdlog::error("cannot connect to {} at {}: {}", peer_, endpoint_, e.what());
       open_failed_logged_ = true;

@@ -17,17 +17,23 @@
 // Borrows the context, which must outlive it. Thread-safety: not thread-safe;
 // one thread.
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 
 #include <zmq.hpp>
 
+#include "transport/security.h"
+
 namespace rill::readmodels {
 
 class dealer_link {
  public:
-  dealer_link(zmq::context_t& ctx, std::string endpoint, std::string peer_name);
+  // `keys`: our CURVE keys for a tcp:// endpoint (required there: a
+  // tcp:// endpoint is never used unencrypted; null is fine for ipc://).
+  dealer_link(zmq::context_t& ctx, std::string endpoint, std::string peer_name,
+              std::shared_ptr<const transport::client_security> keys = nullptr);
   dealer_link(const dealer_link&) = delete;
   dealer_link& operator=(const dealer_link&) = delete;
 
@@ -41,6 +47,7 @@ class dealer_link {
   zmq::context_t& ctx_;
   std::string endpoint_;
   std::string peer_;
+  std::shared_ptr<const transport::client_security> keys_;
   std::optional<zmq::socket_t> socket_;
   bool open_failed_logged_ = false;
 };

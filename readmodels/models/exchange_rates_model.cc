@@ -26,6 +26,7 @@ exchange_rates_model::options exchange_rates_model::parse(const model_config& cf
   o.rates_endpoint = endpoint_or_default(cfg.rates_endpoint, cfg.data_dir, "rates");
   if (o.saga.enabled && o.rates_endpoint.empty())
     r.fail("saga", "needs a rates endpoint or a data directory");
+  if (o.saga.enabled) require_keys(r, o.rates_endpoint, o.saga.keys.get());
   r.finish();
   return o;
 }

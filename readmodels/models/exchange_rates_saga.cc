@@ -32,10 +32,10 @@ bool exchange_rates_model::ensure_io() {
     }
   }
   rates_.emplace(*zmq_, rates_channel::options{opts_.rates_endpoint, opts_.rates_timeout,
-                                               opts_.rates_max_in_flight});
+                                               opts_.rates_max_in_flight, opts_.saga.keys});
   commands_.emplace(
       *zmq_, command_channel::options{opts_.saga.command_endpoint, opts_.saga.command_timeout,
-                                      opts_.saga.max_in_flight});
+                                      opts_.saga.max_in_flight, opts_.saga.keys});
   return true;
 }
 

@@ -10,7 +10,7 @@
 namespace rill::readmodels {
 
 rates_channel::rates_channel(zmq::context_t& ctx, options opts)
-    : opts_(std::move(opts)), link_(ctx, opts_.endpoint, "the rates service") {}
+    : opts_(std::move(opts)), link_(ctx, opts_.endpoint, "the rates service", opts_.keys) {}
 
 bool rates_channel::send(std::string_view base, std::string_view currency, time_point now) {
   if (!can_send()) return false;

@@ -38,6 +38,7 @@ class rates_channel {
     std::string endpoint;
     std::chrono::milliseconds timeout{1000};
     size_t max_in_flight = 16;
+    std::shared_ptr<const transport::client_security> keys;  // tcp:// (CURVE)
   };
   enum class outcome : uint8_t { ok, not_found, retry };
   struct answer {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "transport/endpoints.h"
+#include "transport/security.h"
 
 namespace rill::readmodels {
 
@@ -10,6 +11,17 @@ std::string endpoint_or_default(const std::string& given, const std::string& dat
                                 const std::string& file) {
   if (!given.empty() || data_dir.empty()) return given;
   return "ipc://" + (transport::run_dir(data_dir) / file).string();
+}
+
+void require_keys(settings_reader& r, const std::string& endpoint,
+                  const transport::client_security* keys) {
+  try {
+    transport::require_client_keys(endpoint, keys);
+  } catch (const transport::security_error&) {
+    r.fail("saga", "its endpoint " + endpoint +
+                       " is tcp:// and needs CURVE keys (rill-proj --curve-key and "
+                       "--curve-server); a saga never sends its commands unencrypted");
+  }
 }
 
 saga_options saga_options::parse(settings_reader& r, const model_config& cfg) {
@@ -22,6 +34,8 @@ saga_options saga_options::parse(settings_reader& r, const model_config& cfg) {
   o.command_endpoint = endpoint_or_default(cfg.command_endpoint, cfg.data_dir, "command");
   if (o.enabled && o.command_endpoint.empty())
     r.fail("saga", "needs a command endpoint or a data directory");
+  o.keys = cfg.client_keys;
+  if (o.enabled) require_keys(r, o.command_endpoint, o.keys.get());
   return o;
 }
 

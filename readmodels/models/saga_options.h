@@ -12,6 +12,7 @@
 // ipc://D/run/command of the data directory). Thread-safety: a value.
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "readmodels/models/retry_policy.h"
@@ -27,10 +28,15 @@ struct saga_options {
   size_t max_per_tick = 1024;
   retry_policy retry;
   std::string command_endpoint;
+  std::shared_ptr<const transport::client_security> keys;  // model_config::client_keys
 
   // Reads the shared settings. Throws std::invalid_argument on bad values.
   static saga_options parse(settings_reader& r, const model_config& cfg);
 };
+
+// Fails `r` (setting "saga") when `endpoint` is tcp:// and there are no keys.
+void require_keys(settings_reader& r, const std::string& endpoint,
+                  const transport::client_security* keys);
 
 // The endpoint to use: `given`, else ipc://D/run/<file> for a non-empty data
 // dir, else empty.

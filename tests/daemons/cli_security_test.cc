@@ -73,14 +73,22 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   EXPECT_EQ(tail.code, 0) << tail.err;
   EXPECT_NE(tail.out.find("\"c1\""), std::string::npos) << tail.out;
 
-  // No keys: no answer (exit 3). A stranger's keys: refused with
-  // `forbidden` (exit 1). Nothing appended either way.
+  // No keys: refused before anything is sent (bad_key, exit 2; a tcp://
+  // endpoint is never used unencrypted). A stranger's keys: refused by the
+  // server with `forbidden` (exit 1). Nothing appended either way.
   auto plain = run_rill(with(send, {"--timeout-ms", "1500"}));
-  EXPECT_EQ(plain.code, 3) << plain.out << plain.err;
+  EXPECT_EQ(plain.code, 2) << plain.out << plain.err;
+  EXPECT_NE(plain.err.find("bad_key"), std::string::npos) << plain.err;
   auto strange = run_rill(with(
       send, {"--timeout-ms", "5000", "--curve-key", stranger_key, "--curve-server", server_pub}));
   EXPECT_EQ(strange.code, 1) << strange.out << strange.err;
   EXPECT_NE(strange.err.find("forbidden"), std::string::npos) << strange.err;
+  // `rill tail` with the stranger's keys says so too (it printed nothing
+  // and exited 0, as if the journal were empty).
+  auto strange_tail = run_rill({"tail", "--from", "1", "--no-follow", "--data", data.string(),
+                                "--curve-key", stranger_key, "--curve-server", server_pub});
+  EXPECT_EQ(strange_tail.code, 1) << strange_tail.out << strange_tail.err;
+  EXPECT_NE(strange_tail.err.find("forbidden"), std::string::npos) << strange_tail.err;
   // An unreadable key file, or half a configuration: usage errors.
   auto missing = run_rill(with(send, {"--curve-key", (dir.path() / "nope").string(),
                                       "--curve-server", server_pub}));
@@ -90,7 +98,7 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   EXPECT_EQ(half.code, 2) << half.err;
 
   // `rill load` with the keys: every command acknowledged, every event seen
-  // on the (CURVE) feed; without keys it finds no rill-core (exit 3).
+  // on the (CURVE) feed; without keys it refuses to start (exit 2).
   auto load = run_rill({"load", "--count", "200", "--window", "20", "--visible", "--json",
                         "--data", data.string(), "--curve-key", client_key, "--curve-server",
                         server_pub});
@@ -99,7 +107,7 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   EXPECT_EQ(lj["ok"], 200) << load.out;
   EXPECT_EQ(lj["visible_us"]["count"], 200) << load.out;
   auto load_plain = run_rill({"load", "--count", "10", "--data", data.string()});
-  EXPECT_EQ(load_plain.code, 3) << load_plain.out << load_plain.err;
+  EXPECT_EQ(load_plain.code, 2) << load_plain.out << load_plain.err;
 
   // Only the allowed clients' commands were appended.
   zmq::context_t ctx;

@@ -9,6 +9,7 @@
 #include <zmq.hpp>
 
 #include "tests/support/child_process.h"
+#include "tests/support/daemon_probe.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
 #include "transport/security.h"
@@ -41,6 +42,35 @@ TEST(core_security, DataAndRunDirectoriesArePrivate) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
+// Every daemon that creates D makes it private, not only rill-core (an
+// outside probe found rill-proj and rill-notify making it 0755).
+TEST(core_security, EveryDaemonCreatesAPrivateDataDirectory) {
+  test::temp_dir dir;
+  struct daemon {
+    std::vector<std::string> argv;
+    std::string pid_file;
+  };
+  const auto d = [&](const std::string& name) { return (dir.path() / name).string(); };
+  for (const daemon& x : std::vector<daemon>{
+           {{"rill-notify", "--data", d("n")}, "rill-notify.pid"},
+           {{"rill-rates", "--data", d("r")}, "rill-rates.pid"},
+           {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none"},
+            "rill-proj-customers.pid"}}) {
+    std::vector<std::string> argv = x.argv;
+    argv[0] = std::string(RILL_BIN_DIR) + "/" + argv[0];
+    const std::filesystem::path data = argv[2];
+    test::child_process p(argv, (dir.path() / (x.argv[0] + ".log")).string());
+    ASSERT_TRUE(
+        test::eventually([&] { return std::filesystem::exists(data / "run" / x.pid_file); }, 20s))
+        << x.argv[0];
+    struct stat st {};
+    ASSERT_EQ(::stat(data.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << x.argv[0];
+    ASSERT_EQ(::stat((data / "run").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << x.argv[0];
+  }
+}
+
 TEST(core_security, TcpWithoutKeysIsRefusedAtStart) {
   test::temp_dir dir;
   test::child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir.path().string(),
@@ -48,7 +78,7 @@ TEST(core_security, TcpWithoutKeysIsRefusedAtStart) {
                            (dir.path() / "core.log").string());
   int status = core.wait(20s);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_EQ(WEXITSTATUS(status), 2) << "configuration refused: not restarted";
 }
 
 TEST(core_security, CurveAdmitsOnlyAllowedClients) {
@@ -112,16 +142,15 @@ TEST(core_security, CurveAdmitsOnlyAllowedClients) {
   auto st = ok_client.call({{"op", "status"}});
   ASSERT_TRUE(st);
   EXPECT_EQ((*st)["forbidden_requests"], 2) << st->dump();
-  transport::rpc_client plain_client(ctx, cmd_ep, nullptr);
-  EXPECT_FALSE(plain_client.call({{"op", "ping"}}, 1500ms).has_value());
+  // (rill's own clients refuse tcp:// without keys; a raw socket does not.)
+  EXPECT_FALSE(test::plain_answers(ctx, cmd_ep, {{"op", "ping"}}, 1500ms));
   transport::rpc_client stranger_replay(ctx, rp_ep, &bad);
   auto replay = stranger_replay.call({{"from", 1}, {"req", "r"}}, 5000ms);
   ASSERT_TRUE(replay.has_value());
   EXPECT_EQ((*replay)["error"], "forbidden");
   EXPECT_EQ((*replay)["req"], "r");
   EXPECT_FALSE(replay->contains("events")) << "no event reaches a refused client";
-  transport::rpc_client plain_replay(ctx, rp_ep, nullptr);
-  EXPECT_FALSE(plain_replay.call({{"from", 1}}, 1500ms).has_value());
+  EXPECT_FALSE(test::plain_answers(ctx, rp_ep, {{"from", 1}}, 1500ms));
 
   // Events: the allowed subscriber gets them, the stranger does not.
   auto subscribe = [&](const transport::client_security* sec) {
@@ -179,6 +208,52 @@ TEST(key_files, KeysWithHashAndEqualsSignsRoundTrip) {
   allow.close();
   EXPECT_EQ(tricky, 5);
   EXPECT_EQ(transport::load_allow_list((dir.path() / "allow.txt").string()), pubs);
+}
+
+// Key files that cannot be right are refused with a message that never
+// shows a secret key: a pair whose public key is not the secret's (the
+// server would answer under a key no client expects), a directory, an
+// allow-list holding a secret key, an empty allow-list on a tcp:// server.
+TEST(key_files, MismatchedPairsDirectoriesAndSecretsInAllowListsAreRefused) {
+  test::temp_dir dir;
+  const auto a = transport::generate_key_pair();
+  const auto b = transport::generate_key_pair();
+  const auto mixed = (dir.path() / "mixed.key").string();
+  std::ofstream(mixed) << "public = " << a.public_z85 << "\nsecret = " << b.secret_z85 << "\n";
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const transport::security_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(nothing thrown)");
+  };
+  EXPECT_NE(message([&] { transport::load_key_file(mixed); }).find("not one pair"),
+            std::string::npos);
+  EXPECT_NE(message([&] { transport::load_key_file(dir.path().string()); }).find("directory"),
+            std::string::npos);
+  const auto allow = (dir.path() / "allow.txt").string();
+  std::ofstream(allow) << a.public_z85 << "\nsecret = " << b.secret_z85 << "\n";
+  const std::string said = message([&] { transport::load_allow_list(allow); });
+  EXPECT_NE(said.find("line 2: a secret key"), std::string::npos) << said;
+  EXPECT_EQ(said.find(b.secret_z85), std::string::npos) << "the secret key is shown: " << said;
+  std::ofstream(allow, std::ios::trunc) << "not-a-key\n";
+  EXPECT_NE(message([&] { transport::load_allow_list(allow); }).find("line 1"), std::string::npos);
+
+  // rill-core: --curve-key without --curve-allow on a tcp:// endpoint, and
+  // a mismatched key file: refused at start with status 2 (configuration).
+  transport::save_key_file((dir.path() / "server.key").string(), a, true);
+  for (const auto& extra : std::vector<std::vector<std::string>>{
+           {"--curve-key", (dir.path() / "server.key").string()},
+           {"--curve-key", mixed, "--curve-allow", (dir.path() / "server.key").string()}}) {
+    std::vector<std::string> argv = {std::string(RILL_BIN_DIR) + "/rill-core", "--data",
+                                     (dir.path() / "d").string(), "--command",
+                                     "tcp://127.0.0.1:" + std::to_string(free_port())};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    test::child_process core(argv, (dir.path() / "core.log").string());
+    const int status = core.wait(20s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << extra.size() << ": " << status;
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "tests/support/child_process.h"
@@ -29,6 +30,22 @@ inline bool answers_ping(zmq::context_t& ctx, const std::string& endpoint,
 inline bool comes_up(zmq::context_t& ctx, const std::string& endpoint,
                      std::chrono::milliseconds limit = std::chrono::seconds(20)) {
   return eventually([&] { return answers_ping(ctx, endpoint); }, limit);
+}
+
+// True when a DEALER without CURVE gets any reply to `req` from `endpoint`
+// within `wait`: how a test checks that a tcp:// server refuses plain
+// clients (rill's own clients refuse tcp:// without keys, a raw socket does
+// not).
+inline bool plain_answers(zmq::context_t& ctx, const std::string& endpoint,
+                          const nlohmann::json& req, std::chrono::milliseconds wait) {
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint);
+  const auto bytes = nlohmann::json::to_msgpack(req);
+  s.send(zmq::message_t(), zmq::send_flags::sndmore);
+  s.send(zmq::buffer(bytes), zmq::send_flags::none);
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  return zmq::poll(&item, 1, wait) > 0;
 }
 
 // A "<field>: N kB" line of /proc/<pid>/status (VmRSS, RssAnon, ...), in
