@@ -1,5 +1,10 @@
 #include "store/journal_scan.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <memory>
 #include <set>
 
@@ -116,6 +121,10 @@ class scanner {
         off += info.size;
         continue;
       }
+      // The listing was taken before the chain was followed: on a live
+      // journal (verify, dump) the writer may have created the next file
+      // since. Look for it before calling it missing.
+      if (st == record_state::end_marker && i + 1 >= gap_at_) relist_after(i);
       if (st == record_state::end_marker && i + 1 < gap_at_) {
         // Sealed before its first record, the segment holds none: its header
         // must not name a first seq (readers order the segments by it).
@@ -140,8 +149,14 @@ class scanner {
       end_off_ = off;
       expected_ = expected;
       if (st == record_state::end_marker) {
-        kind_ = end_kind::sealed;
-        end_off_ = off + format::kEndMarkerSize;
+        // The writer commits an end marker only once the next file exists
+        // (created whole, then renamed, then the directory synced), and
+        // recovery unseals a segment whose next file it removes: a sealed
+        // segment without its successor lost a file.
+        corrupt(idx_[i] + 1, 0, expected,
+                "missing segment file " + format::segment_file_name(idx_[i] + 1) + " (segment " +
+                    format::segment_file_name(idx_[i]) + " is sealed, so it was created)");
+        return false;
       } else if (st == record_state::empty) {
         kind_ = end_kind::empty;
       } else {
@@ -155,6 +170,50 @@ class scanner {
       }
       return true;
     }
+  }
+
+  // Adds segment files created since the listing, from idx_[i] + 1 on.
+  void relist_after(size_t i) {
+    std::error_code ec;
+    std::vector<uint32_t> added;
+    for (uint32_t next = idx_[i] + 1;
+         (i + 1 + added.size() >= idx_.size() || idx_[i + 1 + added.size()] != next) &&
+         std::filesystem::exists(dir_ / format::segment_file_name(next), ec);
+         ++next)
+      added.push_back(next);
+    if (added.empty()) return;
+    idx_.insert(idx_.begin() + static_cast<ptrdiff_t>(i + 1), added.begin(), added.end());
+    r_.segments = static_cast<uint32_t>(idx_.size());
+    gap_at_ = idx_.size();
+    for (size_t k = 1; k < idx_.size(); ++k) {
+      if (idx_[k] != idx_[k - 1] + 1) {
+        gap_at_ = k;
+        break;
+      }
+    }
+  }
+
+  // Whether a segment file whose header cannot be used (its index does not
+  // match its name, a bad checksum...) still holds a valid record after the
+  // header: then it is data in the wrong place, not a file to remove.
+  bool raw_file_holds_records(uint32_t index) {
+    const auto path = dir_ / format::segment_file_name(index);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    bool holds = false;
+    if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > kHeaderSize) {
+      const auto size = static_cast<size_t>(st.st_size);
+      void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (m != MAP_FAILED) {
+        record_info info;
+        holds = check_record(static_cast<const char*>(m), size, kHeaderSize, 0, true, info) ==
+                record_state::ok;
+        ::munmap(m, size);
+      }
+    }
+    ::close(fd);
+    return holds;
   }
 
   void drop(uint32_t index, const byte_range& ext) {
@@ -181,6 +240,15 @@ class scanner {
       // record's seq before any word of the group was stored, so a seq field
       // that is not the expected one means the record was damaged, not cut
       // short: every record behind it was published (and acknowledged).
+      // A header first seq is stored only after every commit word of its
+      // group, the first included (and both share the file's first page):
+      // records behind a zero first word of such a segment were published.
+      if (!ext.empty() && end_off_ == kHeaderSize && seg_->load_first_seq() != 0) {
+        corrupt(end_index, end_off_, expected_,
+                "the first commit word of the segment is zero, but its header names first seq " +
+                    std::to_string(seg_->load_first_seq()) + ": its records were published");
+        return;
+      }
       if (!ext.empty() && end_off_ + format::kRecordHeaderSize <= seg_->size()) {
         const uint64_t seq_field = format::load_u64(seg_->data() + end_off_ + format::kRecSeq);
         const bool seq_ok = expected_ != 0 ? seq_field == expected_ : seq_field != 0;
@@ -256,7 +324,14 @@ class scanner {
         fail_io(error);
         return;
       }
-      if (s == io_status::ok && valid_first_record(*later)) {
+      const bool holds =
+          s == io_status::ok ? valid_first_record(*later) : raw_file_holds_records(idx_[k]);
+      if (s == io_status::corrupt && holds) {
+        corrupt(idx_[k], 0, expected_,
+                "segment " + format::segment_file_name(idx_[k]) + " holds records, but " + error);
+        return;
+      }
+      if (holds) {
         if (k >= gap_at_) {
           corrupt(idx_[gap_at_ - 1] + 1, 0, expected_,
                   "missing segment file " + format::segment_file_name(idx_[gap_at_ - 1] + 1));

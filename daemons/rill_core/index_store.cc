@@ -1,6 +1,8 @@
 #include "daemons/rill_core/index_store.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,19 +71,24 @@ std::unique_ptr<validator> load_index(const schema& s, validator_options vo,
   std::filesystem::remove(index_dir(data) / "checkpoint.idx.partial", ec);  // stray partial file
   ::chmod(index_dir(data).c_str(), 0700);  // private like the rest of D (if it exists)
   auto file = index_dir(data) / "checkpoint.idx";
-  if (std::filesystem::exists(file)) {
+  if (std::filesystem::exists(file, ec)) {
     // Read in one go (an istreambuf_iterator copy of a 300 MB file took
-    // seconds of a start).
+    // seconds of a start). Anything that is not a regular file, or larger
+    // than half this machine's memory, is not a checkpoint this process could
+    // have written: it is passed over like a damaged one (a directory there
+    // made rill-core die of bad_alloc at every start).
     std::vector<char> body;
-    std::ifstream in(file, std::ios::binary);
-    if (in) {
-      in.seekg(0, std::ios::end);
-      const auto size = in.tellg();
-      in.seekg(0, std::ios::beg);
-      if (size > 0) {
-        body.resize(static_cast<size_t>(size));
-        if (!in.read(body.data(), size)) body.clear();
-      }
+    const uint64_t memory = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                            static_cast<uint64_t>(::sysconf(_SC_PAGE_SIZE));
+    const bool regular = std::filesystem::is_regular_file(file, ec);
+    const uint64_t size = regular ? std::filesystem::file_size(file, ec) : 0;
+    if (!regular || ec || size > memory / 2) {
+      spdlog::warn("index checkpoint {} is {}; passing it over", file.string(),
+                   !regular ? "not a regular file" : "larger than half of memory");
+    } else if (size > 0) {
+      std::ifstream in(file, std::ios::binary);
+      body.resize(static_cast<size_t>(size));
+      if (!in || !in.read(body.data(), static_cast<std::streamsize>(size))) body.clear();
     }
     uint64_t seq = 0;
     if (!v->load(body, seq)) {
@@ -157,13 +164,20 @@ void background_checkpointer::wait() {
 
 bool background_checkpointer::start(const validator& v, uint64_t seq) {
   if (running()) return false;
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     spdlog::warn("cannot fork for an index checkpoint: {}", std::strerror(errno));
     return false;
   }
   if (pid == 0) {
-    // Child: only this thread exists; touch nothing but the validator and files.
+    // Child: only this thread exists; touch nothing but the validator and
+    // files. It dies with rill-core, and holds none of its descriptors: a
+    // child that outlived a SIGKILLed rill-core kept the journal's lock, and
+    // the restart was refused for seconds (an outside probe).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(1);  // rill-core died before the prctl
+    ::close_range(3, ~0u, 0);
     _exit(write_checkpoint(v, seq, data_) ? 0 : 1);
   }
   child_ = pid;

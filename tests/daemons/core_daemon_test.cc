@@ -707,6 +707,30 @@ TEST(core_replay, AClientThatNeverReadsItsPagesHoldsABoundedAmount) {
   EXPECT_TRUE(test::answers_ping(ctx, eps.command, 5s)) << "rill-core still answers";
 }
 
+// An index checkpoint that cannot be one (a directory there) is passed
+// over and the index rebuilt from the journal; rill-core died of bad_alloc
+// at every start (an outside probe).
+TEST(core_index, ACheckpointThatIsADirectoryIsPassedOver) {
+  test::temp_dir dir("rcore-index");
+  std::vector<size_t> sizes;
+  test::write_customer_journal(dir.path() / "journal", 10, sizes);
+  std::filesystem::create_directories(dir.path() / "index" / "checkpoint.idx");
+  test::child_process core(
+      {std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir.path().string()},
+      (dir.path() / "core.log").string());
+  const auto eps = transport::default_endpoints(dir.path());
+  zmq::context_t ctx;
+  ASSERT_TRUE(test::comes_up(ctx, eps.command));
+  transport::rpc_client c(ctx, eps.command);
+  auto r = c.call({{"cmd", "CREATE_CUSTOMER"},
+                   {"agg", "customer"},
+                   {"id", "c7"},
+                   {"data", {{"name", "Again"}, {"email", "a@example.com"}}}},
+                  10s);
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["error"], "already_exists") << "the index was rebuilt from the journal";
+}
+
 // A client that pipelines batches and reads none of the replies: rill-core
 // holds at most --max-queued-reply-bytes of them, then drops the rest
 // (counted), and everyone else is still answered. It used to hold them all

@@ -2,6 +2,10 @@
 // pipelined load with idempotency keys. After every restart each
 // acknowledged event is present exactly once and seq is dense.
 // RILL_FAULT_ROUNDS overrides the number of rounds (CI: 20; long runs: 100).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -11,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "tests/daemons/cli_support.h"
 #include "tests/support/child_process.h"
 #include "tests/support/daemon_probe.h"
 #include "transport/client.h"
@@ -112,6 +117,48 @@ void kill_rounds(const std::string& sync) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(next_cmd)) << "every command exactly once";
   std::cout << "[ fault    ] " << rounds() << " kill rounds, " << next_cmd << " commands, "
             << acked_seq.size() << " acknowledged before a kill or at the end\n";
+}
+
+// The index checkpoint's child (a fork) dies with rill-core and never holds
+// the journal's lock: one that outlived a SIGKILLed rill-core kept it, and a
+// restart right after was refused for seconds (an outside probe).
+TEST(core_fault, TheCheckpointChildDoesNotOutliveAKilledRillCore) {
+  test::temp_dir dir;
+  std::vector<size_t> sizes;
+  test::write_customer_journal(dir.path() / "journal", 200'000, sizes);
+  zmq::context_t ctx;
+  const auto eps = transport::default_endpoints(dir.path());
+  const auto partial = dir.path() / "index" / "checkpoint.idx.partial";
+  int caught = 0;  // rounds that killed rill-core while its child was writing
+  for (int round = 0; round < 8 && caught < 3; ++round) {
+    test::child_process core(
+        {std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir.path().string(),
+         "--checkpoint-every", "1", "--checkpoint-interval-s", "0"},
+        (dir.path() / "core.log").string());
+    ASSERT_TRUE(test::comes_up(ctx, eps.command));
+    transport::rpc_client c(ctx, eps.command);
+    auto r = c.call({{"cmd", "CREATE_CUSTOMER"},
+                     {"agg", "customer"},
+                     {"id", "n" + std::to_string(round)},
+                     {"data", {{"name", "N"}, {"email", "n@example.com"}}}},
+                    10s);
+    ASSERT_TRUE(r && (*r)["ok"] == true);
+    // A checkpoint is due after every event: catch its child writing.
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (!std::filesystem::exists(partial) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(200us);
+    if (!std::filesystem::exists(partial)) continue;
+    core.kill(SIGKILL);
+    ++caught;
+    // The lock is free as soon as rill-core is gone (kill() reaped it), not
+    // when the child would have finished.
+    const int fd = ::open((dir.path() / "journal" / "LOCK").c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    const bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    ::close(fd);
+    EXPECT_TRUE(locked) << "something still holds the journal's lock after rill-core died";
+  }
+  EXPECT_GT(caught, 0) << "no checkpoint child was seen writing in 8 rounds";
 }
 
 TEST(core_fault, KillRoundsSyncNone) { kill_rounds("none"); }
