@@ -18,6 +18,9 @@ change_reporter::change_reporter(zmq::context_t& ctx, change_reporter_options op
   // that has not shown up yet beyond the high-water mark.
   transport::apply_client_security(socket_, opt_.endpoint, sec);
   socket_.connect(opt_.endpoint);
+  if (sec != nullptr)
+    watch_ = std::make_unique<transport::handshake_watch>(ctx, socket_, opt_.endpoint,
+                                                          "notify-in (change reports)");
 }
 
 void change_reporter::report(std::string_view model, change_batch& batch, uint64_t seq) {

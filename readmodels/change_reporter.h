@@ -20,7 +20,9 @@
 //
 // Ownership: owns its PUSH socket on the borrowed context. Thread-safety:
 // none; created and used by the projector thread only.
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +32,7 @@
 #include <zmq.hpp>
 
 #include "core/buffer.h"
+#include "transport/handshake_watch.h"
 #include "transport/security.h"
 
 namespace rill::readmodels {
@@ -90,6 +93,12 @@ class change_reporter {
   // is disabled) and clears the batch. Never blocks.
   void report(std::string_view model, change_batch& batch, uint64_t seq);
 
+  // Connects again after notify-in refused our CURVE key (the projector
+  // calls it when idle; see transport/handshake_watch.h).
+  void tend(std::chrono::steady_clock::time_point now) {
+    if (watch_) watch_->tend(now);
+  }
+
   uint64_t sent() const { return sent_; }
   uint64_t dropped() const { return dropped_; }
 
@@ -97,6 +106,7 @@ class change_reporter {
   change_reporter_options opt_;
   bool enabled_;
   zmq::socket_t socket_;
+  std::unique_ptr<transport::handshake_watch> watch_;
   out_buffer buf_;
   // Scratch of report() (views into the batch, only while it runs).
   std::vector<std::pair<std::string_view, uint64_t>> entries_;

@@ -305,6 +305,7 @@ bool projector::tick_sagas(clock::time_point now, bool after_batch) {
 // --------------------------------------------------------------------- idle
 
 void projector::idle(clock::time_point now) {
+  if (reporter_) reporter_->tend(now);
   // Journal source: poll the tail for a short while before sleeping, so a
   // burst that pauses for microseconds costs no wake-up.
   auto peek = [&] {

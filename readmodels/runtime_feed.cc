@@ -1,8 +1,11 @@
 #include "readmodels/runtime_feed.h"
 
 #include <iterator>
+#include <optional>
 
 #include <spdlog/spdlog.h>
+
+#include "transport/handshake_watch.h"
 
 namespace rill::readmodels {
 
@@ -62,10 +65,14 @@ void feed_receiver::run(std::atomic<bool>* ready) {
     return;
   }
   ready->store(true);
+  // A refused CURVE handshake ends libzmq's session for good: connect again.
+  std::optional<transport::handshake_watch> watch;
+  if (sec_ != nullptr) watch.emplace(ctx_, sub, opt_.endpoint, "the event feed");
   zmq::message_t topic, body, extra;
   while (!stop_.load(std::memory_order_relaxed)) {
     zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
     try {
+      if (watch) watch->tend();
       if (const bool want = want_subscribed_.load(std::memory_order_relaxed);
           want != subscribed_.load(std::memory_order_relaxed)) {
         if (want) {

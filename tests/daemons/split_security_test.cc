@@ -15,6 +15,7 @@
 #include "tests/daemons/cli_support.h"
 #include "transport/client.h"
 #include "transport/endpoints.h"
+#include "transport/notify_client.h"
 #include "transport/security.h"
 
 namespace rill::test {
@@ -155,6 +156,77 @@ TEST(SplitSecurity, TheCliSendsNothingUnencrypted) {
   EXPECT_NE(r.err.find("bad_key"), std::string::npos) << r.err;
   zmq::pollitem_t item{plain.handle(), 0, ZMQ_POLLIN, 0};
   EXPECT_EQ(zmq::poll(&item, 1, 500ms), 0) << "something reached the plain server";
+}
+
+// A rill-proj whose key rill-notify refused at first, then allowed after a
+// restart with a new allow-list: it connects again (libzmq gives an
+// endpoint up for good after a refused handshake) and change notes flow.
+// They were dropped until rill-proj was restarted, silently (an outside
+// probe).
+TEST(SplitSecurity, ARefusedReporterConnectsAgainOnceItsKeyIsAllowed) {
+  temp_dir dir("rsplit");
+  const keys k(dir.path());
+  const auto watcher = transport::generate_key_pair();
+  const auto watcher_only = (dir.path() / "watcher-only.txt").string();
+  std::ofstream(watcher_only) << watcher.public_z85 << "\n";
+  std::ofstream(k.allow, std::ios::app) << watcher.public_z85 << "\n";  // proj + watcher
+  const auto data = dir.path() / "d";
+  const std::string notify = tcp_endpoint(), notify_in = tcp_endpoint();
+  child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", data.string()},
+                     (dir.path() / "core.log").string());
+  zmq::context_t ctx;
+  transport::rpc_client client(ctx, transport::default_endpoints(data).command);
+  ASSERT_TRUE(eventually([&] { return client.call({{"op", "ping"}}, 1s).has_value(); }, 20s));
+  auto start_notify = [&](const std::string& allow) {
+    return std::vector<std::string>{std::string(RILL_BIN_DIR) + "/rill-notify",
+                                    "--data",
+                                    data.string(),
+                                    "--notify",
+                                    notify,
+                                    "--notify-in",
+                                    notify_in,
+                                    "--curve-key",
+                                    k.server_key,
+                                    "--curve-allow",
+                                    allow};
+  };
+  child_process refusing(start_notify(watcher_only), (dir.path() / "notify1.log").string());
+  child_process proj(
+      {std::string(RILL_BIN_DIR) + "/rill-proj", "--data", data.string(), "--models", "customers",
+       "--notify-in", notify_in, "--curve-key", k.proj_key, "--curve-server", k.server_pub},
+      (dir.path() / "proj.log").string());
+  int n = 0;
+  auto create = [&] {
+    auto r = client.call({{"cmd", "CREATE_CUSTOMER"},
+                          {"agg", "customer"},
+                          {"id", "c" + std::to_string(++n)},
+                          {"data", {{"name", "Ada"}, {"email", "ada@example.com"}}}},
+                         10s);
+    return r && (*r)["ok"] == true;
+  };
+  ASSERT_TRUE(create());
+  // Refused: rill-proj says so in its log.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return read_file(dir.path() / "proj.log").find("refused our CURVE handshake") !=
+               std::string::npos;
+      },
+      20s))
+      << read_file(dir.path() / "proj.log");
+  refusing.kill();
+  child_process allowing(start_notify(k.allow), (dir.path() / "notify2.log").string());
+  const transport::client_security wsec{k.server.public_z85, watcher};
+  transport::notify_client nc(ctx, notify, {}, &wsec);
+  ASSERT_TRUE(eventually([&] { return nc.watch("customers") == errc::ok; }, 20s));
+  bool noted = false;
+  const auto until = std::chrono::steady_clock::now() + 40s;
+  while (!noted && std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(create());
+    for (auto note = nc.next_note(500ms); note && !noted; note = nc.next_note(10ms))
+      noted = !note->resync && note->model == "customers";
+  }
+  EXPECT_TRUE(noted) << "no change note after the key was allowed\n"
+                     << read_file(dir.path() / "proj.log");
 }
 
 }  // namespace
