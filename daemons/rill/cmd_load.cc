@@ -69,7 +69,9 @@ int run_load(global_options& g, load_flags& f) {
   {
     transport::rpc_client ping(ctx, ep.command, client_security());  // loads the keys once, here
     auto r = ping.call({{"op", "ping"}}, 3s);
-    if (!r || !r->value("ok", false)) return not_running(g, "rill-core does not answer on " + ep.command);
+    if (!r) return not_running(g, "rill-core does not answer on " + ep.command);
+    // A refusal (`forbidden`: our key is not on its list) says why.
+    if (!r->value("ok", false)) return report_refusal(*r);
   }
   std::string model_ep;
   if (!cfg.after_model.empty()) {

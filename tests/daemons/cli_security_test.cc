@@ -3,6 +3,9 @@
 // of an allowed client; without keys, or with a stranger's, they get nothing;
 // an unreadable key file is a usage error.
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
 #include <zmq.hpp>
 
 #include "tests/daemons/cli_support.h"
@@ -106,6 +109,11 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   const auto lj = nlohmann::json::parse(load.out);
   EXPECT_EQ(lj["ok"], 200) << load.out;
   EXPECT_EQ(lj["visible_us"]["count"], 200) << load.out;
+  // A stranger's keys: told `forbidden` (exit 1), not "not running".
+  auto load_strange = run_rill({"load", "--count", "10", "--data", data.string(), "--curve-key",
+                                stranger_key, "--curve-server", server_pub});
+  EXPECT_EQ(load_strange.code, 1) << load_strange.out << load_strange.err;
+  EXPECT_NE(load_strange.err.find("forbidden"), std::string::npos) << load_strange.err;
   auto load_plain = run_rill({"load", "--count", "10", "--data", data.string()});
   EXPECT_EQ(load_plain.code, 2) << load_plain.out << load_plain.err;
 
@@ -116,6 +124,28 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   auto st = c.call({{"op", "status"}});
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ((*st)["head"], 201);
+}
+
+// `rill keys gen NAME --force` replaces NAME.key; a symlink there is
+// replaced too, never written through (it truncated the link's target and
+// made it 0600: with root in a directory others can write to, any file).
+TEST(CliSecurity, KeysGenForceDoesNotWriteThroughASymlink) {
+  temp_dir dir("rclisec");
+  const auto target = dir.path() / "target";
+  std::ofstream(target) << "precious\n";
+  std::filesystem::permissions(target, std::filesystem::perms(0644));
+  const auto name = dir.path() / "ln";
+  std::filesystem::create_symlink(target, dir.path() / "ln.key");
+  auto r = run_rill({"keys", "gen", name.string(), "--force"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  std::ifstream in(target);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious\n");
+  EXPECT_EQ(std::filesystem::status(target).permissions(), std::filesystem::perms(0644));
+  EXPECT_FALSE(std::filesystem::is_symlink(dir.path() / "ln.key"));
+  EXPECT_EQ(std::filesystem::status(dir.path() / "ln.key").permissions(),
+            std::filesystem::perms(0600));
+  EXPECT_EQ(transport::load_key_file((dir.path() / "ln.key").string()).public_z85,
+            transport::load_key_file((dir.path() / "ln.pub").string()).public_z85);
 }
 
 }  // namespace
