@@ -73,6 +73,41 @@ bool same_plan(const truncate_plan& a, const truncate_plan& b) {
 
 }  // namespace
 
+namespace {
+
+// Valid records at or after (idx[from_i], from_off) that are not part of
+// the sound chain: each segment is walked record by record, skipping ahead
+// to the next valid record after a bad one.
+uint64_t count_records_past(const std::filesystem::path& dir, const std::vector<uint32_t>& idx,
+                            size_t from_i, uint64_t from_off) {
+  uint64_t n = 0;
+  std::string error;
+  for (size_t i = from_i; i < idx.size(); ++i) {
+    std::unique_ptr<segment_file> seg;
+    if (open_segment(dir, idx[i], segment_file::access::read_only, seg, error) != io_status::ok)
+      continue;
+    const uint64_t start = i == from_i ? from_off : kHeaderSize;
+    if (start + 8 > seg->size()) continue;
+    // The record at `start` ended the chain (bad, empty or the end): begin
+    // after it, unless this is a later file.
+    uint64_t off = i == from_i
+                       ? find_valid_record_after(seg->data(), seg->size(), start, seg->size(), 0)
+                       : start;
+    while (off != 0 && off + 8 <= seg->size()) {
+      record_info info;
+      if (check_record(seg->data(), seg->size(), off, 0, true, info) == record_state::ok) {
+        ++n;
+        off += info.size;
+        continue;
+      }
+      off = find_valid_record_after(seg->data(), seg->size(), off, seg->size(), 0);
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
 truncate_plan plan_truncate(const std::filesystem::path& dir, uint64_t keep_through) {
   truncate_plan p;
   p.keep_through = keep_through;
@@ -86,6 +121,8 @@ truncate_plan plan_truncate(const std::filesystem::path& dir, uint64_t keep_thro
   size_t cut_i = idx.size();
   uint64_t cut_off = 0;
   uint64_t expected = 0;
+  size_t chain_end_i = 0;      // where the chain of valid records stops
+  uint64_t chain_end_off = 0;  // (the damage, or the end of the log)
   for (size_t i = 0; i < idx.size(); ++i) {
     if (i > 0 && idx[i] != idx[i - 1] + 1) break;  // a missing file ends the chain
     std::unique_ptr<segment_file> seg;
@@ -108,8 +145,11 @@ truncate_plan plan_truncate(const std::filesystem::path& dir, uint64_t keep_thro
       }
       expected = info.seq + 1;
     }
+    chain_end_i = i;
+    chain_end_off = off;
     if (st != record_state::end_marker) break;
   }
+  p.records_past_damage = count_records_past(dir, idx, chain_end_i, chain_end_off);
 
   if (keep_through > p.sound_head)
     return refuse(std::move(p), io_status::invalid_argument,

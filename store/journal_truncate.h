@@ -36,6 +36,10 @@ struct truncate_plan {
   // Records of the sound chain after keep_through (the dropped part may
   // also hold damaged records and garbage, counted in bytes only).
   uint64_t dropped_records = 0;
+  // Records with a valid checksum in what is dropped but beyond the sound
+  // chain: past the damage that ended it, in the same segment and in later
+  // files (removed whole). They are saved to the backup like the rest.
+  uint64_t records_past_damage = 0;
   // The segment whose tail is zeroed, [cut_offset, cut_end) (cut_segment 0:
   // none), and the segment files removed whole.
   uint32_t cut_segment = 0;

@@ -247,6 +247,7 @@ int run_truncate(global_options& g, const truncate_flags& f) {
                           {"first_seq", plan.first_seq},
                           {"sound_head", plan.sound_head},
                           {"dropped_events", plan.dropped_records},
+                          {"records_past_damage", plan.records_past_damage},
                           {"dropped_bytes", plan.cut_end - plan.cut_offset},
                           {"removed_segments", plan.removed_segments},
                           {"backup", act ? backup.string() : std::string()}};
@@ -265,6 +266,9 @@ int run_truncate(global_options& g, const truncate_flags& f) {
     if (plan.dropped_records > 0)
       std::cout << " (seq " << f.after + 1 << ".." << plan.sound_head << ")";
     std::cout << " after seq " << f.after;
+    if (plan.records_past_damage > 0)
+      std::cout << ", and " << plan.records_past_damage
+                << " more records past the damage (valid checksums, not in the chain)";
     if (plan.cut_end > plan.cut_offset)
       std::cout << "; zero " << plan.cut_end - plan.cut_offset << " bytes of "
                 << store::format::segment_file_name(plan.cut_segment) << " from offset "

@@ -117,6 +117,9 @@ TEST_F(JournalTruncate, CutsBeforeCorruptionThatRecoveryRefuses) {
   ASSERT_EQ(plan.status, io_status::ok) << plan.error;
   EXPECT_EQ(plan.sound_head, 36u);
   EXPECT_EQ(plan.dropped_records, 0u) << "the chain breaks at 37: nothing sound follows it";
+  // But 38..2000 still carry valid checksums past the damage: the plan says
+  // how many (it said only "dropped 0 events", an outside probe).
+  EXPECT_EQ(plan.records_past_damage, kEvents - 37);
   EXPECT_EQ(plan.cut_offset, off);
   std::string error;
   ASSERT_EQ(apply_truncate(dir_.journal(), plan, backup(), error), io_status::ok) << error;
