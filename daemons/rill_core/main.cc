@@ -170,6 +170,8 @@ int run(rill::daemon::core_options& o) {
   po.lim = o.lim;
   po.durable = durable;
   uint64_t dropped_logged = 0;
+  uint64_t unavailable_logged = 0;
+  std::chrono::steady_clock::time_point unavailable_logged_at{};
   po.extra_status = [&] {
     return nlohmann::json{
         {"sync", o.sync.to_string()},
@@ -255,6 +257,18 @@ int run(rill::daemon::core_options& o) {
       spdlog::critical("journal flush failed: refusing further writes until restarted");
     publisher.advance(feed_head());
     for (size_t i = 0; i < n; ++i) commands.reply(in[i], proc.reply(i));
+    // Commands answered `unavailable` (disk full, an I/O error): say why in
+    // the log, once per episode and at most every 10 s while it lasts.
+    if (const uint64_t refused = proc.counters().errors[static_cast<size_t>(errc::unavailable)];
+        refused != unavailable_logged) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now - unavailable_logged_at >= std::chrono::seconds(10)) {
+        spdlog::error("the journal refused writes: {}; {} command(s) answered unavailable so far",
+                      writer->last_error().empty() ? "see above" : writer->last_error(), refused);
+        unavailable_logged = refused;
+        unavailable_logged_at = now;
+      }
+    }
     if (commands.dropped_replies() != dropped_logged) {
       spdlog::warn("{} replies dropped so far (clients gone or not reading)", commands.dropped_replies());
       dropped_logged = commands.dropped_replies();

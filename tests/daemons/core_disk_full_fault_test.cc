@@ -124,6 +124,9 @@ TEST_F(CoreDiskFull, UnavailableWhenFullThenAppendsContinueAfterSpaceIsFreed) {
   ASSERT_TRUE(one.has_value());
   EXPECT_EQ((*one)["error"], "unavailable") << one->dump();
   EXPECT_FALSE((*one)["message"].get<std::string>().empty());
+  // And the operator reads why in the log (it said nothing).
+  EXPECT_NE(read_file(log_).find("the journal refused writes: "), std::string::npos)
+      << read_file(log_);
 
   // Stop; the journal on the full disk verifies (no partial record visible).
   core_.kill(SIGTERM, 20s);
