@@ -90,6 +90,11 @@ struct inbound {
   std::span<const char> bytes() const {
     return {static_cast<const char*>(body.data()), body.size()};
   }
+  // Frees the frames' buffers (the object stays usable for the next recv).
+  void release() {
+    route.clear();
+    body.rebuild();
+  }
 };
 
 class server_socket {

@@ -9,6 +9,7 @@
 // validate + append + publish each, flush once (batch sync: group commit),
 // send the feed up to what is now safe, then send every reply.
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,6 +172,8 @@ int run(rill::daemon::core_options& o) {
   po.durable = durable;
   uint64_t dropped_logged = 0;
   uint64_t unavailable_logged = 0;
+  bool worked_since_trim = false;
+  std::chrono::steady_clock::time_point trimmed_at{}, worked_at{};
   std::chrono::steady_clock::time_point unavailable_logged_at{};
   po.extra_status = [&] {
     return nlohmann::json{
@@ -231,10 +234,25 @@ int run(rill::daemon::core_options& o) {
         }
         publisher.advance(feed_head());  // retries a read the journal refused earlier
         maybe_checkpoint();
+        // Quiet for a second after work: hand the memory glibc keeps
+        // from freed requests and replies back to the system, at most every
+        // 10 s. A client that flooded rill-core and went away left it
+        // holding 0.8 GB of freed buffers for good.
+        if (worked_since_trim) {
+          const auto now = std::chrono::steady_clock::now();
+          if (now - worked_at >= std::chrono::seconds(1) &&
+              now - trimmed_at >= std::chrono::seconds(10)) {
+            ::malloc_trim(0);
+            trimmed_at = now;
+            worked_since_trim = false;
+          }
+        }
         continue;
       }
     }
     n = 1;
+    worked_since_trim = true;
+    worked_at = std::chrono::steady_clock::now();
     while (n < in.size() && commands.recv(in[n], false)) ++n;
     // Decode the request kLookahead further on (and prefetch its index / key
     // slots) while handling this one: consecutive pipelined commands overlap
@@ -257,6 +275,10 @@ int run(rill::daemon::core_options& o) {
       spdlog::critical("journal flush failed: refusing further writes until restarted");
     publisher.advance(feed_head());
     for (size_t i = 0; i < n; ++i) commands.reply(in[i], proc.reply(i));
+    // The requests' buffers go back now, not when a later batch reuses the
+    // slot: 2,048 slots of up to 1 MiB each held a flood's last batch (0.8 GB
+    // after the client had gone).
+    for (size_t i = 0; i < n; ++i) in[i].release();
     // Commands answered `unavailable` (disk full, an I/O error): say why in
     // the log, once per episode and at most every 10 s while it lasts.
     if (const uint64_t refused = proc.counters().errors[static_cast<size_t>(errc::unavailable)];
