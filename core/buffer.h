@@ -57,6 +57,15 @@ class out_buffer {
   }
   // Empties the buffer, keeping its memory. Not thread-safe.
   void clear() { size_ = 0; }
+  // Empties the buffer and frees its memory when it holds more than `keep`
+  // bytes (a buffer that grew for one large batch). Not thread-safe.
+  void clear_and_release(size_t keep) {
+    size_ = 0;
+    if (capacity_ <= keep) return;
+    std::free(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+  }
   // Shrinks the content to n bytes (n <= size()). Not thread-safe.
   void truncate(size_t n) {
     if (n < size_) size_ = n;

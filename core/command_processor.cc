@@ -36,6 +36,15 @@ void command_processor::begin_batch() {
   replies_.clear();
 }
 
+void command_processor::release_buffers() {
+  constexpr size_t keep = 4u << 20;
+  out_.clear_and_release(keep);
+  req_buf_.clear_and_release(keep);
+  event_.clear_and_release(keep);
+  replies_.clear();
+  if (replies_.capacity() > 65536) replies_.shrink_to_fit();
+}
+
 std::span<const char> command_processor::reply(size_t i) const {
   const auto& r = replies_[i];
   return {out_.data() + r.off, r.len};

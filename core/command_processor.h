@@ -82,6 +82,9 @@ class command_processor {
   // The reply bytes of request i of the current batch.
   std::span<const char> reply(size_t i) const;
   size_t pending() const { return replies_.size(); }
+  // Between batches, when idle: frees the batch buffers that grew past a
+  // few MiB for large replies (they keep their size for reuse otherwise).
+  void release_buffers();
   // Forgets the replies of the previous batch. Call before the next drain.
   void begin_batch();
 

@@ -242,6 +242,7 @@ int run(rill::daemon::core_options& o) {
           const auto now = std::chrono::steady_clock::now();
           if (now - worked_at >= std::chrono::seconds(1) &&
               now - trimmed_at >= std::chrono::seconds(10)) {
+            proc.release_buffers();
             ::malloc_trim(0);
             trimmed_at = now;
             worked_since_trim = false;
