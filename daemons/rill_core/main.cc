@@ -5,7 +5,8 @@
 // the replay ROUTER; the journal's own background thread prefaults pages
 // (and flushes in interval mode).
 //
-// Per drained batch: receive up to drain_max requests without blocking,
+// Per drained batch: receive up to drain_max requests (and drain_max_bytes)
+// without blocking,
 // validate + append + publish each, flush once (batch sync: group commit),
 // send the feed up to what is now safe, then send every reply.
 #include <fcntl.h>
@@ -254,7 +255,9 @@ int run(rill::daemon::core_options& o) {
     n = 1;
     worked_since_trim = true;
     worked_at = std::chrono::steady_clock::now();
-    while (n < in.size() && commands.recv(in[n], false)) ++n;
+    size_t drained_bytes = in[0].body.size();
+    while (n < in.size() && drained_bytes < o.drain_max_bytes && commands.recv(in[n], false))
+      drained_bytes += in[n++].body.size();
     // Decode the request kLookahead further on (and prefetch its index / key
     // slots) while handling this one: consecutive pipelined commands overlap
     // their cache misses, and each request is read once.

@@ -53,6 +53,8 @@ void apply_level(const std::string& file, const nlohmann::json& obj, bool strict
         o.max_keys = v.get<size_t>();
       else if (k == "drain_max")
         o.drain_max = v.get<size_t>();
+      else if (k == "drain_max_bytes")
+        o.drain_max_bytes = v.get<size_t>();
       else if (k == "busy_poll_us")
         o.busy_poll_us = v.get<uint32_t>();
       else if (k == "checkpoint_every")
@@ -142,6 +144,7 @@ int parse_core_options(int argc, char** argv, core_options& o) {
         o.segment_size > store::format::kMaxSegmentSize)
       throw CLI::ValidationError("--segment-size", "must be 64 KiB .. 1 TiB (in bytes)");
     if (o.drain_max < 1) throw CLI::ValidationError("drain_max", "must be >= 1");
+    if (o.drain_max_bytes < 1024) throw CLI::ValidationError("drain_max_bytes", "must be >= 1024");
     if (o.events_hwm < 16 || o.events_hwm > 10'000'000)
       throw CLI::ValidationError("--events-hwm", "must be 16..10000000");
     if (o.max_queued_reply_bytes < (64u << 10) || o.max_queued_reply_bytes > (uint64_t{1} << 40))

@@ -23,6 +23,11 @@ struct core_options {
   limits lim;                                // request size, batch size, id/key lengths
   size_t max_keys = 4'000'000;               // idempotency keys retained
   size_t drain_max = 2048;                   // requests handled per drained batch
+  // ... and request bytes: a drained batch stops taking requests once it
+  // holds this many bytes (at least one request). 2,048 batches of 4,096
+  // commands made one turn of 8M commands: seconds in which no other client
+  // was answered, and a gigabyte held (an outside probe).
+  size_t drain_max_bytes = 1u << 20;
   uint32_t busy_poll_us = 0;                 // spin on the socket this long before blocking (0: on 2 cores the spin steals the client's CPU; bench/RESULTS.md)
   uint64_t checkpoint_every = 1'000'000;     // events between index checkpoints (0 = only at exit)
   uint32_t checkpoint_interval_s = 10;       // and at least this long between two (0 = no limit)
