@@ -20,6 +20,7 @@
 #include "daemons/rill/process_util.h"
 #include "daemons/rill/run_lock.h"
 #include "transport/endpoints.h"
+#include "transport/security.h"
 
 namespace rill::cli {
 
@@ -65,6 +66,8 @@ std::string run_tag() {
 
 bool rill_answers(zmq::context_t& ctx, const std::filesystem::path& data) {
   auto t = status_target(data, "rill-core", daemon_kind::core, "");
+  // A tcp:// rill-core without keys: bad_key (exit 2), nothing sent.
+  transport::require_client_keys(t.endpoint, client_security());
   return probe_all(ctx, {t}, std::chrono::milliseconds(2000))[0].answered;
 }
 

@@ -2,7 +2,9 @@
 
 #include <memory>
 
+#include "daemons/rill/cli_options.h"
 #include "transport/endpoints.h"
+#include "transport/security.h"
 
 namespace rill::cli {
 
@@ -54,6 +56,13 @@ std::vector<probe_result> probe_all(zmq::context_t& ctx, const std::vector<probe
     try {
       auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
       s->set(zmq::sockopt::linger, 0);
+      // CURVE for a tcp:// endpoint; without keys the target is not asked
+      // at all (never in the clear) and shows as not answering.
+      try {
+        transport::apply_client_security(*s, targets[i].endpoint, client_security());
+      } catch (const transport::security_error&) {
+        continue;
+      }
       s->connect(targets[i].endpoint);
       auto body = nlohmann::json::to_msgpack(targets[i].request);
       if (targets[i].rep) (void)s->send(zmq::const_buffer("", 0), zmq::send_flags::sndmore);

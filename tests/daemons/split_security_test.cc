@@ -154,6 +154,11 @@ TEST(SplitSecurity, TheCliSendsNothingUnencrypted) {
                 "email=alice@secret.example", "--timeout-ms", "1500", "--data", data.string()});
   EXPECT_EQ(r.code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("bad_key"), std::string::npos) << r.err;
+  // `rill demo` too (it asked the tcp:// rill-core for its status in the
+  // clear, then started a rill of its own).
+  auto demo = run_rill({"demo", "--data", data.string()});
+  EXPECT_EQ(demo.code, 2) << demo.out << demo.err;
+  EXPECT_NE(demo.err.find("bad_key"), std::string::npos) << demo.err;
   zmq::pollitem_t item{plain.handle(), 0, ZMQ_POLLIN, 0};
   EXPECT_EQ(zmq::poll(&item, 1, 500ms), 0) << "something reached the plain server";
 }
