@@ -86,6 +86,10 @@ int runtime::run() {
   try {
     bool tcp_server = false;
     for (const auto& [m, ep] : opt_.model_endpoints) tcp_server |= transport::is_tcp(ep);
+    // An allow-list is read (and refused if bad) even when no query endpoint
+    // is tcp://, like rill-core's and rill-rates': a bad file is a mistake
+    // to report now, not when the endpoint moves to tcp:// one day.
+    if (!opt_.curve_allow_file.empty()) (void)transport::load_allow_list(opt_.curve_allow_file);
     if (!opt_.curve_key_file.empty()) {
       const auto keys = transport::load_key_file(opt_.curve_key_file);
       if (tcp_server) {

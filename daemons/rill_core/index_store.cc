@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <vector>
 
@@ -15,6 +16,7 @@
 
 #include "core/buffer.h"
 #include "core/event.h"
+#include "core/index_checkpoint.h"
 #include "store/journal_reader.h"
 
 namespace rill::daemon {
@@ -86,9 +88,17 @@ std::unique_ptr<validator> load_index(const schema& s, validator_options vo,
       spdlog::warn("index checkpoint {} is {}; passing it over", file.string(),
                    !regular ? "not a regular file" : "larger than half of memory");
     } else if (size > 0) {
+      // The magic first: a file that does not start with it (a sparse file
+      // of gigabytes) is not read whole to be rejected.
       std::ifstream in(file, std::ios::binary);
-      body.resize(static_cast<size_t>(size));
-      if (!in || !in.read(body.data(), static_cast<std::streamsize>(size))) body.clear();
+      char head[sizeof index_checkpoint::magic] = {};
+      if (in && in.read(head, sizeof head) &&
+          std::memcmp(head, index_checkpoint::magic, sizeof head) == 0) {
+        body.resize(static_cast<size_t>(size));
+        std::memcpy(body.data(), head, sizeof head);
+        if (!in.read(body.data() + sizeof head, static_cast<std::streamsize>(size - sizeof head)))
+          body.clear();
+      }
     }
     uint64_t seq = 0;
     if (!v->load(body, seq)) {

@@ -176,6 +176,9 @@ int run(rill::daemon::core_options& o) {
   bool worked_since_trim = false;
   std::chrono::steady_clock::time_point trimmed_at{}, worked_at{};
   std::chrono::steady_clock::time_point unavailable_logged_at{};
+  bool refusing = false;        // commands were answered unavailable since the last append
+  uint64_t refused_before = 0;  // unavailable answers up to the last batch
+  uint64_t head_when_refused = 0;
   po.extra_status = [&] {
     return nlohmann::json{
         {"sync", o.sync.to_string()},
@@ -284,16 +287,26 @@ int run(rill::daemon::core_options& o) {
     // after the client had gone).
     for (size_t i = 0; i < n; ++i) in[i].release();
     // Commands answered `unavailable` (disk full, an I/O error): say why in
-    // the log, once per episode and at most every 10 s while it lasts.
-    if (const uint64_t refused = proc.counters().errors[static_cast<size_t>(errc::unavailable)];
-        refused != unavailable_logged) {
+    // the log when it starts and at most every 10 s while it lasts, and say
+    // when writes are accepted again.
+    const uint64_t refused = proc.counters().errors[static_cast<size_t>(errc::unavailable)];
+    if (refused != refused_before) {
+      refused_before = refused;
       const auto now = std::chrono::steady_clock::now();
-      if (now - unavailable_logged_at >= std::chrono::seconds(10)) {
+      if (!refusing || (refused != unavailable_logged &&
+                        now - unavailable_logged_at >= std::chrono::seconds(10))) {
         spdlog::error("the journal refused writes: {}; {} command(s) answered unavailable so far",
                       writer->last_error().empty() ? "see above" : writer->last_error(), refused);
         unavailable_logged = refused;
         unavailable_logged_at = now;
       }
+      refusing = true;
+      head_when_refused = writer->head();
+    } else if (refusing && writer->head() != head_when_refused) {
+      spdlog::info(
+          "the journal accepts writes again (head {}; {} command(s) were answered unavailable)",
+          writer->head(), refused);
+      refusing = false;
     }
     if (commands.dropped_replies() != dropped_logged) {
       spdlog::warn("{} replies dropped so far (clients gone or not reading)", commands.dropped_replies());

@@ -111,7 +111,12 @@ int run(proj_options& o, const sigset_t& signals) {
     try {
       m = proj::make_hosted_model(name, cfg);
     } catch (const std::exception& e) {
-      spdlog::critical("model {}: {}", name, e.what());
+      // Settings errors name the model already ("model M: ...").
+      const std::string what = e.what();
+      if (what.rfind("model " + name + ":", 0) == 0)
+        spdlog::critical("{}", what);
+      else
+        spdlog::critical("model {}: {}", name, what);
       return rill::daemon::exit_config;
     }
     if (!m) {

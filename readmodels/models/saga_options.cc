@@ -18,9 +18,9 @@ void require_keys(settings_reader& r, const std::string& endpoint,
   try {
     transport::require_client_keys(endpoint, keys);
   } catch (const transport::security_error&) {
-    r.fail("saga", "its endpoint " + endpoint +
-                       " is tcp:// and needs CURVE keys (rill-proj --curve-key and "
-                       "--curve-server); a saga never sends its commands unencrypted");
+    r.fail("the saga's endpoint " + endpoint +
+           " is tcp:// and needs CURVE keys (rill-proj --curve-key and --curve-server); a saga "
+           "never sends its commands unencrypted");
   }
 }
 

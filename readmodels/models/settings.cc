@@ -18,6 +18,10 @@ void settings_reader::fail(std::string_view key, std::string_view what) const {
                               std::string(what));
 }
 
+void settings_reader::fail(std::string_view what) const {
+  throw std::invalid_argument("model " + model_ + ": " + std::string(what));
+}
+
 const nlohmann::json* settings_reader::find(std::string_view key) {
   used_.emplace(key);
   if (!settings_.is_object()) return nullptr;

@@ -37,6 +37,8 @@ class settings_reader {
   void finish() const;
 
   [[noreturn]] void fail(std::string_view key, std::string_view what) const;
+  // The same for a problem that is not one setting's: "model M: <what>".
+  [[noreturn]] void fail(std::string_view what) const;
 
  private:
   const nlohmann::json* find(std::string_view key);

@@ -127,8 +127,21 @@ TEST_F(CoreDiskFull, UnavailableWhenFullThenAppendsContinueAfterSpaceIsFreed) {
   // And the operator reads why in the log (it said nothing).
   EXPECT_NE(read_file(log_).find("the journal refused writes: "), std::string::npos)
       << read_file(log_);
+  // Space freed while it runs: writes are accepted again, and the log says so.
+  fs::remove(mnt_ / "ballast");
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = call(create("resumed"));
+        if (!r || (*r)["ok"] != true) return false;
+        acked["resumed"] = (*r)["seq"];
+        return true;
+      },
+      10s))
+      << read_file(log_);
+  EXPECT_NE(read_file(log_).find("the journal accepts writes again"), std::string::npos)
+      << read_file(log_);
 
-  // Stop; the journal on the full disk verifies (no partial record visible).
+  // Stop; the journal that filled the disk verifies (no partial record visible).
   core_.kill(SIGTERM, 20s);
   auto v = run_verify();
   EXPECT_EQ(v.first, 0) << v.second;

@@ -126,6 +126,23 @@ TEST_F(JournalTruncate, CutsBeforeCorruptionThatRecoveryRefuses) {
   expect_sound_and_writable(36);
 }
 
+// A segment renamed past a gap by hand: its header names another index, and
+// its records still count (they were counted as 0, an outside re-probe).
+TEST_F(JournalTruncate, CountsRecordsOfARenamedSegmentPastTheGap) {
+  const uint32_t last = segment_of(kEvents);
+  const uint32_t before = segment_of(kEvents) - 1;
+  ASSERT_GT(before, 1u);
+  uint64_t in_last = 0;
+  for (uint64_t seq = 1; seq <= kEvents; ++seq) in_last += segment_of(seq) == last ? 1 : 0;
+  std::filesystem::remove(seg_path(dir_.journal(), last + 1));
+  std::filesystem::rename(seg_path(dir_.journal(), last), seg_path(dir_.journal(), last + 1));
+  const uint64_t keep = kEvents - in_last;
+  auto plan = plan_truncate(dir_.journal(), keep);
+  ASSERT_EQ(plan.status, io_status::ok) << plan.error;
+  EXPECT_EQ(plan.dropped_records, 0u);
+  EXPECT_EQ(plan.records_past_damage, in_last);
+}
+
 TEST_F(JournalTruncate, AfterZeroRemovesEverySegment) {
   auto plan = plan_truncate(dir_.journal(), 0);
   ASSERT_EQ(plan.status, io_status::ok) << plan.error;
