@@ -18,13 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string tcp_endpoint() {
-  zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::router);
-  s.bind("tcp://127.0.0.1:*");
-  return s.get(zmq::sockopt::last_endpoint);  // closed again: the port is free
-}
-
 TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   temp_dir dir("rclisec");
   const auto data = dir.path() / "d";
@@ -42,9 +35,9 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   transport::save_key_file(stranger_key, stranger, true);
 
   transport::endpoints ep = transport::default_endpoints(data);
-  ep.command = tcp_endpoint();
-  ep.events = tcp_endpoint();
-  ep.replay = tcp_endpoint();
+  ep.command = free_tcp_endpoint();
+  ep.events = free_tcp_endpoint();
+  ep.replay = free_tcp_endpoint();
   child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", data.string(),
                       "--segment-size", "1048576", "--command", ep.command, "--events", ep.events,
                       "--replay", ep.replay, "--curve-key", server_key, "--curve-allow",

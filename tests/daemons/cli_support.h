@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <zmq.hpp>
 
 #include "store/journal_format.h"
 #include "store/journal_writer.h"
@@ -27,6 +28,14 @@
 #include "tests/support/small_journal.h"
 
 namespace rill::test {
+
+// A free tcp:// endpoint on 127.0.0.1 (bound once and closed again).
+inline std::string free_tcp_endpoint() {
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::router);
+  s.bind("tcp://127.0.0.1:*");
+  return s.get(zmq::sockopt::last_endpoint);
+}
 
 inline std::string rill_bin() {
   return std::string(RILL_BIN_DIR) + "/rill";

@@ -24,13 +24,6 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string tcp_endpoint() {
-  zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::router);
-  s.bind("tcp://127.0.0.1:*");
-  return s.get(zmq::sockopt::last_endpoint);  // closed again: the port is free
-}
-
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -61,7 +54,8 @@ TEST(SplitSecurity, ASagaOnAnotherDataDirectorySendsItsCommandsThroughCurve) {
   const keys k(dir.path());
   const auto core_data = dir.path() / "core";
   const auto proj_data = dir.path() / "proj";
-  const std::string command = tcp_endpoint(), events = tcp_endpoint(), replay = tcp_endpoint();
+  const std::string command = free_tcp_endpoint(), events = free_tcp_endpoint(),
+                    replay = free_tcp_endpoint();
   child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", core_data.string(),
                       "--segment-size", "1048576", "--command", command, "--events", events,
                       "--replay", replay, "--curve-key", k.server_key, "--curve-allow", k.allow},
@@ -114,7 +108,7 @@ TEST(SplitSecurity, ASagaOnAnotherDataDirectorySendsItsCommandsThroughCurve) {
 // (configuration), whether a saga would use it or the feed would.
 TEST(SplitSecurity, RillProjWithoutKeysRefusesTcpEndpoints) {
   temp_dir dir("rsplit");
-  const std::string tcp = tcp_endpoint();
+  const std::string tcp = free_tcp_endpoint();
   struct variant {
     std::vector<std::string> args;
     std::string says;
@@ -176,7 +170,7 @@ TEST(SplitSecurity, ARefusedReporterConnectsAgainOnceItsKeyIsAllowed) {
   std::ofstream(watcher_only) << watcher.public_z85 << "\n";
   std::ofstream(k.allow, std::ios::app) << watcher.public_z85 << "\n";  // proj + watcher
   const auto data = dir.path() / "d";
-  const std::string notify = tcp_endpoint(), notify_in = tcp_endpoint();
+  const std::string notify = free_tcp_endpoint(), notify_in = free_tcp_endpoint();
   child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", data.string()},
                      (dir.path() / "core.log").string());
   zmq::context_t ctx;
