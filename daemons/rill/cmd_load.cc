@@ -60,8 +60,9 @@ int run_load(global_options& g, load_flags& f) {
   const auto ep = transport::discover_endpoints(g.data_dir());
   // The observers connect from threads of their own: a tcp:// endpoint
   // without keys is refused here, before anything is sent.
-  for (const std::string* e : {&ep.command, &ep.events, &ep.notify})
-    transport::require_client_keys(*e, client_security());
+  transport::require_client_keys(ep.command, client_security());
+  if (cfg.visible) transport::require_client_keys(ep.events, client_security());
+  if (!cfg.notified.empty()) transport::require_client_keys(ep.notify, client_security());
   if (!cfg.after_model.empty())
     if (auto it = ep.models.find(cfg.after_model); it != ep.models.end())
       transport::require_client_keys(it->second, client_security());
