@@ -107,6 +107,14 @@ key_pair load_key_file(const std::string& path) {
   return kp;
 }
 
+client_security load_client_security(const std::string& key_file, const std::string& server_file) {
+  client_security s;
+  s.client = load_key_file(key_file);
+  if (s.client.secret_z85.empty()) throw security_error(key_file + ": holds no secret key");
+  s.server_public_z85 = load_key_file(server_file).public_z85;
+  return s;
+}
+
 void save_key_file(const std::string& path, const key_pair& kp, bool include_secret) {
   // Written to a temp file created with its final mode (a secret is never
   // readable by others, not even for a moment), then renamed over `path`.

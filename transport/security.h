@@ -53,6 +53,10 @@ struct client_security {
   key_pair client;
 };
 
+// A client's keys: its key pair (`key_file`, which must hold the secret key)
+// and the server's public key (`server_file`). Throws security_error.
+client_security load_client_security(const std::string& key_file, const std::string& server_file);
+
 bool is_tcp(const std::string& endpoint);
 
 // The ZAP user id of a CURVE client whose key is not on the allow-list, on a

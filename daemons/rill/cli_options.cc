@@ -46,12 +46,7 @@ const transport::client_security* client_security() {
     std::exit(exit_usage);
   }
   try {
-    transport::client_security s;
-    s.client = transport::load_key_file(g_options->curve_key);
-    if (s.client.secret_z85.empty())
-      throw std::runtime_error(g_options->curve_key + " holds no secret key");
-    s.server_public_z85 = transport::load_key_file(g_options->curve_server).public_z85;
-    sec = std::move(s);
+    sec = transport::load_client_security(g_options->curve_key, g_options->curve_server);
   } catch (const std::exception& e) {
     report("bad_key", e.what(), exit_usage);
     std::exit(exit_usage);

@@ -172,7 +172,6 @@ int run(rill::daemon::core_options& o) {
   po.lim = o.lim;
   po.durable = durable;
   uint64_t dropped_logged = 0;
-  uint64_t unavailable_logged = 0;
   bool worked_since_trim = false;
   std::chrono::steady_clock::time_point trimmed_at{}, worked_at{};
   std::chrono::steady_clock::time_point unavailable_logged_at{};
@@ -293,11 +292,9 @@ int run(rill::daemon::core_options& o) {
     if (refused != refused_before) {
       refused_before = refused;
       const auto now = std::chrono::steady_clock::now();
-      if (!refusing || (refused != unavailable_logged &&
-                        now - unavailable_logged_at >= std::chrono::seconds(10))) {
+      if (!refusing || now - unavailable_logged_at >= std::chrono::seconds(10)) {
         spdlog::error("the journal refused writes: {}; {} command(s) answered unavailable so far",
                       writer->last_error().empty() ? "see above" : writer->last_error(), refused);
-        unavailable_logged = refused;
         unavailable_logged_at = now;
       }
       refusing = true;

@@ -80,12 +80,8 @@ int run(proj_options& o, const sigset_t& signals) {
   std::shared_ptr<const transport::client_security> client_keys;
   try {
     if (!o.rt.curve_key_file.empty() && !o.rt.curve_server_key_file.empty()) {
-      transport::client_security k;
-      k.client = transport::load_key_file(o.rt.curve_key_file);
-      if (k.client.secret_z85.empty())
-        throw transport::security_error(o.rt.curve_key_file + ": holds no secret key");
-      k.server_public_z85 = transport::load_key_file(o.rt.curve_server_key_file).public_z85;
-      client_keys = std::make_shared<const transport::client_security>(std::move(k));
+      client_keys = std::make_shared<const transport::client_security>(
+          transport::load_client_security(o.rt.curve_key_file, o.rt.curve_server_key_file));
     }
     for (const std::string* ep :
          {&o.rt.events_endpoint, &o.rt.replay_endpoint, &o.rt.notify_in_endpoint})
