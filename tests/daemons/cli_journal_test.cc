@@ -184,6 +184,39 @@ TEST_F(CliJournalSegments, DumpReportsAMissingMiddleSegment) {
       << d.err;
 }
 
+// A later segment's header damaged (its first-seq field overwritten, or the
+// file cut inside its header): dump prints every record before that
+// segment, then reports the corruption (it printed nothing: the seek to the
+// first seq read every header first and gave up on the bad one; found by an
+// outside probe).
+TEST_F(CliJournalSegments, DumpPrintsTheSoundSegmentsBeforeABadHeader) {
+  ASSERT_GE(segments(), 4u);
+  uint64_t off = 0;
+  const size_t before = records_in(1, off).size() + records_in(2, off).size();
+  {
+    std::fstream f(segment(3), std::ios::binary | std::ios::in | std::ios::out);
+    const uint64_t one = 1;  // lower than the segments' before it
+    f.seekp(store::format::kHdrFirstSeq);
+    f.write(reinterpret_cast<const char*>(&one), sizeof one);
+  }
+  auto d = run_rill(args({"journal", "dump"}));
+  EXPECT_EQ(d.code, 1) << d.err;
+  auto lines = lines_of(d.out);
+  ASSERT_EQ(lines.size(), before) << d.err;
+  EXPECT_EQ(lines.front().rfind("#1  ", 0), 0u) << lines.front();
+  EXPECT_NE(d.err.find("corrupt"), std::string::npos) << d.err;
+
+  std::filesystem::resize_file(segment(3), 20);
+  d = run_rill(args({"journal", "dump"}));
+  EXPECT_EQ(d.code, 1) << d.err;
+  EXPECT_EQ(lines_of(d.out).size(), before) << d.err;
+
+  // A range that starts in a sound segment is printed too.
+  d = run_rill(args({"journal", "dump", "--from", "5", "--to", "6"}));
+  EXPECT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(lines_of(d.out).size(), 2u) << d.err;
+}
+
 // The last segment file cut short inside a record (a crash while the file
 // was being written back): verify calls it a torn tail, and dump prints
 // every sound record before the cut, the last segment's included (it
