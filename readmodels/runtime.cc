@@ -109,7 +109,7 @@ int runtime::run() {
         client_sec = std::make_unique<transport::client_security>();
         client_sec->client = keys;
         client_sec->server_public_z85 =
-            transport::load_key_file(opt_.curve_server_key_file).public_z85;
+            transport::load_public_key_file(opt_.curve_server_key_file).public_z85;
       }
     }
     if (tcp_server && !server_sec)

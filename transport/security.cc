@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <algorithm>
@@ -104,6 +105,27 @@ key_pair load_key_file(const std::string& path) {
                            "its secret key is another)");
   }
   if (kp.public_z85.empty()) throw security_error("key file " + path + ": no key");
+  if (!kp.secret_z85.empty()) {
+    // Like ssh with a private key: a secret others can read is refused.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      throw security_error("key file " + path +
+                           " holds a secret key and other users can access it (mode " + mode +
+                           "); make it private: chmod 600 " + path);
+    }
+  }
+  return kp;
+}
+
+key_pair load_public_key_file(const std::string& path) {
+  key_pair kp = load_key_file(path);
+  // A peer's secret key never belongs on this side.
+  if (!kp.secret_z85.empty())
+    throw security_error(path +
+                         " holds a secret key; give the server's public key file (NAME.pub from "
+                         "rill keys gen): its secret key stays with the server");
   return kp;
 }
 
@@ -111,7 +133,7 @@ client_security load_client_security(const std::string& key_file, const std::str
   client_security s;
   s.client = load_key_file(key_file);
   if (s.client.secret_z85.empty()) throw security_error(key_file + ": holds no secret key");
-  s.server_public_z85 = load_key_file(server_file).public_z85;
+  s.server_public_z85 = load_public_key_file(server_file).public_z85;
   return s;
 }
 

@@ -35,8 +35,13 @@ struct key_pair {
 
 // Generates a new CURVE key pair. Throws zmq::error_t if libzmq lacks CURVE.
 key_pair generate_key_pair();
-// Reads a key file. Throws std::runtime_error with a clear message.
+// Reads a key file. Throws security_error with a clear message; a file
+// holding a secret key must be private to its owner (no group or other
+// permission bits), as ssh asks of a private key.
 key_pair load_key_file(const std::string& path);
+// A peer's public key file: refused if it holds a secret key (the server's
+// secret never belongs with a client).
+key_pair load_public_key_file(const std::string& path);
 // Writes `kp` to `path` (mode 0600 when it holds a secret key).
 void save_key_file(const std::string& path, const key_pair& kp, bool include_secret);
 // Reads an allow-list: one Z85 public key per line (or `public = ...` lines,

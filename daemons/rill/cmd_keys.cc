@@ -28,7 +28,8 @@ int run_keys_gen(global_options& g, const keys_flags& f) {
   std::error_code ec;
   if (!f.force)
     for (const auto& file : {secret, pub})
-      if (std::filesystem::exists(file, ec))
+      // symlink_status: a dangling symlink is there too (exists() follows it).
+      if (std::filesystem::exists(std::filesystem::symlink_status(file, ec)))
         return report("already_exists", file + " exists (use --force to replace it)", exit_refused);
   transport::key_pair kp;
   try {

@@ -92,6 +92,18 @@ TEST(CliSecurity, TcpEndpointsNeedTheClientKey) {
   EXPECT_NE(missing.err.find("bad_key"), std::string::npos) << missing.err;
   auto half = run_rill(with(send, {"--curve-key", client_key}));
   EXPECT_EQ(half.code, 2) << half.err;
+  // The server's secret key file where its public key belongs: refused
+  // (it was used for its public key; the secret never belongs with a client).
+  auto secret_server =
+      run_rill(with(send, {"--curve-key", client_key, "--curve-server", server_key}));
+  EXPECT_EQ(secret_server.code, 2) << secret_server.out << secret_server.err;
+  EXPECT_NE(secret_server.err.find("holds a secret key"), std::string::npos) << secret_server.err;
+  // Our own secret key readable by others: refused, as ssh does.
+  std::filesystem::permissions(client_key, std::filesystem::perms(0644));
+  auto loose = run_rill(with(send, {"--curve-key", client_key, "--curve-server", server_pub}));
+  std::filesystem::permissions(client_key, std::filesystem::perms(0600));
+  EXPECT_EQ(loose.code, 2) << loose.out << loose.err;
+  EXPECT_NE(loose.err.find("chmod 600"), std::string::npos) << loose.err;
 
   // `rill load` with the keys: every command acknowledged, every event seen
   // on the (CURVE) feed; without keys it refuses to start (exit 2).
@@ -139,6 +151,19 @@ TEST(CliSecurity, KeysGenForceDoesNotWriteThroughASymlink) {
             std::filesystem::perms(0600));
   EXPECT_EQ(transport::load_key_file((dir.path() / "ln.key").string()).public_z85,
             transport::load_key_file((dir.path() / "ln.pub").string()).public_z85);
+}
+
+// Without --force, NAME.key that is a dangling symlink is there all the
+// same: refused, the link left alone (it was replaced, as if absent).
+TEST(CliSecurity, KeysGenWithoutForceLeavesADanglingSymlinkAlone) {
+  temp_dir dir("rclisec");
+  const auto name = dir.path() / "ln";
+  std::filesystem::create_symlink(dir.path() / "nowhere", dir.path() / "ln.key");
+  auto r = run_rill({"keys", "gen", name.string()});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("already_exists"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::is_symlink(dir.path() / "ln.key"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "ln.pub"));
 }
 
 }  // namespace

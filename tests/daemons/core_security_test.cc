@@ -239,13 +239,35 @@ TEST(key_files, MismatchedPairsDirectoriesAndSecretsInAllowListsAreRefused) {
   EXPECT_EQ(said.find(b.secret_z85), std::string::npos) << "the secret key is shown: " << said;
   std::ofstream(allow, std::ios::trunc) << "not-a-key\n";
   EXPECT_NE(message([&] { transport::load_allow_list(allow); }).find("line 1"), std::string::npos);
+  // A secret key others can read or write is refused, like ssh's private
+  // keys; a public key file may be world-readable; a secret key file given
+  // where a peer's public key belongs is refused.
+  const auto loose = (dir.path() / "loose.key").string();
+  transport::save_key_file(loose, a, true);
+  EXPECT_EQ(transport::load_key_file(loose).secret_z85, a.secret_z85);
+  for (auto mode : {0640, 0604, 0620}) {
+    std::filesystem::permissions(loose, std::filesystem::perms(mode));
+    const std::string loose_said = message([&] { transport::load_key_file(loose); });
+    EXPECT_NE(loose_said.find("chmod 600"), std::string::npos) << mode << ": " << loose_said;
+    EXPECT_EQ(loose_said.find(a.secret_z85), std::string::npos) << loose_said;
+  }
+  std::filesystem::permissions(loose, std::filesystem::perms(0400));
+  EXPECT_EQ(transport::load_key_file(loose).public_z85, a.public_z85);
+  const auto pub = (dir.path() / "a.pub").string();
+  transport::save_key_file(pub, a, false);
+  std::filesystem::permissions(pub, std::filesystem::perms(0644));
+  EXPECT_EQ(transport::load_public_key_file(pub).public_z85, a.public_z85);
+  EXPECT_NE(message([&] { transport::load_public_key_file(loose); }).find("holds a secret key"),
+            std::string::npos);
+  std::filesystem::permissions(loose, std::filesystem::perms(0644));
 
   // rill-core: --curve-key without --curve-allow on a tcp:// endpoint, and
   // a mismatched key file: refused at start with status 2 (configuration).
   transport::save_key_file((dir.path() / "server.key").string(), a, true);
   for (const auto& extra : std::vector<std::vector<std::string>>{
            {"--curve-key", (dir.path() / "server.key").string()},
-           {"--curve-key", mixed, "--curve-allow", (dir.path() / "server.key").string()}}) {
+           {"--curve-key", mixed, "--curve-allow", (dir.path() / "server.key").string()},
+           {"--curve-key", loose, "--curve-allow", pub}}) {
     std::vector<std::string> argv = {std::string(RILL_BIN_DIR) + "/rill-core", "--data",
                                      (dir.path() / "d").string(), "--command",
                                      "tcp://127.0.0.1:" + std::to_string(free_port())};
