@@ -19,7 +19,8 @@ class replay_server::impl {
       : opt_(std::move(opt)), head_(std::move(head)), sock_(std::move(sock)),
         reader_(opt_.journal_dir), index_reader_(opt_.journal_dir) {}
 
-  void serve(const std::atomic<bool>& stop, std::atomic<uint64_t>& requests) {
+  void serve(const std::atomic<bool>& stop, std::atomic<uint64_t>& requests,
+             std::atomic<uint64_t>& dropped) {
     inbound in;
     while (!stop.load(std::memory_order_relaxed)) {
       zmq::pollitem_t item{sock_.socket().handle(), 0, ZMQ_POLLIN, 0};
@@ -32,7 +33,17 @@ class replay_server::impl {
         requests.fetch_add(1, std::memory_order_relaxed);
         out_.clear();
         handle(in);
-        sock_.reply(in, out_.span());
+        if (!sock_.reply(in, out_.span())) {
+          // A client gone, or not reading for send_timeout (server_socket.h):
+          // counted for rill-core's status and logged, at most every 10 s.
+          dropped.store(sock_.dropped_replies(), std::memory_order_relaxed);
+          const auto now = std::chrono::steady_clock::now();
+          if (now - dropped_logged_at_ >= std::chrono::seconds(10)) {
+            spdlog::warn("replay: {} replies dropped so far (clients gone or not reading)",
+                         sock_.dropped_replies());
+            dropped_logged_at_ = now;
+          }
+        }
       }
     }
   }
@@ -152,13 +163,14 @@ class replay_server::impl {
   std::string key_;
   std::string message_;
   out_buffer out_, bodies_;
+  std::chrono::steady_clock::time_point dropped_logged_at_{};
 };
 
 replay_server::replay_server(zmq::context_t& ctx, replay_options opt,
                              std::function<uint64_t()> head, const server_security* sec) {
   auto sock = std::make_shared<server_socket>(ctx, opt.endpoint, opt.server, sec);
   auto state = std::make_shared<impl>(std::move(opt), std::move(head), std::move(*sock));
-  thread_ = std::thread([this, state] { state->serve(stop_, requests_); });
+  thread_ = std::thread([this, state] { state->serve(stop_, requests_, dropped_); });
 }
 
 replay_server::~replay_server() {

@@ -57,11 +57,15 @@ class replay_server {
   replay_server(const replay_server&) = delete;
   replay_server& operator=(const replay_server&) = delete;
   uint64_t requests() const { return requests_.load(std::memory_order_relaxed); }
+  // Replies dropped: the client was gone, or did not read for the socket's
+  // send_timeout (server_socket.h).
+  uint64_t dropped_replies() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   class impl;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> dropped_{0};
   std::thread thread_;
 };
 

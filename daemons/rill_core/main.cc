@@ -188,7 +188,9 @@ int run(rill::daemon::core_options& o) {
         {"uptime_s",
          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()},
         {"replay_requests", replay.requests()},
-        {"dropped_replies", commands.dropped_replies()},
+        // Both request endpoints; the replay endpoint's share on its own.
+        {"dropped_replies", commands.dropped_replies() + replay.dropped_replies()},
+        {"replay_dropped_replies", replay.dropped_replies()},
         {"forbidden_requests", commands.forbidden()},  // tcp + CURVE: keys not on the allow-list
         // CURVE handshakes by such keys on any endpoint, the feed's included
         // (its subscribers are refused at the handshake, so they send nothing).
