@@ -99,7 +99,10 @@ void customer_analysis_model::on_revenue(const revenue_book::change& ch, uint64_
   if (after != expected) {
     pending_cmd p;
     p.classification = after;
-    p.key = "cls:" + id + ":" + std::to_string(seq);
+    // The classification is part of the key: with other thresholds (a
+    // rebuild after a settings change) the same event can ask for another
+    // one, which the old key would have answered dup with the old event.
+    p.key = "cls:" + id + ":" + std::to_string(seq) + ":" + after;
     c.pending = std::move(p);
     due_.schedule(ch.customer, time_point::min());
   }

@@ -10,7 +10,7 @@
 // customer's revenue, if the new rating differs from the classification the
 // customer is expected to have (the one a pending command asks for, else the
 // current one from CUSTOMER_CLASSIFICATION_UPDATED; none at first), a command
-// UPDATE_CUSTOMER_CLASSIFICATION {classification} with key "cls:<id>:<s>" is
+// UPDATE_CUSTOMER_CLASSIFICATION {classification X} with key "cls:<id>:<s>:<X>" is
 // recorded (replacing an older pending one). The CUSTOMER_CLASSIFICATION_
 // UPDATED event carrying the pending classification completes it. All of
 // this is decided in apply(), so it is deterministic; tick() sends, retries

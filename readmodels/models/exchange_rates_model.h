@@ -2,7 +2,8 @@
 // exchange_rates: the exchange-rate saga (DOMAIN.md). On ORDER_CREATED in a
 // currency other than the base it asks the rates service for the rate and
 // sends SET_EXCHANGE_RATE {rate, base} for that order, idempotency key
-// "fx:<order id>:<seq of ORDER_CREATED>".
+// "fx:<order id>:<seq of ORDER_CREATED>", with ":<base>" appended when the
+// base is not kDefaultBase (a change of base must not be answered dup).
 //
 // Order states: base (in the base currency, nothing to do), waiting (for the
 // rates service), sending (rate known, command to send), sent (rill-core
@@ -44,8 +45,9 @@ namespace rill::readmodels {
 
 class exchange_rates_model final : public saga {
  public:
+  static constexpr std::string_view kDefaultBase = "EUR";
   struct options {
-    std::string base = "EUR";
+    std::string base{kDefaultBase};
     std::string rates_endpoint;
     std::chrono::milliseconds rates_timeout{1000};
     size_t rates_max_in_flight = 16;

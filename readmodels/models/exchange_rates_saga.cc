@@ -146,7 +146,12 @@ bool exchange_rates_model::send_command(uint32_t idx, time_point now) {
   pk.pack_double(o.rate);
   pack_str(pk, domain::f_base);
   pack_str(pk, opts_.base);
-  const std::string key = "fx:" + o.id + ":" + std::to_string(o.seq);
+  // The key names the base when it is not the default: after a change of
+  // base (a rebuild from seq 1) the same order's command asks for another
+  // base's rate, and the old key would be answered dup with the old base's
+  // event, leaving the order waiting for ever (an outside probe).
+  std::string key = "fx:" + o.id + ":" + std::to_string(o.seq);
+  if (opts_.base != kDefaultBase) key.append(":").append(opts_.base);
   const uint64_t req =
       commands_->send(domain::set_exchange_rate, domain::order, o.id, key, data.span(), now);
   if (req == 0) return false;

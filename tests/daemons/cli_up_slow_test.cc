@@ -339,5 +339,87 @@ TEST(CliSupervisor, AConfigFileReachesEveryDaemon) {
   EXPECT_DOUBLE_EQ(order["result"].value("rate", 0.0), 0.25) << order.dump();
 }
 
+// Sagas still complete after a change of settings (the models rebuild from
+// seq 1): the exchange-rate saga's key names a base other than EUR, and the
+// classification saga's key names the classification, so the rebuilt
+// sagas' commands are not answered dup with the events the old settings
+// caused. Both waited for ever (an outside probe: 375 orders stuck after a
+// change of base).
+TEST(CliSupervisor, SagasCompleteAfterTheBaseAndTheThresholdsChange) {
+  temp_dir d("rcli-settings");
+  const auto data = d.path() / "data";
+  const auto config = d.path() / "usd.json";
+  const nlohmann::json usd = {{"base", "USD"}};
+  std::ofstream(config) << nlohmann::json{{"models",
+                                           {{"orders", usd},
+                                            {"top_customers", usd},
+                                            {"exchange_rates", usd},
+                                            {"customer_analysis",
+                                             {{"base", "EUR"},
+                                              {"thresholds", {{"A", 50}, {"B", 10}}}}}}}}
+                               .dump();
+  struct down_at_exit {
+    std::filesystem::path data;
+    ~down_at_exit() {
+      run_rill({"down", "--data", data.string()}, {.timeout = std::chrono::milliseconds(90000)});
+    }
+  } guard{data};
+  auto rill = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--data", data.string(), "--json"});
+    return run_rill(args);
+  };
+  auto result = [&](std::vector<std::string> q) {
+    q.insert(q.begin(), "query");
+    auto r = rill(q);
+    auto j = parse_json(r.out);
+    return r.code == 0 && j.is_object() ? j["result"] : nlohmann::json();
+  };
+  auto up = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"up",          "--detach",     "--data",
+                                     data.string(), "--timeout-ms", "60000"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_rill(args, {.timeout = std::chrono::milliseconds(90000)});
+  };
+  auto r = up({"--config", config.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (std::vector<std::string> send :
+       {std::vector<std::string>{"CREATE_CUSTOMER", "customer", "c1", "name=A", "email=a@x.org"},
+        {"CREATE_ORDER", "order", "o1", "customer_id=c1", "amount=100", "currency=GBP"},
+        {"CREATE_CUSTOMER", "customer", "c3", "name=C", "email=c@x.org"},
+        {"CREATE_ORDER", "order", "o3", "customer_id=c3", "amount=100", "currency=EUR"}}) {
+    send.insert(send.begin(), "send");
+    ASSERT_EQ(rill(send).code, 0);
+  }
+  // USD base: o1 gets a USD rate; thresholds 50/10: c3 is classified A.
+  nlohmann::json o1, c3;
+  ASSERT_TRUE(eventually(
+      [&] {
+        o1 = result({"exchange_rates", "get", "id=o1"});
+        c3 = result({"customer_analysis", "rating", "id=c3"});
+        return o1.value("state", "") == "done" && c3.value("assigned", nlohmann::json()) == "A";
+      },
+      60s))
+      << o1.dump() << c3.dump();
+  ASSERT_EQ(rill({"down"}).code, 0);
+
+  // The default settings (EUR, thresholds 10000/1000): o1 needs a EUR rate,
+  // and c3 (100 EUR at the same seq) is now C.
+  r = up({});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(eventually(
+      [&] {
+        o1 = result({"exchange_rates", "get", "id=o1"});
+        c3 = result({"customer_analysis", "rating", "id=c3"});
+        return o1.value("state", "") == "done" && c3.value("assigned", nlohmann::json()) == "C" &&
+               c3.value("pending", nlohmann::json(0)).is_null();
+      },
+      60s))
+      << o1.dump() << c3.dump();
+  auto order = result({"orders", "get", "id=o1"});
+  EXPECT_TRUE(order.contains("amount_base")) << order.dump();
+  auto customer = result({"customers", "get", "id=c3"});
+  EXPECT_EQ(customer.value("classification", nlohmann::json()), "C") << customer.dump();
+}
+
 }  // namespace
 }  // namespace rill::test

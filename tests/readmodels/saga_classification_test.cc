@@ -45,9 +45,9 @@ TEST(SagaClassification, SendsTheRatingWithAKeyFromTheCausingEvent) {
                                {"agg", "customer"},
                                {"id", "c1"},
                                {"data", {{"classification", "B"}}},
-                               {"key", "cls:c1:3"},
+                               {"key", "cls:c1:3:B"},
                                {"req", by_id["c1"]["req"]}}));
-  EXPECT_EQ(by_id["c2"]["key"], "cls:c2:5");
+  EXPECT_EQ(by_id["c2"]["key"], "cls:c2:5:B");
   // Acknowledged, but pending until the event arrives.
   EXPECT_EQ(ok(*m, "rating", {{"id", "c1"}})["pending"], "B");
   const size_t at = log.size();
@@ -81,8 +81,8 @@ TEST(SagaClassification, ANewerRatingReplacesACommandInFlight) {
   auto service = [&] { core.serve(2ms, [](const json&) { return fake_core::ok(); }); };
   ASSERT_TRUE(run_until(
       *m, [&] { return core.received.size() == 2; }, service));
-  EXPECT_EQ(core.received[0]["key"], "cls:c1:2");
-  EXPECT_EQ(core.received[1]["key"], "cls:c1:3");
+  EXPECT_EQ(core.received[0]["key"], "cls:c1:2:B");
+  EXPECT_EQ(core.received[1]["key"], "cls:c1:3:A");
   EXPECT_EQ(core.received[1]["data"]["classification"], "A");
   EXPECT_EQ(ok(*m, "rating", {{"id", "c1"}})["pending"], "A");
   at = log.size();
@@ -114,9 +114,9 @@ TEST(SagaClassification, TimeoutsAreRetriedWithTheSameKeyAndRefusalsGivenUp) {
       *m, [&] { return !m->busy(); }, service));
   std::multiset<std::string> keys;
   for (const json& c : core.received) keys.insert(c["key"].get<std::string>());
-  EXPECT_GE(keys.count("cls:slow:3"), 2u);
-  EXPECT_EQ(keys.count("cls:refused:4"), 1u);
-  EXPECT_EQ(keys.size(), keys.count("cls:slow:3") + 1);
+  EXPECT_GE(keys.count("cls:slow:3:B"), 2u);
+  EXPECT_EQ(keys.count("cls:refused:4:B"), 1u);
+  EXPECT_EQ(keys.size(), keys.count("cls:slow:3:B") + 1);
   json refused = ok(*m, "rating", {{"id", "refused"}});
   EXPECT_EQ(refused["pending"], "B");
   EXPECT_NE(refused["error"].get<std::string>().find("bad_request"), std::string::npos);
@@ -164,7 +164,7 @@ TEST(SagaClassification, HostileRepliesAreIgnored) {
   EXPECT_EQ(ok(*quick, "rating", {{"id", "c1"}})["pending"], "C");
   EXPECT_FALSE(ok(*quick, "rating", {{"id", "c1"}}).contains("error"));
   EXPECT_EQ(seen, 6);
-  for (const json& c : core.received) EXPECT_EQ(c["key"], "cls:c1:2");
+  for (const json& c : core.received) EXPECT_EQ(c["key"], "cls:c1:2:C");
 }
 
 }  // namespace
