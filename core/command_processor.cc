@@ -50,12 +50,9 @@ std::span<const char> command_processor::reply(size_t i) const {
   return {out_.data() + r.off, r.len};
 }
 
-void command_processor::finish_reply(const msgpack::object* req, bool acked) {
+void command_processor::finish_reply(req_bytes req, bool acked) {
   reply_ref ref{reply_start_, out_.size() - reply_start_, req_buf_.size(), 0, acked};
-  if (req != nullptr && opt_.durable) {
-    msgpack::packer<out_buffer> pk(req_buf_);
-    pk.pack(*req);
-  }
+  if (!req.empty() && opt_.durable) req_buf_.write(req.data(), req.size());
   ref.req_len = req_buf_.size() - ref.req_off;
   replies_.push_back(ref);
 }
@@ -64,8 +61,8 @@ size_t command_processor::reject(errc code, std::string_view message) {
   ++counters_.requests;
   count_error(code);
   reply_start_ = out_.size();
-  encode_error(out_, code, message, nullptr);
-  finish_reply(nullptr, false);
+  encode_error(out_, code, message, {});
+  finish_reply({}, false);
   return replies_.size() - 1;
 }
 
@@ -305,7 +302,7 @@ void command_processor::handle_admin(const request& r) {
   } else if (r.op == "status") {
     nlohmann::json j = status();
     msgpack::packer<out_buffer> pk(out_);
-    pk.pack_map(static_cast<uint32_t>(j.size() + 1 + (r.req != nullptr ? 1 : 0)));
+    pk.pack_map(static_cast<uint32_t>(j.size() + 1 + (r.req.empty() ? 0 : 1)));
     pk.pack("ok");
     pk.pack(true);
     for (const auto& [k, v] : j.items()) {
@@ -313,9 +310,9 @@ void command_processor::handle_admin(const request& r) {
       auto bytes = nlohmann::json::to_msgpack(v);
       out_.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     }
-    if (r.req != nullptr) {
+    if (!r.req.empty()) {
       pk.pack("req");
-      pk.pack(*r.req);
+      out_.write(r.req.data(), r.req.size());
     }
   } else {
     count_error(errc::bad_request);
@@ -338,12 +335,7 @@ errc command_processor::end_batch() {
     if (!r.acked_events) continue;
     count_error(errc::unavailable);
     const size_t start = out_.size();
-    if (r.req_len != 0) {
-      msgpack::object_handle oh = msgpack::unpack(req_buf_.data() + r.req_off, r.req_len);
-      encode_error(out_, errc::unavailable, kFlushFailed, &oh.get());
-    } else {
-      encode_error(out_, errc::unavailable, kFlushFailed, nullptr);
-    }
+    encode_error(out_, errc::unavailable, kFlushFailed, {req_buf_.data() + r.req_off, r.req_len});
     r.off = start;
     r.len = out_.size() - start;
     r.acked_events = false;

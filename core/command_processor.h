@@ -96,7 +96,7 @@ class command_processor {
  private:
   struct reply_ref {
     size_t off, len;
-    size_t req_off, req_len;  // the packed `req` to echo, in req_buf_
+    size_t req_off, req_len;  // the `req` to echo, in req_buf_
     bool acked_events;        // acknowledges appended events: at risk if the flush fails
   };
   // A request decoded ahead of its handling (stage()), or now (handle()).
@@ -116,7 +116,7 @@ class command_processor {
   // Validates one command and, if fine, appends its event. Returns the verdict.
   verdict run_command(const command_request& c, bool append_now);
   errc append_event(const command_request& c, const verdict& v);
-  void finish_reply(const msgpack::object* req, bool acked);
+  void finish_reply(std::span<const char> req, bool acked);
   void count_error(errc e) { ++counters_.errors[static_cast<size_t>(e)]; }
 
   validator& validator_;
@@ -127,7 +127,7 @@ class command_processor {
   std::array<staged, kRing> ring_;  // stage()'s requests, by index mod kRing
   out_buffer out_;       // all replies of the batch, back to back
   out_buffer event_;     // scratch for one event body
-  out_buffer req_buf_;   // packed req objects of the batch
+  out_buffer req_buf_;   // the batch's req values, as their clients encoded them
   size_t reply_start_ = 0;
   uint64_t ts_ = 0;  // the events' ts for the request being handled (0: not read yet)
   std::vector<reply_ref> replies_;

@@ -28,40 +28,39 @@ void error_body(packer& pk, errc code, std::string_view message, std::optional<u
   }
 }
 
-void req_field(out_buffer& out, const msgpack::object* req) {
-  if (req == nullptr) return;
+void req_field(out_buffer& out, req_bytes req) {
+  if (req.empty()) return;
   out.append(std::string_view("\xa3" "req", 4));
-  pack_object(out, *req);
+  out.write(req.data(), req.size());
 }
 
 }  // namespace
 
-void encode_ok(out_buffer& out, uint64_t seq, uint64_t ver, bool dup,
-               const msgpack::object* req) {
+void encode_ok(out_buffer& out, uint64_t seq, uint64_t ver, bool dup, req_bytes req) {
   packer pk(out);
-  pk.pack_map(4 + (req != nullptr));
+  pk.pack_map(4 + !req.empty());
   ok_body(out, pk, seq, ver, dup);
   req_field(out, req);
 }
 
-void encode_error(out_buffer& out, errc code, std::string_view message,
-                  const msgpack::object* req, std::optional<uint64_t> ver) {
+void encode_error(out_buffer& out, errc code, std::string_view message, req_bytes req,
+                  std::optional<uint64_t> ver) {
   packer pk(out);
-  pk.pack_map(3 + ver.has_value() + (req != nullptr));
+  pk.pack_map(3 + ver.has_value() + !req.empty());
   error_body(pk, code, message, ver);
   req_field(out, req);
 }
 
-void encode_ack(out_buffer& out, const msgpack::object* req) {
-  out.push_back(static_cast<char>(0x80 | (1 + (req != nullptr))));
+void encode_ack(out_buffer& out, req_bytes req) {
+  out.push_back(static_cast<char>(0x80 | (1 + !req.empty())));
   out.append(std::string_view("\xa2" "ok" "\xc3", 4));
   req_field(out, req);
 }
 
-void batch_reply_writer::begin(size_t count, const msgpack::object* req) {
+void batch_reply_writer::begin(size_t count, req_bytes req) {
   req_ = req;
   packer pk(out_);
-  pk.pack_map(2 + (req != nullptr));
+  pk.pack_map(2 + !req.empty());
   pack_str(pk, "ok");
   pk.pack_true();
   pack_str(pk, "results");
@@ -83,7 +82,7 @@ void batch_reply_writer::add_error(errc code, std::string_view message,
 
 void batch_reply_writer::finish() {
   req_field(out_, req_);
-  req_ = nullptr;
+  req_ = {};
 }
 
 }  // namespace rill

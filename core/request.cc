@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/msgpack_check.h"
 #include "core/msgpack_cursor.h"
 #include "core/msgpack_decode.h"
 #include "core/utf8.h"
@@ -114,25 +115,15 @@ inline bool absent(const msgpack::object* o) {
   return o == nullptr || o->type == msgpack::type::NIL;
 }
 
-// The encoded bytes of a map value, found in `bytes` from its key: the
-// zero-copy decoder (decode_msgpack) leaves a key's string pointing into the
-// request, and the value's encoding starts right after it. Empty when the
-// key does not point into `bytes` (an object from another decoder) or the
-// bytes there are not a map of the value's size.
+// The encoded bytes of a map value (data), found in `bytes` from its key;
+// empty unless they are a map of the value's size.
 std::span<const char> raw_map_value(const msgpack::object_kv& kv, std::span<const char> bytes) {
-  if (bytes.empty() || kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::MAP)
-    return {};
-  const auto begin = reinterpret_cast<uintptr_t>(bytes.data());
-  const auto end = begin + bytes.size();
-  const auto key = reinterpret_cast<uintptr_t>(kv.key.via.str.ptr);
-  if (key < begin || key > end || kv.key.via.str.size > end - key) return {};
-  const size_t at = key - begin + kv.key.via.str.size;
-  msgpack_cursor c(bytes.subspan(at));
+  if (kv.val.type != msgpack::type::MAP) return {};
+  const std::span<const char> v = raw_value(kv, bytes);
+  msgpack_cursor c(v);
   uint32_t n = 0;
-  if (!c.read_map_header(n) || n != kv.val.via.map.size) return {};
-  msgpack_cursor v(bytes.subspan(at));
-  if (!v.skip()) return {};
-  return v.bytes_since(0);
+  if (v.empty() || !c.read_map_header(n) || n != kv.val.via.map.size) return {};
+  return v;
 }
 
 // Type-checks the command fields of fs into out.
@@ -184,35 +175,40 @@ errc fill_command(const field_set& fs, const limits& lim, std::span<const char> 
   return errc::ok;
 }
 
-void recover_req(std::span<const char> bytes, msgpack::zone& zone, const limits& lim,
-                 request& out) {
-  out.req = find_req(bytes, zone, lim);
-}
-
 }  // namespace
 
-const msgpack::object* find_req(std::span<const char> bytes, msgpack::zone& zone,
-                                const limits& lim) {
+std::span<const char> raw_value(const msgpack::object_kv& kv, std::span<const char> bytes) {
+  if (bytes.empty() || kv.key.type != msgpack::type::STR) return {};
+  const auto begin = reinterpret_cast<uintptr_t>(bytes.data());
+  const auto end = begin + bytes.size();
+  const auto key = reinterpret_cast<uintptr_t>(kv.key.via.str.ptr);
+  if (key < begin || key > end || kv.key.via.str.size > end - key) return {};
+  const size_t at = key - begin + kv.key.via.str.size;
+  msgpack_cursor v(bytes.subspan(at));
+  if (!v.skip()) return {};
+  return v.bytes_since(0);
+}
+
+std::span<const char> find_req(std::span<const char> bytes, const limits& lim) {
   msgpack_cursor c(bytes);
   uint32_t n;
-  if (!c.read_map_header(n)) return nullptr;
+  if (!c.read_map_header(n)) return {};
   uint64_t budget = lim.max_elements;  // values we are willing to step over
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view name;
     if (!c.read_str(name)) {
-      if (!c.skip(budget)) return nullptr;
+      if (!c.skip(budget)) return {};
     }
     const size_t start = c.offset();
-    if (!c.skip(budget)) return nullptr;
+    if (!c.skip(budget)) return {};
     if (name != "req") continue;
     const std::span<const char> value = c.bytes_since(start);
-    if (value.size() > lim.max_request_bytes) return nullptr;
+    if (value.size() > lim.max_request_bytes) return {};
     std::string ignored;
-    const msgpack::object* req = nullptr;
-    if (decode_msgpack(value, zone, lim, req, ignored) == errc::ok) return req;
-    return nullptr;
+    if (check_msgpack(value, lim, ignored) != errc::ok) return {};
+    return value;
   }
-  return nullptr;
+  return {};
 }
 
 errc decode_command(const msgpack::object& o, const limits& lim, command_request& out,
@@ -229,14 +225,14 @@ errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limi
   out = request{};
   message.clear();
   if (bytes.size() > lim.max_request_bytes) {
-    recover_req(bytes, zone, lim, out);
+    out.req = find_req(bytes, lim);
     message = "request of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
               std::to_string(lim.max_request_bytes);
     return errc::too_large;
   }
   const msgpack::object* root = nullptr;
   if (errc e = decode_msgpack(bytes, zone, lim, root, message); e != errc::ok) {
-    recover_req(bytes, zone, lim, out);
+    out.req = find_req(bytes, lim);
     return e;
   }
   out.root = root;
@@ -244,7 +240,8 @@ errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limi
   if (root->type != msgpack::type::MAP) return bad(message, "a request must be a map");
   field_set fs;
   const errc walked = collect(*root, fs, message);
-  out.req = fs.get(field::req);
+  if (const msgpack::object_kv* kv = fs.kv[static_cast<size_t>(field::req)])
+    out.req = raw_value(*kv, bytes);
   const msgpack::object* batch = fs.get(field::batch);
   const msgpack::object* op = fs.get(field::op);
   if ((fs.get(field::cmd) != nullptr) + (batch != nullptr) + (op != nullptr) > 1) {

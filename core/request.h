@@ -46,18 +46,23 @@ struct request {
                                            // with decode_command
   bool atomic = false;                     // kind::batch
   std::string_view op;                     // kind::admin
-  const msgpack::object* req = nullptr;    // the `req` field to echo, or nullptr
+  std::span<const char> req;               // the `req` value's bytes to echo; empty: none
   const msgpack::object* root = nullptr;   // the whole request map
   std::span<const char> bytes;             // what root was decoded from
 };
 
 // For a request that failed to decode as a whole (too large, or bad
 // MessagePack elsewhere in it): finds the top-level `req` field of a map with
-// a cursor and decodes only that value into `zone`, so the error reply can
-// echo it. Best effort: nullptr on any doubt. Every ROUTER endpoint's decoder
-// uses it.
-const msgpack::object* find_req(std::span<const char> bytes, msgpack::zone& zone,
-                                const limits& lim);
+// a cursor and returns its value's bytes if they are well-formed MessagePack
+// within the limits, so the error reply can echo it. Best effort: empty on
+// any doubt. Every ROUTER endpoint's decoder uses it.
+std::span<const char> find_req(std::span<const char> bytes, const limits& lim);
+
+// The bytes of the value of map entry `kv` of a tree decode_msgpack built
+// from `bytes`: the zero-copy decoder leaves a key's string pointing into
+// the request, and the value's encoding starts right after it. Empty when
+// the key is not a string pointing into `bytes`.
+std::span<const char> raw_value(const msgpack::object_kv& kv, std::span<const char> bytes);
 
 // Parses `bytes` into `zone` and decodes the request. Returns ok, or the error
 // code with a human message:
@@ -67,7 +72,7 @@ const msgpack::object* find_req(std::span<const char> bytes, msgpack::zone& zone
 //               values, invalid UTF-8 in any string (data included), a missing
 //               or mistyped field, an unknown field, cmd+batch+op mixed.
 // On error out.req is still set when the root was a map with a `req` field
-// (even for too_large, where only that field is decoded), so the reply can
+// (even for too_large, where only that field is checked), so the reply can
 // echo it.
 errc decode_request(std::span<const char> bytes, msgpack::zone& zone, const limits& lim,
                     request& out, std::string& message);

@@ -47,7 +47,7 @@ void query_server::handle(transport::inbound& in, uint64_t applied, clock::time_
   if (in.route.empty()) return;  // cannot happen on a ROUTER; nothing to answer to
   if (in.empty || in.extra_frames) {
     encode_query_error(reply_, errc::bad_request,
-                       in.empty ? "no request body" : "a query is one body frame", nullptr);
+                       in.empty ? "no request body" : "a query is one body frame", {});
     send(in);
     return;
   }

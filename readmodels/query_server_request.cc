@@ -68,14 +68,14 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   out = query_request{};
   message.clear();
   if (bytes.size() > opt.lim.max_request_bytes) {
-    out.req = find_req(bytes, zone, opt.lim);  // core/request.h
+    out.req = find_req(bytes, opt.lim);  // core/request.h
     message = "request of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
               std::to_string(opt.lim.max_request_bytes);
     return errc::too_large;
   }
   if (bytes.empty()) return bad(message, "empty request");
   if (errc e = check_msgpack(bytes, opt.lim, message); e != errc::ok) {
-    out.req = find_req(bytes, zone, opt.lim);  // core/request.h
+    out.req = find_req(bytes, opt.lim);  // core/request.h
     return e;
   }
   const msgpack::object* root = nullptr;
@@ -86,7 +86,7 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   for (uint32_t i = 0; i < root->via.map.size; ++i) {
     const auto& kv = root->via.map.ptr[i];
     if (kv.key.type == msgpack::type::STR && as_view(kv.key) == "req") {
-      out.req = &kv.val;
+      out.req = raw_value(kv, bytes);  // core/request.h: its bytes, echoed as sent
       break;
     }
   }
@@ -138,22 +138,22 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   return errc::ok;
 }
 
-void begin_query_reply(out_buffer& out, uint64_t seq, const msgpack::object* req) {
+void begin_query_reply(out_buffer& out, uint64_t seq, std::span<const char> req) {
   msgpack::packer<out_buffer> pk(out);
-  pk.pack_map(3 + (req != nullptr ? 1 : 0));
+  pk.pack_map(3 + (req.empty() ? 0 : 1));
   pack_key(pk, "ok");
   pk.pack_true();
   pack_key(pk, "seq");
   pk.pack_uint64(seq);
-  if (req != nullptr) {
+  if (!req.empty()) {
     pack_key(pk, "req");
-    pk.pack(*req);
+    out.write(req.data(), req.size());
   }
   pack_key(pk, "result");
 }
 
 void encode_query_error(out_buffer& out, errc code, std::string_view message,
-                        const msgpack::object* req) {
+                        std::span<const char> req) {
   encode_error(out, code, message, req);
 }
 

@@ -38,7 +38,7 @@ struct query_request {
   bool has_after = false;
   uint64_t after = 0;
   uint64_t timeout_ms = 0;  // already defaulted and clamped
-  const msgpack::object* req = nullptr;
+  std::span<const char> req;  // the `req` value's bytes, echoed as sent; empty: none
 };
 
 struct query_decode_options {
@@ -56,11 +56,11 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
 // The reply header of a successful query: writes the map header and the
 // "ok", "seq" and "req" fields and then the key "result"; the caller packs
 // exactly one value after it.
-void begin_query_reply(out_buffer& out, uint64_t seq, const msgpack::object* req);
+void begin_query_reply(out_buffer& out, uint64_t seq, std::span<const char> req);
 
 // An error reply (core/reply.h encode_error, same layout).
 void encode_query_error(out_buffer& out, errc code, std::string_view message,
-                        const msgpack::object* req);
+                        std::span<const char> req);
 
 // An empty map, for absent args. Thread-safe (immutable).
 const msgpack::object& empty_map_object();

@@ -12,14 +12,19 @@ namespace rill::transport {
 
 namespace {
 
-const msgpack::object* get(const msgpack::object& m, std::string_view key) {
+const msgpack::object_kv* entry(const msgpack::object& m, std::string_view key) {
   for (uint32_t i = 0; i < m.via.map.size; ++i) {
     const auto& kv = m.via.map.ptr[i];
     if (kv.key.type == msgpack::type::STR &&
         std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == key)
-      return &kv.val;
+      return &kv;
   }
   return nullptr;
+}
+
+const msgpack::object* get(const msgpack::object& m, std::string_view key) {
+  const msgpack::object_kv* kv = entry(m, key);
+  return kv != nullptr ? &kv->val : nullptr;
 }
 
 bool get_uint(const msgpack::object& m, std::string_view key, uint64_t& v, bool& bad) {
@@ -61,7 +66,7 @@ errc decode_replay_request(std::span<const char> body, size_t max_request_bytes,
     message = "not MessagePack: " + message;
   }
   if (e != errc::ok) {
-    out.req = find_req(body, *zone, lim);  // echoed in the error reply
+    out.req = find_req(body, lim);  // echoed in the error reply
     oh.set(msgpack::object());
     oh.zone() = std::move(zone);
     return e;
@@ -71,7 +76,7 @@ errc decode_replay_request(std::span<const char> body, size_t max_request_bytes,
   const auto& root = oh.get();
   if (root.type != msgpack::type::MAP)
     return fail(message, errc::bad_request, "a replay request is a map");
-  out.req = get(root, "req");
+  if (const msgpack::object_kv* kv = entry(root, "req")) out.req = raw_value(*kv, body);
   if (const auto* op = get(root, "op")) {
     if (op->type == msgpack::type::STR &&
         std::string_view(op->via.str.ptr, op->via.str.size) == "ping") {

@@ -33,7 +33,7 @@ struct replay_request {
   std::string_view agg;   // aggregate
   std::string_view id;    // aggregate
   uint64_t from_ver = 1;  // aggregate: the first version wanted (0 counts as 1)
-  const msgpack::object* req = nullptr;  // echoed in the reply; also set on most errors
+  std::span<const char> req;  // its bytes, echoed in the reply; also set on most errors
 };
 
 // ok, or bad_request / too_large with `message` (the reply's error text).

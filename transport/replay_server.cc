@@ -52,7 +52,7 @@ class replay_server::impl {
   void handle(const inbound& in) {
     if (in.empty || in.extra_frames) {
       encode_error(out_, errc::bad_request, in.empty ? "empty request" : "a request is one frame",
-                   nullptr);
+                   {});
       return;
     }
     msgpack::object_handle oh;
@@ -76,9 +76,9 @@ class replay_server::impl {
     }
   }
 
-  void write_reply(size_t count, uint64_t head, const msgpack::object* req) {
+  void write_reply(size_t count, uint64_t head, req_bytes req) {
     msgpack::packer<out_buffer> pk(out_);
-    pk.pack_map(req != nullptr ? 4 : 3);
+    pk.pack_map(req.empty() ? 3 : 4);
     pk.pack("ok");
     pk.pack(true);
     pk.pack("events");
@@ -86,13 +86,13 @@ class replay_server::impl {
     out_.write(bodies_.data(), bodies_.size());
     pk.pack("head");
     pk.pack(head);
-    if (req != nullptr) {
+    if (!req.empty()) {
       pk.pack("req");
-      pk.pack(*req);
+      out_.write(req.data(), req.size());
     }
   }
 
-  void range(uint64_t from, uint64_t max, const msgpack::object* req) {
+  void range(uint64_t from, uint64_t max, req_bytes req) {
     const uint64_t head = head_();
     bodies_.clear();
     size_t count = 0;
@@ -126,7 +126,7 @@ class replay_server::impl {
   }
 
   void aggregate(std::string_view agg, std::string_view id, uint64_t from_ver, uint64_t max,
-                 const msgpack::object* req) {
+                 req_bytes req) {
     const uint64_t head = head_();
     update_index(head);
     key_.assign(agg).push_back('\0');

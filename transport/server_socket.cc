@@ -76,8 +76,8 @@ void server_socket::answer_forbidden(const inbound& in) {
   }
   if (forbidden_answers_ >= kForbiddenPerSecond) return;
   ++forbidden_answers_;
-  msgpack::zone zone;
-  const msgpack::object* req = in.empty ? nullptr : find_req(in.bytes(), zone, limits{});
+  const std::span<const char> req =
+      in.empty ? std::span<const char>() : find_req(in.bytes(), limits{});
   out_buffer out;
   encode_error(out, errc::forbidden, "this client's CURVE key is not on the server's allow-list",
                req);

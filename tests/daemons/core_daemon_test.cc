@@ -102,6 +102,84 @@ TEST_F(core_daemon, CreatesAndAcknowledgesWithDenseSeqs) {
   EXPECT_EQ(head(), 3u);
 }
 
+// `req` comes back exactly as the client encoded it, on the command and
+// the replay endpoints, in acks, errors, batch and status replies: a float
+// 1.0 stayed a float, a uint32 and a str8 kept their forms (they came back
+// as 1, a fixint, a fixstr: an outside client's ids changed type).
+TEST_F(core_daemon, ReqIsEchoedByteForByte) {
+  auto reply_to = [&](const std::string& endpoint, const std::string& body) {
+    zmq::socket_t s(ctx_, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(endpoint);
+    s.send(zmq::buffer(body), zmq::send_flags::none);
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, 10s) == 0) return std::string("(no reply)");
+    zmq::message_t m;
+    (void)s.recv(m);
+    return m.to_string();
+  };
+  // A map of `fields` (already encoded key-value pairs) plus req.
+  auto with_req = [](uint8_t count, const std::string& fields, const std::string& req) {
+    return std::string(1, static_cast<char>(0x80 | (count + 1))) + fields + "\xa3req" + req;
+  };
+  const std::string ping = std::string("\xa2op\xa4ping");
+  const std::string status = std::string("\xa2op\xa6status");
+  auto command = [](const std::string& id) {
+    return std::string(
+               "\xa3"
+               "cmd\xaf"
+               "CREATE_CUSTOMER\xa3"
+               "agg\xa8"
+               "customer\xa2id") +
+           static_cast<char>(0xa0 | id.size()) + id +
+           "\xa4"
+           "data\x82\xa4name\xa1N\xa5"
+           "email\xa1"
+           "e";
+  };
+  const std::string from1 = std::string(
+      "\xa4"
+      "from\x01");
+  const std::vector<std::string> reqs = {std::string("\xcb\x3f\xf0\0\0\0\0\0\0", 9),  // 1.0
+                                         std::string("\xcb\x80\0\0\0\0\0\0\0", 9),    // -0.0
+                                         std::string("\xce\0\0\0\x01", 5),            // uint32 1
+                                         std::string("\xd9\x01"
+                                                     "a",
+                                                     3),  // str8 "a"
+                                         std::string("\x81\xa1"
+                                                     "a\xcb\x40\x08\0\0\0\0\0\0",
+                                                     12),          // {"a": 3.0}
+                                         std::string("\xc0", 1)};  // nil
+  int n = 0;
+  for (const std::string& req : reqs) {
+    const std::string echoed = "\xa3req" + req;
+    const std::string id = "r" + std::to_string(n++);
+    for (const auto& [endpoint, body] : std::vector<std::pair<std::string, std::string>>{
+             {eps_.command, with_req(1, ping, req)},
+             {eps_.command, with_req(1, status, req)},
+             {eps_.command, with_req(4, command(id), req)},  // ok
+             {eps_.command, with_req(4, command(id), req)},  // already_exists
+             {eps_.command, with_req(1,
+                                     "\xa3"
+                                     "cmd\x07",
+                                     req)},  // bad_request
+             {eps_.command, with_req(1,
+                                     "\xa5"
+                                     "batch\x90",
+                                     req)},  // an empty batch
+             {eps_.replay, with_req(1, from1, req)},
+             {eps_.replay, with_req(1, ping, req)},
+             {eps_.replay, with_req(1,
+                                    "\xa4"
+                                    "from\xa1x",
+                                    req)}}) {  // bad_request
+      const std::string reply = reply_to(endpoint, body);
+      EXPECT_NE(reply.find(echoed), std::string::npos)
+          << endpoint << " req " << n << ": " << json::from_msgpack(reply, true, false).dump();
+    }
+  }
+}
+
 TEST_F(core_daemon, EveryCommandErrorCode) {
   create_customer("c1");
   auto code = [&](json req) { return call(req).value("error", std::string("none")); };

@@ -1,5 +1,7 @@
 // The rill-proj daemon as a child process: start, answer, stop cleanly,
 // exit codes, pid file, config file, SIGKILL mid-stream and restart.
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -58,6 +60,41 @@ TEST_F(ProjDaemon, StartsAnswersAndStopsCleanly) {
       fs::exists(dir_.path() / "models" / "journal_stats" / "snap-00000000000000001010.rsnap"))
       << "a final snapshot at a clean stop";
   EXPECT_FALSE(fs::exists(dir_.path() / "run" / "model.journal_stats"));
+}
+
+// A query's `req` comes back as the client encoded it: a float 1.0 and a
+// uint32 kept their forms (they came back as a fixint), in answers, parked
+// `after` answers and errors.
+TEST_F(ProjDaemon, ReqIsEchoedByteForByte) {
+  test_journal j(dir_.path() / "journal");
+  j.append_many(10, 10);
+  child_process p(argv(), log());
+  ASSERT_TRUE(wait_applied(ctx_, endpoint(), 10)) << read_file(log());
+  zmq::socket_t s(ctx_, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint());
+  const std::string status = "\xa1q\xa6status";
+  for (const std::string& req :
+       {std::string("\xcb\x3f\xf0\0\0\0\0\0\0", 9), std::string("\xce\0\0\0\x01", 5)}) {
+    for (const std::string& body : {"\x82" + status + "\xa3req" + req,  // answered
+                                    "\x84" + status +
+                                        "\xa5"
+                                        "after\x0b\xaatimeout_ms\xcd\x13\x88\xa3req" +
+                                        req,                          // parked
+                                    "\x82\xa1q\x07\xa3req" + req}) {  // bad_request
+      s.send(zmq::buffer(body), zmq::send_flags::none);
+      if (body.find("after") != std::string::npos) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // parked by now, mostly
+        j.append_many(1, 10, "later");
+      }
+      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+      ASSERT_EQ(zmq::poll(&item, 1, std::chrono::seconds(10)), 1);
+      zmq::message_t m;
+      ASSERT_TRUE(s.recv(m));
+      EXPECT_NE(m.to_string().find("\xa3req" + req), std::string::npos)
+          << nlohmann::json::from_msgpack(m.to_string(), true, false).dump();
+    }
+  }
 }
 
 TEST_F(ProjDaemon, UnknownModelExitsWithUsageError) {

@@ -78,7 +78,7 @@ void check_event_round_trip(const command_request& c, const verdict& v, uint64_t
 }
 
 void run_command(validator& val, const command_request& c, uint64_t& seq, batch_reply_writer* w,
-                 out_buffer& out, const msgpack::object* req) {
+                 out_buffer& out, std::span<const char> req) {
   const verdict v = val.check(c, seq + 1);
   require(valid_utf8(v.message));
   if (v.code == errc::ok && !v.dup) {
@@ -153,7 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           w.add_error(errc::bad_request, message);
           continue;
         }
-        run_command(val, c, seq, &w, out, nullptr);
+        run_command(val, c, seq, &w, out, {});
       }
       w.finish();
       if (r.atomic) {
