@@ -201,7 +201,8 @@ void projector::answer(projector_slot& s, const query_request& rq, out_buffer& o
     return;
   }
   if (rq.q == "status") {
-    begin_query_reply(out, s.applied, rq.req);
+    const status_fields top{known_head(), s.events_applied};
+    begin_query_reply(out, s.applied, rq.req, &top);
     write_status(s, pk);
     return;
   }

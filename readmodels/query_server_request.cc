@@ -138,13 +138,20 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   return errc::ok;
 }
 
-void begin_query_reply(out_buffer& out, uint64_t seq, std::span<const char> req) {
+void begin_query_reply(out_buffer& out, uint64_t seq, std::span<const char> req,
+                       const status_fields* status) {
   msgpack::packer<out_buffer> pk(out);
-  pk.pack_map(3 + (req.empty() ? 0 : 1));
+  pk.pack_map(3 + (req.empty() ? 0 : 1) + (status != nullptr ? 2 : 0));
   pack_key(pk, "ok");
   pk.pack_true();
   pack_key(pk, "seq");
   pk.pack_uint64(seq);
+  if (status != nullptr) {
+    pack_key(pk, "head");
+    pk.pack_uint64(status->head);
+    pack_key(pk, "events_applied");
+    pk.pack_uint64(status->events_applied);
+  }
   if (!req.empty()) {
     pack_key(pk, "req");
     out.write(req.data(), req.size());

@@ -56,7 +56,15 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
 // The reply header of a successful query: writes the map header and the
 // "ok", "seq" and "req" fields and then the key "result"; the caller packs
 // exactly one value after it.
-void begin_query_reply(out_buffer& out, uint64_t seq, std::span<const char> req);
+// The `status` query's reply also carries head and events_applied at the top
+// level, beside seq (PROTOCOL.md: "answers with at least seq, head and
+// events_applied"); the result holds them too, with the rest.
+struct status_fields {
+  uint64_t head = 0;
+  uint64_t events_applied = 0;
+};
+void begin_query_reply(out_buffer& out, uint64_t seq, std::span<const char> req,
+                       const status_fields* status = nullptr);
 
 // An error reply (core/reply.h encode_error, same layout).
 void encode_query_error(out_buffer& out, errc code, std::string_view message,

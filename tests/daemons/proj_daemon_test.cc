@@ -51,6 +51,13 @@ TEST_F(ProjDaemon, StartsAnswersAndStopsCleanly) {
   EXPECT_EQ(std::stoi(read_file(pid_path())), p.pid());
   auto r = query(ctx_, endpoint(), {{"q", "status"}});
   EXPECT_EQ((*r)["result"]["pid"], p.pid());
+  // seq, head and events_applied at the top level too (PROTOCOL.md's
+  // "answers status with at least seq, head and events_applied").
+  EXPECT_EQ((*r)["seq"], 1000) << r->dump();
+  EXPECT_EQ((*r)["head"], 1000) << r->dump();
+  EXPECT_EQ((*r)["events_applied"], 1000) << r->dump();
+  EXPECT_EQ((*r)["head"], (*r)["result"]["head"]);
+  EXPECT_EQ((*r)["events_applied"], (*r)["result"]["events_applied"]);
   j.append_many(10, 10, "more");
   ASSERT_TRUE(wait_applied(ctx_, endpoint(), 1010));
   const int status = p.kill(SIGTERM);
