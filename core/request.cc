@@ -184,9 +184,28 @@ std::span<const char> raw_value(const msgpack::object_kv& kv, std::span<const ch
   const auto key = reinterpret_cast<uintptr_t>(kv.key.via.str.ptr);
   if (key < begin || key > end || kv.key.via.str.size > end - key) return {};
   const size_t at = key - begin + kv.key.via.str.size;
-  msgpack_cursor v(bytes.subspan(at));
-  if (!v.skip()) return {};
-  return v.bytes_since(0);
+  if (at >= bytes.size()) return {};
+  // Numbers, nil and booleans (what clients put in req) by their first byte;
+  // the rest through the cursor.
+  size_t n = 0;
+  const auto first = static_cast<uint8_t>(bytes[at]);
+  if (first <= 0x7f || first >= 0xe0 || first == 0xc0 || first == 0xc2 || first == 0xc3) {
+    n = 1;
+  } else if (first == 0xcc || first == 0xd0) {
+    n = 2;
+  } else if (first == 0xcd || first == 0xd1) {
+    n = 3;
+  } else if (first == 0xce || first == 0xd2 || first == 0xca) {
+    n = 5;
+  } else if (first == 0xcf || first == 0xd3 || first == 0xcb) {
+    n = 9;
+  } else {
+    msgpack_cursor v(bytes.subspan(at));
+    if (!v.skip()) return {};
+    return v.bytes_since(0);
+  }
+  if (n > bytes.size() - at) return {};
+  return bytes.subspan(at, n);
 }
 
 std::span<const char> find_req(std::span<const char> bytes, const limits& lim) {
