@@ -57,12 +57,12 @@ void command_processor::finish_reply(req_bytes req, bool acked) {
   replies_.push_back(ref);
 }
 
-size_t command_processor::reject(errc code, std::string_view message) {
+size_t command_processor::reject(errc code, std::string_view message, std::span<const char> req) {
   ++counters_.requests;
   count_error(code);
   reply_start_ = out_.size();
-  encode_error(out_, code, message, {});
-  finish_reply({}, false);
+  encode_error(out_, code, message, req);
+  finish_reply(req, false);
   return replies_.size() - 1;
 }
 

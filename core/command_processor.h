@@ -62,9 +62,9 @@ class command_processor {
   // Handles one request body and queues its reply; returns the reply's index
   // for reply(). The reply bytes stay valid until begin_batch().
   size_t handle(std::span<const char> body);
-  // Queues an error reply for a request that could not be read at all
-  // (empty or extra frames): bad_request without req.
-  size_t reject(errc code, std::string_view message);
+  // Queues an error reply for a request that could not be read as one
+  // (empty, or extra frames): `req` found in its first body frame, if any.
+  size_t reject(errc code, std::string_view message, std::span<const char> req = {});
   // Decoding ahead, for a drained batch of requests: stage(i, body) decodes
   // request i now and prefetches the index and key slots a single command
   // will look up; handle_staged(i) later handles it, with the same result

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/request.h"
 #include "core/utf8.h"
 
 namespace rill::readmodels {
@@ -47,7 +48,8 @@ void query_server::handle(transport::inbound& in, uint64_t applied, clock::time_
   if (in.route.empty()) return;  // cannot happen on a ROUTER; nothing to answer to
   if (in.empty || in.extra_frames) {
     encode_query_error(reply_, errc::bad_request,
-                       in.empty ? "no request body" : "a query is one body frame", {});
+                       in.empty ? "no request body" : "a query is one body frame",
+                       in.empty ? std::span<const char>() : find_req(in.bytes(), opt_.decode.lim));
     send(in);
     return;
   }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/request.h"
 #include "transport/notifier_codec.h"
 #include "transport/notifier_protocol.h"
 
@@ -206,6 +207,7 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
   } else if (in.extra_frames) {
     e = errc::bad_request;
     message = "a request is one body frame";
+    req.req = find_req(in.bytes(), request_limits_);  // core/request.h
   } else {
     e = notify::decode_request(in.bytes(), request_limits_, req, message);
   }

@@ -8,6 +8,7 @@
 #include "core/event.h"
 #include "core/msgpack.h"
 #include "core/reply.h"
+#include "core/request.h"
 #include "store/journal_reader.h"
 #include "transport/replay_request.h"
 
@@ -52,7 +53,7 @@ class replay_server::impl {
   void handle(const inbound& in) {
     if (in.empty || in.extra_frames) {
       encode_error(out_, errc::bad_request, in.empty ? "empty request" : "a request is one frame",
-                   {});
+                   in.empty ? req_bytes() : find_req(in.bytes(), limits{}));
       return;
     }
     msgpack::object_handle oh;

@@ -172,6 +172,7 @@ int run(rill::daemon::core_options& o) {
   po.lim = o.lim;
   po.durable = durable;
   uint64_t dropped_logged = 0;
+  std::chrono::steady_clock::time_point dropped_logged_at{};  // at most one line per 10 s
   bool worked_since_trim = false;
   std::chrono::steady_clock::time_point trimmed_at{}, worked_at{};
   std::chrono::steady_clock::time_point unavailable_logged_at{};
@@ -276,8 +277,10 @@ int run(rill::daemon::core_options& o) {
       if (readable(i))
         proc.handle_staged(i);
       else
-        proc.reject(errc::bad_request, in[i].empty ? "empty request: the body frame is missing"
-                                                   : "a request is exactly one body frame");
+        proc.reject(errc::bad_request,
+                    in[i].empty ? "empty request: the body frame is missing"
+                                : "a request is exactly one body frame",
+                    in[i].empty ? std::span<const char>() : find_req(in[i].bytes(), o.lim));
     }
     if (proc.end_batch() != errc::ok)
       spdlog::critical("journal flush failed: refusing further writes until restarted");
@@ -307,7 +310,9 @@ int run(rill::daemon::core_options& o) {
           writer->head(), refused);
       refusing = false;
     }
-    if (commands.dropped_replies() != dropped_logged) {
+    if (commands.dropped_replies() != dropped_logged &&
+        std::chrono::steady_clock::now() - dropped_logged_at >= std::chrono::seconds(10)) {
+      dropped_logged_at = std::chrono::steady_clock::now();
       spdlog::warn("{} replies dropped so far (clients gone or not reading)", commands.dropped_replies());
       dropped_logged = commands.dropped_replies();
     }

@@ -12,6 +12,7 @@
 #include "core/msgpack.h"
 #include "core/msgpack_check.h"
 #include "core/msgpack_cursor.h"
+#include "core/request.h"
 #include "core/utf8.h"
 #include "transport/server_socket.h"
 
@@ -164,6 +165,9 @@ bool rates_server::answer(std::span<const char> body, bool extra_frames, int sig
   if (extra_frames) message = "a request is one body frame";
   if (e != errc::ok) {
     ++bad_;
+    // A request refused before its req was read still gets it back
+    // (core/request.h: the top-level req, when well-formed).
+    if (r.req.empty()) r.req = find_req(body, lim_);
     encode_error(out_, e, message, r.req);
     return true;
   }

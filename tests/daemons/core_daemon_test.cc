@@ -178,6 +178,21 @@ TEST_F(core_daemon, ReqIsEchoedByteForByte) {
           << endpoint << " req " << n << ": " << json::from_msgpack(reply, true, false).dump();
     }
   }
+  // A request of two body frames is bad_request, with the req of its first.
+  for (const std::string& endpoint : {eps_.command, eps_.replay}) {
+    zmq::socket_t s(ctx_, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(endpoint);
+    s.send(zmq::buffer(with_req(1, ping, reqs[0])), zmq::send_flags::sndmore);
+    s.send(zmq::str_buffer("extra"), zmq::send_flags::none);
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    ASSERT_EQ(zmq::poll(&item, 1, 10s), 1);
+    zmq::message_t m;
+    ASSERT_TRUE(s.recv(m));
+    const json r = json::from_msgpack(m.to_string(), true, false);
+    EXPECT_EQ(r["error"], "bad_request") << r.dump();
+    EXPECT_NE(m.to_string().find("\xa3req" + reqs[0]), std::string::npos) << endpoint << r.dump();
+  }
 }
 
 TEST_F(core_daemon, EveryCommandErrorCode) {
@@ -904,6 +919,15 @@ TEST(core_replies, AClientThatReadsNoBatchRepliesHoldsAtMostTheBudget) {
   auto again = reader.call(json::from_msgpack(req), 20s);
   ASSERT_TRUE(again);
   EXPECT_EQ((*again)["results"].size(), 4096u);
+  // The drops are logged at most every 10 s, not one line per few drops
+  // (an outside probe saw 35 lines in 0.3 s).
+  std::ifstream log(dir.path() / "core.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), {});
+  size_t lines = 0;
+  for (size_t at = 0; (at = text.find("replies dropped so far", at)) != std::string::npos; ++at)
+    ++lines;
+  EXPECT_GE(lines, 1u) << text;
+  EXPECT_LE(lines, 2u) << text;
 }
 
 // A drained batch is bounded in bytes as well as in requests: a client that

@@ -171,6 +171,17 @@ TEST_F(rates_daemon, MalformedRequestsAreBadRequestAndTheDaemonKeepsAnswering) {
   json s = ask({{"op", "status"}});
   EXPECT_EQ(s["ok"], true);
   EXPECT_EQ(s["bad_requests"], cases.size() + 1);
+  // req comes back even when the request is refused before req is read (a
+  // bad field before it, too large, extra frames); it did not.
+  for (const auto& frames : std::vector<std::vector<std::string>>{
+           {pack({{"base", 5}, {"req", 7}})},
+           {pack({{"amount", 5}, {"base", "EUR"}, {"currency", "USD"}, {"req", 7}})},
+           {pack({{"base", "EUR"}, {"currency", "USD"}, {"req", 7}}), "extra frame"},
+           {pack({{"base", std::string(100'000, 'x')}, {"currency", "USD"}, {"req", 7}})}}) {
+    json r = ask_raw(frames);
+    EXPECT_EQ(r["ok"], false) << r.dump();
+    EXPECT_EQ(r["req"], 7) << r.dump();
+  }
 }
 
 TEST_F(rates_daemon, ReqSocketAndPing) {
