@@ -69,6 +69,7 @@ class journal_reader::impl {
   };
 
   io_status rescan(bool force);
+  bool first_record_agrees(size_t k);
   io_status map(segment& s);
   io_status peek(position& p, bool verify, record_info& info, const char*& rec);
   void consume(position& p, const record_info& info);
@@ -230,6 +231,23 @@ io_status journal_reader::impl::refresh_first_seqs(size_t& known) {
   return io_status::ok;
 }
 
+// Whether segment k's first record (once published) has the seq its header
+// names: a header that names another is not trusted to jump to (the walk
+// from the segment before reports it where it reaches it).
+bool journal_reader::impl::first_record_agrees(size_t k) {
+  segment& s = segs_[k];
+  if (map(s) != io_status::ok) return false;
+  record_info info;
+  switch (check_record(s.file->data(), s.file->size(), kHeaderSize, 0, false, info)) {
+    case record_state::ok:
+      return info.seq == s.first_seq;
+    case record_state::empty:
+      return true;  // not published yet
+    default:
+      return false;
+  }
+}
+
 io_status journal_reader::impl::seek(uint64_t seq) {
   if (seq == 0) seq = 1;
   if (!segs_.empty() && seq == position_seq()) return io_status::ok;
@@ -239,7 +257,12 @@ io_status journal_reader::impl::seek(uint64_t seq) {
   position p;  // journal start
   if (known > 0 && seq >= segs_[0].first_seq) {
     size_t k = 0;
-    while (k + 1 < known && segs_[k + 1].first_seq <= seq) ++k;
+    for (;;) {
+      k = 0;
+      while (k + 1 < known && segs_[k + 1].first_seq <= seq) ++k;
+      if (k == 0 || first_record_agrees(k)) break;
+      known = k;  // jump no further than the segment before it
+    }
     p.seg = k;
     p.off = kHeaderSize;
     p.expected = segs_[k].first_seq;

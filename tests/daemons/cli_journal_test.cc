@@ -215,6 +215,29 @@ TEST_F(CliJournalSegments, DumpPrintsTheSoundSegmentsBeforeABadHeader) {
   d = run_rill(args({"journal", "dump", "--from", "5", "--to", "6"}));
   EXPECT_EQ(d.code, 0) << d.err;
   EXPECT_EQ(lines_of(d.out).size(), 2u) << d.err;
+
+  // A header naming a plausible but wrong first seq (inside segment 2's
+  // range) is not trusted for the seek: a range in segment 2 after that seq
+  // is printed (it was "cannot seek"), and dumping on reports the damage.
+  std::filesystem::remove_all(journal());
+  sizes_.clear();
+  write_customer_journal(journal(), kEvents, sizes_);
+  const auto second = records_in(2, off);
+  ASSERT_GE(second.size(), 20u);
+  {
+    std::fstream f(segment(3), std::ios::binary | std::ios::in | std::ios::out);
+    const uint64_t wrong = second[5];
+    f.seekp(store::format::kHdrFirstSeq);
+    f.write(reinterpret_cast<const char*>(&wrong), sizeof wrong);
+  }
+  const std::string from = std::to_string(second[10]), to = std::to_string(second[12]);
+  d = run_rill(args({"journal", "dump", "--from", from, "--to", to}));
+  EXPECT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(lines_of(d.out).size(), 3u) << d.err;
+  d = run_rill(args({"journal", "dump", "--from", from}));
+  EXPECT_EQ(d.code, 1) << d.err;
+  EXPECT_EQ(lines_of(d.out).size(), second.size() - 10) << d.err;
+  EXPECT_NE(d.err.find("does not match first record seq"), std::string::npos) << d.err;
 }
 
 // The last segment file cut short inside a record (a crash while the file
