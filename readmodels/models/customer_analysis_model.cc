@@ -121,6 +121,22 @@ void customer_analysis_model::on_classification(const event_view& e, change_set&
     c.pending.reset();
     due_.cancel(idx);
   }
+  // A classification this saga sent (its key says so) is not one set by
+  // hand: if it is not the rating now, it was asked for under other
+  // thresholds (a rebuild after the settings changed replays it after the
+  // saga's newer command was complete) and the rating is sent again, keyed
+  // by this event. Otherwise the customer stayed misclassified until its
+  // revenue next changed (an outside probe).
+  if (!c.pending && e.key.starts_with("cls:")) {
+    const char rating = rating_of(st_.book.revenue(idx));
+    if (rating != cls) {
+      pending_cmd p;
+      p.classification = rating;
+      p.key = "cls:" + std::string(e.id) + ":" + std::to_string(e.seq) + ":" + rating;
+      c.pending = std::move(p);
+      due_.schedule(idx, time_point::min());
+    }
+  }
   changed.add(e.id);
 }
 

@@ -12,7 +12,10 @@
 // current one from CUSTOMER_CLASSIFICATION_UPDATED; none at first), a command
 // UPDATE_CUSTOMER_CLASSIFICATION {classification X} with key "cls:<id>:<s>:<X>" is
 // recorded (replacing an older pending one). The CUSTOMER_CLASSIFICATION_
-// UPDATED event carrying the pending classification completes it. All of
+// UPDATED event carrying the pending classification completes it. Such an
+// event with a "cls:" key (the saga's own) that is not the rating when it is
+// applied, with nothing pending, came from other thresholds: the rating is
+// recorded again, keyed "cls:<id>:<its seq>:<X>". All of
 // this is decided in apply(), so it is deterministic; tick() sends, retries
 // (transient errors, with backoff) and records acknowledgements and give-ups.
 //

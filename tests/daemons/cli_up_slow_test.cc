@@ -419,6 +419,21 @@ TEST(CliSupervisor, SagasCompleteAfterTheBaseAndTheThresholdsChange) {
   EXPECT_TRUE(order.contains("amount_base")) << order.dump();
   auto customer = result({"customers", "get", "id=c3"});
   EXPECT_EQ(customer.value("classification", nlohmann::json()), "C") << customer.dump();
+
+  // The thresholds once more: the rebuilt saga sees its first A completed,
+  // then its own C from the default phase, and sets A again (it left the
+  // customer at C: "set by hand", an outside re-probe).
+  ASSERT_EQ(rill({"down"}).code, 0);
+  r = up({"--config", config.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(eventually(
+      [&] {
+        c3 = result({"customer_analysis", "rating", "id=c3"});
+        return c3.value("assigned", nlohmann::json()) == "A" &&
+               c3.value("pending", nlohmann::json(0)).is_null();
+      },
+      60s))
+      << c3.dump();
 }
 
 }  // namespace

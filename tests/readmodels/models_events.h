@@ -70,8 +70,14 @@ class event_log {
   const event_view& rate(std::string_view order, double rate, std::string_view base = "EUR") {
     return add("EXCHANGE_RATE_SET", "order", order, {{"rate", rate}, {"base", base}});
   }
-  const event_view& classify(std::string_view customer, std::string_view cls) {
-    return add("CUSTOMER_CLASSIFICATION_UPDATED", "customer", customer, {{"classification", cls}});
+  // `key`: the command's idempotency key (a saga's), empty for none.
+  const event_view& classify(std::string_view customer, std::string_view cls,
+                             std::string_view key = {}) {
+    const event_view& v =
+        add("CUSTOMER_CLASSIFICATION_UPDATED", "customer", customer, {{"classification", cls}});
+    store_.back().key = key;
+    store_.back().view.key = store_.back().key;
+    return v;
   }
   const event_view& campaign(std::string_view id, std::string_view segment,
                              std::string_view subject, std::string_view body) {
@@ -92,6 +98,7 @@ class event_log {
  private:
   struct stored {
     std::string type, agg, id;
+    std::string key;
     msgpack::object_handle data;
     event_view view;
   };

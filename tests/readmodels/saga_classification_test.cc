@@ -91,6 +91,39 @@ TEST(SagaClassification, ANewerRatingReplacesACommandInFlight) {
   EXPECT_EQ(ok(*m, "rating", {{"id", "c1"}})["pending"], nullptr);
 }
 
+// A classification the saga itself sent under other thresholds (replayed
+// after a settings change, once its newer command was complete) is set
+// right again, keyed by that event; one set by hand is left alone.
+TEST(SagaClassification, ItsOwnOutdatedClassificationIsSetRightAgain) {
+  temp_dir dir;
+  zmq::context_t ctx;
+  fake_core core(ctx, ep(dir));
+  auto m = make(dir);
+  event_log log;
+  log.customer("c1", "Ann", "a@x");
+  log.order("o1", "c1", 50, "EUR");       // seq 2: B
+  log.classify("c1", "B", "cls:c1:2:B");  // seq 3: complete
+  log.classify("c1", "C", "cls:c1:2:C");  // seq 4: sent under other thresholds
+  log.apply_to(*m);
+  json r = ok(*m, "rating", {{"id", "c1"}});
+  EXPECT_EQ(r["assigned"], "C");
+  EXPECT_EQ(r["pending"], "B") << r.dump();
+  auto service = [&] { core.serve(2ms, [](const json&) { return fake_core::ok(); }); };
+  ASSERT_TRUE(run_until(
+      *m, [&] { return core.received.size() == 1; }, service));
+  EXPECT_EQ(core.received[0]["key"], "cls:c1:4:B");
+  EXPECT_EQ(core.received[0]["data"]["classification"], "B");
+  size_t at = log.size();
+  log.classify("c1", "B", "cls:c1:4:B");  // seq 5
+  log.classify("c1", "C");                // seq 6: by hand
+  log.apply_to(*m, at);
+  r = ok(*m, "rating", {{"id", "c1"}});
+  EXPECT_EQ(r["assigned"], "C");
+  EXPECT_EQ(r["pending"], nullptr) << r.dump();
+  run_rounds(*m, 20, service);
+  EXPECT_EQ(core.received.size(), 1u);
+}
+
 TEST(SagaClassification, TimeoutsAreRetriedWithTheSameKeyAndRefusalsGivenUp) {
   temp_dir dir;
   zmq::context_t ctx;
