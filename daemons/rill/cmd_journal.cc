@@ -104,10 +104,17 @@ int run_dump(global_options& g, const dump_flags& f) {
   store::reader_options ro;
   ro.allow_short_segments = true;  // a file cut short holds sound records before the cut
   store::journal_reader reader(dir, ro);
-  if (auto s = reader.seek(f.from); s != store::io_status::ok)
+  if (auto s = reader.seek(f.from); s != store::io_status::ok) {
+    // Damage on the way to --from: the same verdict as `journal verify`,
+    // with the position and the sound range (it said "cannot seek" only).
+    if (s == store::io_status::corrupt) {
+      const auto v = store::verify_journal(dir);
+      if (v.status == store::io_status::corrupt) return report_corruption(dir, v);
+    }
     return report(std::string(store::to_string(s)),
                   "cannot seek to seq " + std::to_string(f.from) + " in " + dir.string(),
                   exit_refused);
+  }
   store::record_view rec;
   for (;;) {
     auto s = reader.next(rec);
