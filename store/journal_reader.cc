@@ -307,6 +307,8 @@ uint64_t journal_reader::impl::last_seq() {
   if (rescan(false) != io_status::ok) return probe_last_;
   size_t known = 0;
   (void)refresh_first_seqs(known);
+  // As seek(): a header is jumped to only when its first record agrees.
+  while (known > 0 && known - 1 > probe_.seg && !first_record_agrees(known - 1)) --known;
   if (known > 0 && known - 1 > probe_.seg) {
     const segment& s = segs_[known - 1];
     probe_.seg = known - 1;

@@ -6,13 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "store/journal_format.h"
 #include "store/journal_writer.h"
 #include "store/segment_file.h"
 #include "tests/store/journal_test_util.h"
@@ -64,6 +67,50 @@ TEST(JournalReader, SeekLandsOnEverySeqInManySegments) {
     ASSERT_EQ(v.seq, seq);
     if (seq <= 97) break;
   }
+}
+
+// A segment header naming a first seq its first record does not have is
+// not jumped to, by seek() nor by last_seq(): the reader walks from the
+// segment before and reports the damage there (seek() into the segment
+// before it said corrupt; last_seq() of a lying last header was wrong).
+TEST(JournalReader, AHeaderWhoseFirstSeqDisagreesIsNotJumpedTo) {
+  temp_dir t;
+  constexpr uint64_t kN = 3000;
+  ASSERT_NO_FATAL_FAILURE(write_many_segments(t, kN));
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(t.journal()))
+    if (e.path().extension() == ".rjl") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 3u);
+  auto first_seq_of = [](const std::filesystem::path& f) {
+    std::ifstream in(f, std::ios::binary);
+    char b[8];
+    in.seekg(format::kHdrFirstSeq);
+    in.read(b, 8);
+    return format::load_u64(b);
+  };
+  auto set_first_seq = [](const std::filesystem::path& f, uint64_t v) {
+    std::fstream io(f, std::ios::binary | std::ios::in | std::ios::out);
+    io.seekp(format::kHdrFirstSeq);
+    io.write(reinterpret_cast<const char*>(&v), 8);
+  };
+  // The last segment's header names a seq inside the one before it.
+  const auto& last = files.back();
+  const uint64_t last_first = first_seq_of(last);
+  const uint64_t prev_first = first_seq_of(files[files.size() - 2]);
+  ASSERT_GT(last_first, prev_first + 10);
+  set_first_seq(last, prev_first + 5);
+  journal_reader r(t.journal());
+  EXPECT_EQ(r.last_seq(), last_first - 1) << "the sound records before the lying header";
+  ASSERT_EQ(r.seek(prev_first + 8), io_status::ok) << "a seq before the damage";
+  record_view v;
+  ASSERT_EQ(r.next(v), io_status::ok);
+  EXPECT_EQ(v.seq, prev_first + 8);
+  for (uint64_t seq = prev_first + 9; seq < last_first; ++seq) {
+    ASSERT_EQ(r.next(v), io_status::ok);
+    ASSERT_EQ(v.seq, seq);
+  }
+  EXPECT_EQ(r.next(v), io_status::corrupt) << "the damage, where the walk reaches it";
 }
 
 // With reader_options::release, the segments a reader leaves behind go to
