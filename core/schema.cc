@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -60,11 +61,19 @@ struct parser {
   }
 
   bool get_number(const json& obj, const char* key, const std::string& path,
-                  std::optional<double>& out) {
+                  std::optional<long double>& out) {
+    static_assert(std::numeric_limits<long double>::digits >= 64,
+                  "integer bounds need a 64-bit significand");
     auto it = obj.find(key);
     if (it == obj.end()) return true;
     if (!it->is_number()) return fail(path + "." + key, "must be a number");
-    out = it->get<double>();
+    if (it->is_number_unsigned()) {
+      out = static_cast<long double>(it->get<uint64_t>());
+    } else if (it->is_number_integer()) {
+      out = static_cast<long double>(it->get<int64_t>());
+    } else {
+      out = static_cast<long double>(it->get<double>());
+    }
     return true;
   }
 
@@ -150,14 +159,14 @@ struct parser {
     }
     if (f.gt && f.ge) return fail(path, "give gt or ge, not both");
     if (f.lt && f.le) return fail(path, "give lt or le, not both");
-    const std::optional<double> lo = f.gt ? f.gt : f.ge, hi = f.lt ? f.lt : f.le;
+    const std::optional<long double> lo = f.gt ? f.gt : f.ge, hi = f.lt ? f.lt : f.le;
     if (lo && hi && (*lo > *hi || (*lo == *hi && (f.gt || f.lt)))) {
       return fail(path, "the bounds leave no valid value");
     }
     if (f.type == field_type::integer && lo && hi) {
       // The smallest and largest integers inside the bounds.
-      const double least = f.gt ? std::floor(*f.gt) + 1 : std::ceil(*f.ge);
-      const double most = f.lt ? std::ceil(*f.lt) - 1 : std::floor(*f.le);
+      const long double least = f.gt ? std::floor(*f.gt) + 1 : std::ceil(*f.ge);
+      const long double most = f.lt ? std::ceil(*f.lt) - 1 : std::floor(*f.le);
       if (least > most) return fail(path, "the bounds leave no valid integer");
     }
     if (f.letters &&

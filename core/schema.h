@@ -33,7 +33,10 @@ struct field_def {
   std::vector<std::string> one_of;  // string fields: allowed values (empty = any)
   std::string ref;                  // string fields: aggregate type that must hold this id
   int ref_index = -1;               // index of `ref` in the schema, -1 = none
-  std::optional<double> gt, ge, lt, le;      // number / integer bounds
+  // number / integer bounds, as the schema wrote them: an integer bound
+  // exactly (a long double holds every int64 and uint64, and every double),
+  // so that values near 2^53 and beyond compare exactly.
+  std::optional<long double> gt, ge, lt, le;
   std::optional<size_t> min_len, max_len;    // string: code points; array/map: elements
   size_t letters = 0;               // string: exactly this many ASCII letters (0 = no rule)
   uint32_t bit = 0;                 // position in the command's field list (0..63)

@@ -22,11 +22,21 @@ errc fail(std::string& message, std::string_view field, std::string_view what) {
   return errc::bad_request;
 }
 
-errc check_bounds(const field_def& f, double v, std::string& message) {
-  if (f.gt && !(v > *f.gt)) return fail(message, f.name, "must be > " + number_text(*f.gt));
-  if (f.ge && !(v >= *f.ge)) return fail(message, f.name, "must be >= " + number_text(*f.ge));
-  if (f.lt && !(v < *f.lt)) return fail(message, f.name, "must be < " + number_text(*f.lt));
-  if (f.le && !(v <= *f.le)) return fail(message, f.name, "must be <= " + number_text(*f.le));
+// A bound as the schema wrote it: an integer in full, else number_text.
+std::string bound_text(long double b) {
+  if (b == std::trunc(b)) {
+    if (b >= 0 && b < 18446744073709551616.0L) return std::to_string(static_cast<uint64_t>(b));
+    if (b < 0 && b >= -9223372036854775808.0L) return std::to_string(static_cast<int64_t>(b));
+  }
+  return number_text(static_cast<double>(b));
+}
+
+// v exactly: an int64, a uint64 or a double, each held whole by a long double.
+errc check_bounds(const field_def& f, long double v, std::string& message) {
+  if (f.gt && !(v > *f.gt)) return fail(message, f.name, "must be > " + bound_text(*f.gt));
+  if (f.ge && !(v >= *f.ge)) return fail(message, f.name, "must be >= " + bound_text(*f.ge));
+  if (f.lt && !(v < *f.lt)) return fail(message, f.name, "must be < " + bound_text(*f.lt));
+  if (f.le && !(v <= *f.le)) return fail(message, f.name, "must be <= " + bound_text(*f.le));
   return errc::ok;
 }
 
@@ -83,15 +93,15 @@ errc check_value(const field_def& f, const msgpack::object& v, std::string& mess
       return f.check_string(as_view(v), message);
     case field_type::number:
     case field_type::integer: {
-      double d;
+      long double d;
       if (v.type == msgpack::type::POSITIVE_INTEGER) {
-        d = static_cast<double>(v.via.u64);
+        d = static_cast<long double>(v.via.u64);
       } else if (v.type == msgpack::type::NEGATIVE_INTEGER) {
-        d = static_cast<double>(v.via.i64);
+        d = static_cast<long double>(v.via.i64);
       } else if (f.type == field_type::number &&
                  (v.type == msgpack::type::FLOAT32 || v.type == msgpack::type::FLOAT64)) {
-        d = v.via.f64;
-        if (!std::isfinite(d)) return fail(message, f.name, "must be a finite number");
+        if (!std::isfinite(v.via.f64)) return fail(message, f.name, "must be a finite number");
+        d = static_cast<long double>(v.via.f64);
       } else {
         return fail(message, f.name,
                     f.type == field_type::number ? "must be a number" : "must be an integer");

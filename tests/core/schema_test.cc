@@ -398,6 +398,43 @@ TEST_F(DataTest, BoundsAreQuotedInTheirShortestForm) {
   EXPECT_EQ(message_, "data.d: must be >= 2.5");
 }
 
+// Integer bounds and values compare exactly, also past 2^53 and at the ends
+// of uint64 and int64 (they were compared as doubles: 2^53 passed ge 2^53+1,
+// 2^53+1 failed gt 2^53; an outside probe).
+TEST_F(DataTest, IntegerBoundsCompareExactly) {
+  std::string error;
+  auto s = schema::parse(R"({"aggregates": {"t": {"commands": {"C": {"event": "E", "fields": {
+      "n": {"type": "integer", "optional": true, "ge": 9007199254740993},
+      "m": {"type": "integer", "optional": true, "gt": 9007199254740992},
+      "u": {"type": "integer", "optional": true, "ge": 18446744073709551615},
+      "i": {"type": "integer", "optional": true, "le": -9223372036854775808},
+      "x": {"type": "number", "optional": true, "le": 10000000000000000000}}}}}}})",
+                         error);
+  ASSERT_NE(s, nullptr) << error;
+  const command_def* c = s->find_command("t", "C");
+  auto run = [&](const json& data) {
+    const auto v = json::to_msgpack(data);
+    bytes_.assign(v.begin(), v.end());
+    zone_.clear();
+    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
+    return c->check_data(&obj_, message_);
+  };
+  EXPECT_EQ(run({{"n", uint64_t{9007199254740992}}}), errc::bad_request);
+  EXPECT_EQ(message_, "data.n: must be >= 9007199254740993");
+  EXPECT_EQ(run({{"n", uint64_t{9007199254740993}}}), errc::ok) << message_;
+  EXPECT_EQ(run({{"m", uint64_t{9007199254740993}}}), errc::ok) << message_;
+  EXPECT_EQ(run({{"m", uint64_t{9007199254740992}}}), errc::bad_request);
+  EXPECT_EQ(run({{"u", uint64_t{18446744073709551614u}}}), errc::bad_request);
+  EXPECT_EQ(message_, "data.u: must be >= 18446744073709551615");
+  EXPECT_EQ(run({{"u", uint64_t{18446744073709551615u}}}), errc::ok) << message_;
+  EXPECT_EQ(run({{"i", int64_t{-9223372036854775807}}}), errc::bad_request);
+  EXPECT_EQ(message_, "data.i: must be <= -9223372036854775808");
+  EXPECT_EQ(run({{"i", std::numeric_limits<int64_t>::min()}}), errc::ok) << message_;
+  EXPECT_EQ(run({{"x", uint64_t{10000000000000000001u}}}), errc::bad_request);
+  EXPECT_EQ(run({{"x", uint64_t{10000000000000000000u}}}), errc::ok) << message_;
+  EXPECT_EQ(run({{"x", 1e19}}), errc::ok) << message_;
+}
+
 // String lengths are code points on both sides of the range, whether or not
 // the byte count alone could decide (1- to 4-byte characters).
 TEST_F(DataTest, StringLengthsCountCodePoints) {
