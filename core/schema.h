@@ -31,6 +31,7 @@ struct field_def {
   field_type type = field_type::any;
   bool optional = false;
   std::vector<std::string> one_of;  // string fields: allowed values (empty = any)
+  std::vector<std::string> one_of_sorted;  // the same, sorted, for lookups (schema::parse sets it)
   std::string ref;                  // string fields: aggregate type that must hold this id
   int ref_index = -1;               // index of `ref` in the schema, -1 = none
   // number / integer bounds, as the schema wrote them: an integer bound

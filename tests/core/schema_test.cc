@@ -86,6 +86,62 @@ TEST(Schema, ParseErrorsSayWhere) {
             std::string::npos);
 }
 
+// Large generated schemas load: 2,000 aggregates that each reference the
+// next, 5,000 commands in one aggregate, a one_of of 20,000 values (each
+// took time quadratic in its size: a 100,000-value one_of 25-55 s, 40,000
+// commands 11 s, 40,000 referencing aggregates 41 s; bench/RESULTS.md
+// session 22). Membership, references and duplicates still work, and a
+// refusal quotes the first values of a long one_of, not all of them.
+TEST(Schema, LargeGeneratedSchemasLoad) {
+  json aggs = json::object();
+  for (int i = 0; i < 2000; ++i)
+    aggs["a" + std::to_string(i)] = {{"commands",
+                                      {{"C",
+                                        {{"event", "E"},
+                                         {"creates", true},
+                                         {"fields",
+                                          {{"r",
+                                            {{"type", "string"},
+                                             {"optional", true},
+                                             {"ref", "a" + std::to_string((i + 1) % 2000)}}}}}}}}}};
+  json cmds = json::object();
+  for (int i = 0; i < 5000; ++i)
+    cmds["C" + std::to_string(i)] = {{"event", "E" + std::to_string(i)}, {"creates", true}};
+  json values = json::array();
+  for (int i = 0; i < 20000; ++i) values.push_back("v" + std::to_string(i));
+  aggs["many"] = {{"commands", cmds}};
+  aggs["big"] = {{"commands",
+                  {{"P",
+                    {{"event", "Q"},
+                     {"creates", true},
+                     {"fields", {{"v", {{"type", "string"}, {"one_of", values}}}}}}}}}};
+  std::string error;
+  auto s = schema::parse(json{{"aggregates", aggs}}.dump(), error);
+  ASSERT_NE(s, nullptr) << error;
+  EXPECT_NE(s->find_command("many", "C4999"), nullptr);
+  const command_def* a = s->find_command("a1999", "C");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->fields.size(), 1u);
+  EXPECT_EQ(s->aggregates()[static_cast<size_t>(a->fields[0].ref_index)].name, "a0");
+  const command_def* p = s->find_command("big", "P");
+  ASSERT_NE(p, nullptr);
+  std::string message;
+  EXPECT_EQ(p->fields[0].check_string("v19999", message), errc::ok) << message;
+  EXPECT_EQ(p->fields[0].check_string("v20000", message), errc::bad_request);
+  EXPECT_NE(message.find("v0, v1, v2"), std::string::npos) << message;
+  EXPECT_NE(message.find("(20000 values)"), std::string::npos) << message;
+  EXPECT_LT(message.size(), 400u);
+  values.push_back("v123");
+  aggs["big"]["commands"]["P"]["fields"]["v"]["one_of"] = values;
+  EXPECT_NE(parse_error(json{{"aggregates", aggs}}.dump()).find("duplicate value \"v123\""),
+            std::string::npos);
+  // A key repeated deep inside is still found.
+  EXPECT_NE(parse_error(R"({"aggregates": {"a": {"commands": {"C": {"event": "E", "fields":
+      {"f": {"type": "string", "type": "number"}}}}}}})")
+                .find("duplicate key \"type\""),
+            std::string::npos);
+}
+
 TEST(Schema, FieldErrors) {
   EXPECT_EQ(parse_error(with_field({{"type", "string"}})), "");
   const std::vector<std::pair<json, std::string>> cases = {
