@@ -1,6 +1,8 @@
 // command_def::check_data: a command's data against its field definitions.
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "core/number_text.h"
 #include "core/schema.h"
@@ -52,6 +54,26 @@ errc check_length(const field_def& f, size_t n, const char* unit, std::string& m
   return errc::ok;
 }
 
+// Whether a map (string keys) names a key twice: JSON keeps only one of
+// them, so the event would not read back as it was sent (an outside probe
+// saw {"k":1,"k":2} journaled and dumped as {"k":2}).
+bool has_duplicate_key(const msgpack::object& map) {
+  const uint32_t n = map.via.map.size;
+  const msgpack::object_kv* kv = map.via.map.ptr;
+  if (n < 2) return false;
+  if (n <= 16) {
+    for (uint32_t i = 1; i < n; ++i)
+      for (uint32_t j = 0; j < i; ++j)
+        if (as_view(kv[i].key) == as_view(kv[j].key)) return true;
+    return false;
+  }
+  std::vector<std::string_view> keys;
+  keys.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) keys.push_back(as_view(kv[i].key));
+  std::sort(keys.begin(), keys.end());
+  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+}
+
 // What a map, array or any value may hold: every map key a string, every
 // number finite, and no binary or extension value, so that each event reads
 // as JSON (the CLI's tail and dump, clients in other languages). The structural check bounds the
@@ -73,7 +95,7 @@ bool nested_ok(const msgpack::object& v) {
         const msgpack::object_kv& kv = v.via.map.ptr[i];
         if (kv.key.type != msgpack::type::STR || !nested_ok(kv.val)) return false;
       }
-      return true;
+      return !has_duplicate_key(v);
     default:
       return true;
   }
@@ -83,7 +105,8 @@ errc check_nested(const field_def& f, const msgpack::object& v, std::string& mes
   if (nested_ok(v)) return errc::ok;
   return fail(
       message, f.name,
-      "map keys inside it must be strings, numbers finite, and no value binary or an extension");
+      "map keys inside it must be strings, each once in its map, numbers finite, and no value "
+      "binary or an extension");
 }
 
 errc check_value(const field_def& f, const msgpack::object& v, std::string& message) {

@@ -423,6 +423,24 @@ TEST_F(DataTest, NestedValuesReadAsJson) {
   EXPECT_EQ(run("x", ext), errc::bad_request);
   EXPECT_EQ(run("a", std::string("\x91") + bin), errc::bad_request);
   EXPECT_EQ(run("m", std::string("\x81\xa1k") + ext), errc::bad_request);
+  // A key twice in one map, at any depth and in a map of any size: JSON
+  // keeps one of them (it was journaled; dump showed {"k":2}).
+  const std::string twice("\x82\xa1k\x01\xa1k\x02", 7);  // {"k": 1, "k": 2}
+  EXPECT_EQ(run("x", twice), errc::bad_request);
+  EXPECT_NE(message_.find("each once in its map"), std::string::npos) << message_;
+  EXPECT_EQ(run("m", twice), errc::bad_request);
+  EXPECT_EQ(run("a", std::string("\x91\x81\xa1z") + twice), errc::bad_request);
+  std::string wide("\xde\x00\x28", 3);  // map16 of 40 entries, "k0".."k39", then "k7" again
+  for (int i = 0; i < 40; ++i) {
+    const std::string k = "k" + std::to_string(i == 39 ? 7 : i);
+    wide += static_cast<char>(0xa0 | k.size());
+    wide += k;
+    wide += '\x01';
+  }
+  EXPECT_EQ(run("m", wide), errc::bad_request);
+  wide.replace(wide.size() - 4, 3, "\xa2z9");  // the last key unique again
+  EXPECT_EQ(run("m", wide), errc::ok) << message_;
+  EXPECT_EQ(run("x", std::string("\x82\xa1k\x01\xa1K\x02", 7)), errc::ok) << message_;
 }
 
 // Bounds are quoted as people write them: whole numbers in full, others in
