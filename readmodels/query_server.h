@@ -106,6 +106,7 @@ class query_server {
   std::multimap<uint64_t, uint64_t> by_after_;              // after -> id
   std::multimap<clock::time_point, uint64_t> by_deadline_;  // deadline -> id
   uint64_t answered_ = 0;
+  clock::time_point dropped_logged_at_{};  // drops are logged at most every 10 s
 };
 
 }  // namespace rill::readmodels

@@ -1,6 +1,8 @@
 // The query protocol of a hosted model, through real sockets: REQ and DEALER
 // envelopes, every error code, `after` parking, pipelining, built-ins.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "tests/readmodels/runtime_test_util.h"
 
@@ -209,6 +211,15 @@ TEST_F(RuntimeQueries, TooManyBytesOfWaitingQueriesAreOverloadedAtOnce) {
 // model goes on answering everyone else. With only the high-water mark
 // (a million replies) an outside probe made a model hold 1.7 GB.
 TEST_F(RuntimeQueries, RepliesQueuedForAClientThatDoesNotReadAreBoundedInBytes) {
+  // The log, to count the drop warnings (at most one per 10 s; one per 1000
+  // drops made 14 lines in 5 s, an outside probe).
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  auto before = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", ring));
+  struct restore {
+    std::shared_ptr<spdlog::logger> l;
+    ~restore() { spdlog::set_default_logger(l); }
+  } restore_logger{before};
   rt_.reset();
   auto o = test_options(dir_.path());
   o.max_queued_reply_bytes = 64 << 10;
@@ -234,6 +245,11 @@ TEST_F(RuntimeQueries, RepliesQueuedForAClientThatDoesNotReadAreBoundedInBytes) 
       std::chrono::seconds(30)));
   EXPECT_GT(dropped, n / 2) << "the budget and the socket buffers hold a few thousand";
   EXPECT_TRUE(query(ctx_, ep_, {{"q", "totals"}}).has_value()) << "others are still served";
+  size_t warnings = 0;
+  for (const auto& line : ring->last_formatted())
+    warnings += line.find("replies dropped so far") != std::string::npos;
+  EXPECT_GE(warnings, 1u);
+  EXPECT_LE(warnings, 3u);
 }
 
 // Counts events; its query "slow" takes 20 ms and answers the count.
