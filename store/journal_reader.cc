@@ -241,9 +241,11 @@ bool journal_reader::impl::first_record_agrees(size_t k) {
   switch (check_record(s.file->data(), s.file->size(), kHeaderSize, 0, false, info)) {
     case record_state::ok:
       return info.seq == s.first_seq;
-    case record_state::empty:
-      return true;  // not published yet
     default:
+      // Nothing published there yet (or damage): its header's claim cannot
+      // be checked, so the walk goes from the segment before (a prepared
+      // last segment whose header named a seq of the one before made
+      // `dump --from` print nothing).
       return false;
   }
 }

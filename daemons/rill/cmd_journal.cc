@@ -335,7 +335,8 @@ void add_journal_command(CLI::App& app, global_options& g) {
   auto* dump = sub->add_subcommand("dump", "Print events: one line each (JSON lines with --json)");
   add_global_flags(*dump, g);
   dump->add_option("--from", f->from, "First seq (default 1)");
-  dump->add_option("--to", f->to, "Last seq (default: the head)");
+  // 0 would read as "no --to" (it printed everything): seqs start at 1.
+  dump->add_option("--to", f->to, "Last seq (default: the head)")->check(CLI::PositiveNumber);
   dump->callback([&g, f] { g.exit = run_dump(g, *f); });
   auto t = std::make_shared<truncate_flags>();
   auto* truncate =
