@@ -98,11 +98,16 @@ uint64_t count_records_past(const std::filesystem::path& dir, const std::vector<
     const char* base = static_cast<const char*>(m);
     const uint64_t size = static_cast<uint64_t>(st.st_size) & ~uint64_t{7};
     const uint64_t start = i == from_i ? from_off : kHeaderSize;
-    // The record at `start` ended the chain (bad, empty or the end): begin
-    // after it, unless this is a later file.
-    uint64_t off = start + 8 > size ? 0
-                   : i == from_i    ? find_valid_record_after(base, size, start, size, 0)
-                                    : start;
+    // The record at `start` ended the chain (bad, empty, the end, or sound
+    // but not the seq the chain or its header expected): it counts if it is
+    // a sound record; else begin after it. A later file from its start.
+    uint64_t off = 0;
+    if (start + 8 <= size) {
+      record_info first;
+      off = i != from_i || check_record(base, size, start, 0, true, first) == record_state::ok
+                ? start
+                : find_valid_record_after(base, size, start, size, 0);
+    }
     while (off != 0 && off + 8 <= size) {
       record_info info;
       if (check_record(base, size, off, 0, true, info) == record_state::ok) {
@@ -146,6 +151,13 @@ truncate_plan plan_truncate(const std::filesystem::path& dir, uint64_t keep_thro
       record_info info;
       st = check_record(seg->data(), seg->size(), off, expected, true, info);
       if (st != record_state::ok) break;
+      // A header naming another first seq is damage, as verify and the
+      // recovery scan say: the chain ends before this segment (a cut past
+      // it was accepted and left a journal rill-core still refused).
+      if (off == kHeaderSize && seg->load_first_seq() != 0 && seg->load_first_seq() != info.seq) {
+        st = record_state::bad_seq;
+        break;
+      }
       if (p.first_seq == 0) p.first_seq = info.seq;
       p.sound_head = info.seq;
       if (info.seq > keep_through) ++p.dropped_records;

@@ -286,6 +286,38 @@ TEST_F(CliJournalSegments, AnEmptyLastSegmentsHeaderIsNotTrustedForTheSeek) {
   EXPECT_EQ(lines_of(d.out).size(), 5u) << d.err;
 }
 
+// truncate follows the same chain as verify: a segment whose header names
+// another first seq ends it, so a cut past it is refused (exit 2, naming
+// where the sound part ends), and a cut at its end works and leaves a
+// journal verify accepts (a cut past it was accepted, and rill-core still
+// refused the journal; an outside re-probe).
+TEST_F(CliJournalSegments, TruncateStopsWhereAHeaderDisagrees) {
+  ASSERT_GE(segments(), 3u);
+  uint64_t off = 0;
+  const auto first = records_in(1, off);
+  {
+    std::fstream f(segment(2), std::ios::binary | std::ios::in | std::ios::out);
+    const uint64_t wrong = kEvents;
+    f.seekp(store::format::kHdrFirstSeq);
+    f.write(reinterpret_cast<const char*>(&wrong), sizeof wrong);
+  }
+  const std::string sound = std::to_string(first.back());
+  auto past = run_rill(args({"journal", "truncate", "--after", "1000", "--yes"}));
+  EXPECT_EQ(past.code, 2) << past.out << past.err;
+  EXPECT_NE(past.err.find("ends at seq " + sound), std::string::npos) << past.err;
+  auto dry = run_rill(args({"journal", "truncate", "--after", sound, "--dry-run"}));
+  EXPECT_EQ(dry.code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("0 events"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find(std::to_string(kEvents - first.back()) + " more records past the damage"),
+            std::string::npos)
+      << dry.out;
+  auto cut = run_rill(args({"journal", "truncate", "--after", sound, "--yes"}));
+  EXPECT_EQ(cut.code, 0) << cut.out << cut.err;
+  auto v = run_rill(args({"journal", "verify"}));
+  EXPECT_EQ(v.code, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find("(seq 1.." + sound + ")"), std::string::npos) << v.out;
+}
+
 // The last segment file cut short inside a record (a crash while the file
 // was being written back): verify calls it a torn tail, and dump prints
 // every sound record before the cut, the last segment's included (it
