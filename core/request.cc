@@ -163,6 +163,8 @@ errc fill_command(const field_set& fs, const limits& lim, std::span<const char> 
       out.has_expect = true;
     } else if (ex->type == msgpack::type::NEGATIVE_INTEGER) {
       return bad(message, "field expect: must be >= 0");
+    } else if (ex->type == msgpack::type::POSITIVE_INTEGER) {
+      return bad(message, "field expect: must be at most 9223372036854775807");
     } else {
       return bad(message, "field expect: must be an integer");
     }

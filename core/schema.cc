@@ -168,11 +168,17 @@ struct parser {
     if (lo && hi && (*lo > *hi || (*lo == *hi && (f.gt || f.lt)))) {
       return fail(path, "the bounds leave no valid value");
     }
-    if (f.type == field_type::integer && lo && hi) {
-      // The smallest and largest integers inside the bounds.
-      const long double least = f.gt ? std::floor(*f.gt) + 1 : std::ceil(*f.ge);
-      const long double most = f.lt ? std::ceil(*f.lt) - 1 : std::floor(*f.le);
-      if (least > most) return fail(path, "the bounds leave no valid integer");
+    if (f.type == field_type::integer && (lo || hi)) {
+      // The smallest and largest integers inside the bounds, and inside what
+      // a command can send: -2^63..2^64-1 (gt 2^64-1 alone left none).
+      constexpr long double kLeast = -9223372036854775808.0L, kMost = 18446744073709551615.0L;
+      long double least = kLeast, most = kMost;
+      if (lo) least = std::max(kLeast, f.gt ? std::floor(*f.gt) + 1 : std::ceil(*f.ge));
+      if (hi) most = std::min(kMost, f.lt ? std::ceil(*f.lt) - 1 : std::floor(*f.le));
+      if (least > most)
+        return fail(path,
+                    "the bounds leave no valid integer (a command's integers are "
+                    "-9223372036854775808..18446744073709551615)");
     }
     if (f.letters &&
         ((f.min_len && *f.min_len > f.letters) || (f.max_len && *f.max_len < f.letters)))

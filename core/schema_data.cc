@@ -171,9 +171,11 @@ errc field_def::check_string(std::string_view s, std::string& message) const {
       // thousands).
       constexpr size_t kShown = 20;
       std::string what = "must be one of ";
+      constexpr size_t kLongest = 64;  // bytes of one value quoted
       for (size_t i = 0; i < one_of.size() && i < kShown; ++i) {
         if (i) what += ", ";
-        what += one_of[i];
+        what += utf8_prefix(one_of[i], kLongest);
+        if (one_of[i].size() > kLongest) what += "...";
       }
       if (one_of.size() > kShown) what += ", ... (" + std::to_string(one_of.size()) + " values)";
       return fail(message, name, what);

@@ -159,6 +159,11 @@ TEST_F(RequestTest, WrongTypesAreBadRequest) {
   ok["id"] = std::string(128, 'x');
   ok["key"] = std::string(256, 'k');
   EXPECT_EQ(decode(ok), errc::ok) << message_;
+  // An expect beyond int64 is said to be so (it said "must be an integer").
+  json big = base;
+  big["expect"] = uint64_t{9223372036854775808u};
+  EXPECT_EQ(decode(big), errc::bad_request);
+  EXPECT_EQ(message_, "field expect: must be at most 9223372036854775807");
 }
 
 TEST_F(RequestTest, UnknownAndDuplicateFieldsAreBadRequest) {

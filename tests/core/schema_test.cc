@@ -131,6 +131,23 @@ TEST(Schema, LargeGeneratedSchemasLoad) {
   EXPECT_NE(message.find("v0, v1, v2"), std::string::npos) << message;
   EXPECT_NE(message.find("(20000 values)"), std::string::npos) << message;
   EXPECT_LT(message.size(), 400u);
+  {  // and long values are quoted cut short
+    json longs = json::array();
+    for (int i = 0; i < 24; ++i) longs.push_back(std::string(3000, static_cast<char>('a' + i)));
+    auto l = schema::parse(
+        json{{"aggregates",
+              {{"t",
+                {{"commands",
+                  {{"C",
+                    {{"event", "E"},
+                     {"fields", {{"v", {{"type", "string"}, {"one_of", longs}}}}}}}}}}}}}}
+            .dump(),
+        error);
+    ASSERT_NE(l, nullptr) << error;
+    EXPECT_EQ(l->find_command("t", "C")->fields[0].check_string("zz", message), errc::bad_request);
+    EXPECT_LT(message.size(), 2000u);
+    EXPECT_NE(message.find("aaa..."), std::string::npos) << message.substr(0, 200);
+  }
   values.push_back("v123");
   aggs["big"]["commands"]["P"]["fields"]["v"]["one_of"] = values;
   EXPECT_NE(parse_error(json{{"aggregates", aggs}}.dump()).find("duplicate value \"v123\""),
@@ -166,6 +183,9 @@ TEST(Schema, FieldErrors) {
       // Rules that leave no value a command could send, and a ref to no type.
       {{{"type", "string"}, {"ref", ""}}, "ref: must be an aggregate type name"},
       {{{"type", "integer"}, {"gt", 1}, {"lt", 2}}, "no valid integer"},
+      {{{"type", "integer"}, {"gt", 18446744073709551615u}}, "no valid integer"},
+      {{{"type", "integer"}, {"lt", std::numeric_limits<int64_t>::min()}}, "no valid integer"},
+      {{{"type", "integer"}, {"gt", 1e30}}, "no valid integer"},
       {{{"type", "integer"}, {"ge", 1.2}, {"le", 1.8}}, "no valid integer"},
       {{{"type", "string"}, {"letters", 3}, {"max_len", 2}}, "outside min_len/max_len"},
       {{{"type", "string"}, {"letters", 3}, {"min_len", 4}}, "outside min_len/max_len"},
