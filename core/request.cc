@@ -1,7 +1,9 @@
 #include "core/request.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "core/msgpack_check.h"
 #include "core/msgpack_cursor.h"
@@ -178,6 +180,30 @@ errc fill_command(const field_set& fs, const limits& lim, std::span<const char> 
 }
 
 }  // namespace
+
+bool has_duplicate_key(const msgpack::object& map) {
+  const uint32_t n = map.via.map.size;
+  const msgpack::object_kv* kv = map.via.map.ptr;
+  auto key = [](const msgpack::object& k) {
+    return k.type == msgpack::type::STR ? std::string_view(k.via.str.ptr, k.via.str.size)
+                                        : std::string_view();
+  };
+  if (n < 2) return false;
+  if (n <= 16) {
+    for (uint32_t i = 1; i < n; ++i) {
+      if (kv[i].key.type != msgpack::type::STR) continue;
+      for (uint32_t j = 0; j < i; ++j)
+        if (kv[j].key.type == msgpack::type::STR && key(kv[i].key) == key(kv[j].key)) return true;
+    }
+    return false;
+  }
+  std::vector<std::string_view> keys;
+  keys.reserve(n);
+  for (uint32_t i = 0; i < n; ++i)
+    if (kv[i].key.type == msgpack::type::STR) keys.push_back(key(kv[i].key));
+  std::sort(keys.begin(), keys.end());
+  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+}
 
 std::span<const char> raw_value(const msgpack::object_kv& kv, std::span<const char> bytes) {
   if (bytes.empty() || kv.key.type != msgpack::type::STR) return {};

@@ -58,6 +58,11 @@ struct request {
 // any doubt. Every ROUTER endpoint's decoder uses it.
 std::span<const char> find_req(std::span<const char> bytes, const limits& lim);
 
+// Whether a map names a key twice (keys compared as strings; keys of other
+// types never match). JSON keeps only one of them, so such a map does not
+// read back as it was sent.
+bool has_duplicate_key(const msgpack::object& map);
+
 // The bytes of the value of map entry `kv` of a tree decode_msgpack built
 // from `bytes`: the zero-copy decoder leaves a key's string pointing into
 // the request, and the value's encoding starts right after it. Empty when

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/number_text.h"
+#include "core/request.h"
 #include "core/schema.h"
 #include "core/utf8.h"
 
@@ -52,26 +53,6 @@ errc check_length(const field_def& f, size_t n, const char* unit, std::string& m
                 "must have at most " + std::to_string(*f.max_len) + " " + unit);
   }
   return errc::ok;
-}
-
-// Whether a map (string keys) names a key twice: JSON keeps only one of
-// them, so the event would not read back as it was sent (an outside probe
-// saw {"k":1,"k":2} journaled and dumped as {"k":2}).
-bool has_duplicate_key(const msgpack::object& map) {
-  const uint32_t n = map.via.map.size;
-  const msgpack::object_kv* kv = map.via.map.ptr;
-  if (n < 2) return false;
-  if (n <= 16) {
-    for (uint32_t i = 1; i < n; ++i)
-      for (uint32_t j = 0; j < i; ++j)
-        if (as_view(kv[i].key) == as_view(kv[j].key)) return true;
-    return false;
-  }
-  std::vector<std::string_view> keys;
-  keys.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) keys.push_back(as_view(kv[i].key));
-  std::sort(keys.begin(), keys.end());
-  return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
 }
 
 // What a map, array or any value may hold: every map key a string, every

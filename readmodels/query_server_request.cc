@@ -118,6 +118,8 @@ errc decode_query(std::span<const char> bytes, msgpack::zone& zone, const query_
   out.q = as_view(*fields[1]);
   if (present(2)) {
     if (fields[2]->type != msgpack::type::MAP) return bad(message, "field args: must be a map");
+    // A repeated argument would be read as its first (an outside probe).
+    if (has_duplicate_key(*fields[2])) return bad(message, "field args: an argument given twice");
     out.args = fields[2];
   } else {
     out.args = &empty_map_object();

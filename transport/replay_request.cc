@@ -76,6 +76,10 @@ errc decode_replay_request(std::span<const char> body, size_t max_request_bytes,
   const auto& root = oh.get();
   if (root.type != msgpack::type::MAP)
     return fail(message, errc::bad_request, "a replay request is a map");
+  if (has_duplicate_key(root)) {  // it was served by the first one (an outside probe)
+    if (const msgpack::object_kv* kv = entry(root, "req")) out.req = raw_value(*kv, body);
+    return fail(message, errc::bad_request, "a field given twice");
+  }
   if (const msgpack::object_kv* kv = entry(root, "req")) out.req = raw_value(*kv, body);
   if (const auto* op = get(root, "op")) {
     if (op->type == msgpack::type::STR &&

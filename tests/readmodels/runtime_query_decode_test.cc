@@ -34,6 +34,22 @@ std::string mp(const json& j) {
   return {v.begin(), v.end()};
 }
 
+// An argument given twice is bad_request (it was read as its first, and a
+// mistyped second value went unnoticed; an outside probe).
+TEST(QueryDecode, AnArgumentGivenTwiceIsBadRequest) {
+  // {"q": "get", "args": {"id": "c1", "id": "c2"}, "req": 7}
+  const std::string twice(
+      "\x83\xa1q\xa3get\xa4"
+      "args\x82\xa2id\xa2"
+      "c1\xa2id\xa2"
+      "c2\xa3req\x07",
+      30);
+  auto d = run(twice);
+  EXPECT_EQ(d->code, errc::bad_request);
+  EXPECT_NE(d->message.find("twice"), std::string::npos) << d->message;
+  EXPECT_EQ(req_json(d->rq.req), 7);
+}
+
 TEST(QueryDecode, MinimalAndFull) {
   auto d = run(mp({{"q", "get"}}));
   ASSERT_EQ(d->code, errc::ok) << d->message;

@@ -48,6 +48,21 @@ TEST(ReplayRequest, Range) {
   EXPECT_EQ(req_json(d.r.req), 3);
 }
 
+// A field given twice is bad_request, req echoed (it was served by the
+// first; an outside probe).
+TEST(ReplayRequest, AFieldGivenTwiceIsBadRequest) {
+  // {"from": 1, "from": 2, "req": 4}
+  const std::string twice(
+      "\x83\xa4"
+      "from\x01\xa4"
+      "from\x02\xa3req\x04",
+      18);
+  auto d = decode_bytes(twice, 64 << 10, 100);
+  EXPECT_EQ(d.code, errc::bad_request);
+  EXPECT_NE(d.message.find("twice"), std::string::npos) << d.message;
+  EXPECT_EQ(req_json(d.r.req), 4);
+}
+
 TEST(ReplayRequest, FromZeroIsOneAndMaxDefaultsAndClamps) {
   auto d = decode({{"from", 0}});
   ASSERT_EQ(d.code, errc::ok);
