@@ -224,6 +224,15 @@ class DataTest : public ::testing::Test {
     obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
     return c->check_data(&obj_, message_);
   }
+  // `data` against command C of aggregate t of schema `s`.
+  errc check_in(const schema& s, const json& data) {
+    const command_def* c = s.find_command("t", "C");
+    EXPECT_NE(c, nullptr);
+    bytes_ = mp(data);
+    zone_.clear();
+    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
+    return c->check_data(&obj_, message_);
+  }
   std::string bytes_;
   msgpack::zone zone_;
   msgpack::object obj_;
@@ -474,14 +483,7 @@ TEST_F(DataTest, BoundsAreQuotedInTheirShortestForm) {
       "d": {"type": "number", "optional": true, "ge": 2.5}}}}}}})",
                          error);
   ASSERT_NE(s, nullptr) << error;
-  const command_def* c = s->find_command("t", "C");
-  auto run = [&](const json& data) {
-    const auto v = json::to_msgpack(data);
-    bytes_.assign(v.begin(), v.end());
-    zone_.clear();
-    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
-    return c->check_data(&obj_, message_);
-  };
+  auto run = [&](const json& data) { return check_in(*s, data); };
   EXPECT_EQ(run({{"a", -1.7e308}}), errc::bad_request);
   EXPECT_EQ(message_, "data.a: must be > -1e+300");
   EXPECT_EQ(run({{"b", 1}}), errc::bad_request);
@@ -505,14 +507,7 @@ TEST_F(DataTest, IntegerBoundsCompareExactly) {
       "x": {"type": "number", "optional": true, "le": 10000000000000000000}}}}}}})",
                          error);
   ASSERT_NE(s, nullptr) << error;
-  const command_def* c = s->find_command("t", "C");
-  auto run = [&](const json& data) {
-    const auto v = json::to_msgpack(data);
-    bytes_.assign(v.begin(), v.end());
-    zone_.clear();
-    obj_ = msgpack::unpack(zone_, bytes_.data(), bytes_.size());
-    return c->check_data(&obj_, message_);
-  };
+  auto run = [&](const json& data) { return check_in(*s, data); };
   EXPECT_EQ(run({{"n", uint64_t{9007199254740992}}}), errc::bad_request);
   EXPECT_EQ(message_, "data.n: must be >= 9007199254740993");
   EXPECT_EQ(run({{"n", uint64_t{9007199254740993}}}), errc::ok) << message_;
