@@ -365,25 +365,17 @@ std::unique_ptr<schema> schema::parse(std::string_view text, std::string& error)
     // callback parser walks the parent object at each child's end: 40,000
     // commands took 11 s to load.)
     duplicate_finder dups;
-    if (!json::sax_parse(text.begin(), text.end(), &dups) || !dups.error.empty()) {
-      // nlohmann's message (line, column).
-      try {
-        json again = json::parse(text.begin(), text.end());
-      } catch (const json::exception& e) {
-        error = std::string("schema: invalid JSON: ") + e.what();
-        return nullptr;
-      }
-      error = "schema: invalid JSON" + (dups.error.empty() ? "" : ": " + dups.error);
+    if (!json::sax_parse(text.begin(), text.end(), &dups)) {
+      error = "schema: invalid JSON: " + dups.error;  // nlohmann's, with line and column
       return nullptr;
     }
-    const std::string& duplicate = dups.duplicate;
+    if (!dups.duplicate.empty()) {
+      error = "schema: duplicate key \"" + dups.duplicate + "\"";
+      return nullptr;
+    }
     json root = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded()) {
       error = "schema: invalid JSON";
-      return nullptr;
-    }
-    if (!duplicate.empty()) {
-      error = "schema: duplicate key \"" + duplicate + "\"";
       return nullptr;
     }
     parser p;

@@ -96,17 +96,20 @@ void customer_analysis_model::on_revenue(const revenue_book::change& ch, uint64_
   }
   customer& c = st_.customers[ch.customer];
   const char expected = c.pending ? c.pending->classification : c.assigned;
-  if (after != expected) {
-    pending_cmd p;
-    p.classification = after;
-    // The classification is part of the key: with other thresholds (a
-    // rebuild after a settings change) the same event can ask for another
-    // one, which the old key would have answered dup with the old event.
-    p.key = "cls:" + id + ":" + std::to_string(seq) + ":" + after;
-    c.pending = std::move(p);
-    due_.schedule(ch.customer, time_point::min());
-  }
+  if (after != expected) record_command(ch.customer, id, seq, after);
   changed.add(id);
+}
+
+void customer_analysis_model::record_command(uint32_t idx, std::string_view id, uint64_t seq,
+                                             char cls) {
+  pending_cmd p;
+  p.classification = cls;
+  // The classification is part of the key: with other thresholds (a
+  // rebuild after a settings change) the same event can ask for another
+  // one, which the old key would have answered dup with the old event.
+  p.key = "cls:" + std::string(id) + ":" + std::to_string(seq) + ":" + cls;
+  st_.customers[idx].pending = std::move(p);
+  due_.schedule(idx, time_point::min());
 }
 
 void customer_analysis_model::on_classification(const event_view& e, change_set& changed) {
@@ -129,13 +132,7 @@ void customer_analysis_model::on_classification(const event_view& e, change_set&
   // revenue next changed (an outside probe).
   if (!c.pending && e.key.starts_with("cls:")) {
     const char rating = rating_of(st_.book.revenue(idx));
-    if (rating != cls) {
-      pending_cmd p;
-      p.classification = rating;
-      p.key = "cls:" + std::string(e.id) + ":" + std::to_string(e.seq) + ":" + rating;
-      c.pending = std::move(p);
-      due_.schedule(idx, time_point::min());
-    }
+    if (rating != cls) record_command(idx, e.id, e.seq, rating);
   }
   changed.add(e.id);
 }

@@ -107,6 +107,9 @@ class customer_analysis_model final : public saga {
   void sync_new();  // gives customers new in the book a slot and a segment
   void on_revenue(const revenue_book::change& ch, uint64_t seq, change_set& changed);
   void on_classification(const event_view& e, change_set& changed);
+  // Records UPDATE_CUSTOMER_CLASSIFICATION {cls} for customer idx, caused by
+  // the event at seq (key "cls:<id>:<seq>:<cls>"), replacing a pending one.
+  void record_command(uint32_t idx, std::string_view id, uint64_t seq, char cls);
   void reschedule_all();
   bool ensure_io();
   void on_reply(const command_channel::reply& r, time_point now, change_set& changed);
