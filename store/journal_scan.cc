@@ -25,11 +25,21 @@ std::string where(uint32_t index, uint64_t off) {
 
 class scanner {
  public:
-  explicit scanner(const std::filesystem::path& dir) : dir_(dir) {}
+  explicit scanner(const std::filesystem::path& dir, const std::vector<uint32_t>* listing = nullptr)
+      : dir_(dir), listing_(listing) {}
+
+  // Set when the scan saw the journal change under it (a file missed by the
+  // listing, the end word stored since it was read): its result is then not
+  // a verdict.
+  bool stale_listing() const { return stale_listing_; }
 
   scan_result run() {
     std::string error;
-    if (list_segments(dir_, idx_, error) != io_status::ok) return fail_io(error);
+    if (listing_) {
+      idx_ = *listing_;
+    } else if (list_segments(dir_, idx_, error) != io_status::ok) {
+      return fail_io(error);
+    }
     r_.segments = static_cast<uint32_t>(idx_.size());
     if (idx_.empty()) return r_;
     gap_at_ = idx_.size();
@@ -41,6 +51,15 @@ class scanner {
     }
     if (!follow_chain()) return r_;
     examine_beyond_end();
+    // On a live journal the writer may have stored the word where the log
+    // ended since it was read: what lies beyond (later records, a header
+    // naming a first seq) was then published meanwhile, not damage.
+    if (r_.status == io_status::corrupt && kind_ == end_kind::empty) {
+      record_info info;
+      if (check_record(seg_->data(), seg_->size(), end_off_, expected_, true, info) !=
+          record_state::empty)
+        stale_listing_ = true;
+    }
     return r_;
   }
 
@@ -172,15 +191,17 @@ class scanner {
     }
   }
 
-  // Adds segment files created since the listing, from idx_[i] + 1 on.
+  // Adds segment files created since the listing (or missed by it), from
+  // idx_[i] + 1 up to the next listed file.
   void relist_after(size_t i) {
     std::error_code ec;
     std::vector<uint32_t> added;
-    for (uint32_t next = idx_[i] + 1;
-         (i + 1 + added.size() >= idx_.size() || idx_[i + 1 + added.size()] != next) &&
-         std::filesystem::exists(dir_ / format::segment_file_name(next), ec);
+    const uint64_t listed_next = i + 1 < idx_.size() ? idx_[i + 1] : uint64_t{1} << 32;
+    for (uint64_t next = uint64_t{idx_[i]} + 1;
+         next < listed_next &&
+         std::filesystem::exists(dir_ / format::segment_file_name(static_cast<uint32_t>(next)), ec);
          ++next)
-      added.push_back(next);
+      added.push_back(static_cast<uint32_t>(next));
     if (added.empty()) return;
     idx_.insert(idx_.begin() + static_cast<ptrdiff_t>(i + 1), added.begin(), added.end());
     r_.segments = static_cast<uint32_t>(idx_.size());
@@ -191,6 +212,11 @@ class scanner {
         break;
       }
     }
+  }
+
+  bool gap_file_exists_now() const {
+    std::error_code ec;
+    return std::filesystem::exists(dir_ / format::segment_file_name(idx_[gap_at_ - 1] + 1), ec);
   }
 
   // Whether a segment file whose header cannot be used (its index does not
@@ -332,6 +358,12 @@ class scanner {
         return;
       }
       if (holds) {
+        if (k >= gap_at_ && gap_file_exists_now()) {
+          // A live journal: the listing missed a file the writer created
+          // while the directory was read. The caller scans again.
+          stale_listing_ = true;
+          return;
+        }
         if (k >= gap_at_) {
           corrupt(idx_[gap_at_ - 1] + 1, 0, expected_,
                   "missing segment file " + format::segment_file_name(idx_[gap_at_ - 1] + 1));
@@ -362,10 +394,12 @@ class scanner {
   }
 
   std::filesystem::path dir_;
+  const std::vector<uint32_t>* listing_;  // the first listing, when given
   std::vector<uint32_t> idx_;
   std::set<uint32_t> extended_;
   std::string truncated_note_;
   size_t gap_at_ = 0;
+  bool stale_listing_ = false;
   scan_result r_;
   std::unique_ptr<segment_file> seg_;  // the segment where the log ends
   size_t end_i_ = 0;
@@ -377,6 +411,27 @@ class scanner {
 
 }  // namespace
 
-scan_result scan_journal(const std::filesystem::path& dir) { return scanner(dir).run(); }
+scan_result scan_journal(const std::filesystem::path& dir) {
+  return scan_journal_listed(dir, {});
+}
+
+scan_result scan_journal_listed(const std::filesystem::path& dir,
+                                const std::optional<std::vector<uint32_t>>& first_listing) {
+  // A live journal changes while it is scanned: a directory read while files
+  // are created may miss one of them (readdir makes no promise for entries
+  // added meanwhile), and records are published behind the end the scan
+  // found. Such a scan is taken again before anything is called damage. On a
+  // journal no one writes, the first scan is final.
+  for (int attempt = 1;; ++attempt) {
+    scanner s(dir, attempt == 1 && first_listing ? &*first_listing : nullptr);
+    scan_result r = s.run();
+    if (!s.stale_listing()) return r;
+    if (attempt == 16) {
+      r.status = io_status::io_error;
+      r.reason = "the journal kept changing while " + dir.string() + " was scanned";
+      return r;
+    }
+  }
+}
 
 }  // namespace rill::store

@@ -20,6 +20,7 @@
 // Stateless; thread-safe.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,5 +66,11 @@ struct scan_result {
 };
 
 scan_result scan_journal(const std::filesystem::path& dir);
+
+// scan_journal, with first_listing standing in for the first read of the
+// directory (sorted segment indexes): a read that raced the writer may miss
+// a file or stop short. For tests; scan_journal passes nullopt.
+scan_result scan_journal_listed(const std::filesystem::path& dir,
+                                const std::optional<std::vector<uint32_t>>& first_listing);
 
 }  // namespace rill::store
