@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -111,7 +112,9 @@ rates_server::rates_server(zmq::context_t& ctx, const rates_server_options& opt,
   lim_.max_request_bytes = opt.max_request_bytes;
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::maxmsgsize, int64_t{64} << 20);
-  transport::apply_server_security(socket_, opt.endpoint, sec);
+  // A CURVE client whose key is not on the allow-list is admitted and told
+  // `forbidden` (as rill-core's endpoints do), not left to wait in silence.
+  transport::apply_server_security(socket_, opt.endpoint, sec, transport::refused_clients::answer);
   transport::prepare_ipc_endpoint(opt.endpoint);
   socket_.bind(opt.endpoint);
 }
@@ -156,11 +159,19 @@ bool rates_server::sleep_interruptibly(uint64_t ms, int signal_fd) {
   }
 }
 
-bool rates_server::answer(std::span<const char> body, bool extra_frames, int signal_fd) {
+bool rates_server::answer(std::span<const char> body, bool extra_frames, bool forbidden,
+                          int signal_fd) {
   ++requests_;
   out_.clear();
   rate_request r;
   std::string message;
+  if (forbidden) {
+    // Not read any further: only its req, to echo.
+    ++forbidden_;
+    encode_error(out_, errc::forbidden, "this client's CURVE key is not on the server's allow-list",
+                 find_req(body, lim_));
+    return true;
+  }
   errc e = extra_frames ? errc::bad_request : decode(body, lim_, r, message);
   if (extra_frames) message = "a request is one body frame";
   if (e != errc::ok) {
@@ -181,7 +192,7 @@ bool rates_server::answer(std::span<const char> body, bool extra_frames, int sig
       pack_str(pk, "ping");
       pack_req(out_, pk, r.req);
     } else if (*r.op == "status") {
-      pk.pack_map(r.req.empty() ? 10 : 11);
+      pk.pack_map(r.req.empty() ? 11 : 12);
       pack_str(pk, "ok");
       pk.pack_true();
       pack_str(pk, "op");
@@ -200,6 +211,8 @@ bool rates_server::answer(std::span<const char> body, bool extra_frames, int sig
       pack_str(pk, table_.anchor());
       pack_str(pk, "reloads");
       pk.pack_uint64(reloads_);
+      pack_str(pk, "forbidden_requests");
+      pk.pack_uint64(forbidden_);
       pack_str(pk, "pid");
       pk.pack_uint64(static_cast<uint64_t>(::getpid()));
       pack_req(out_, pk, r.req);
@@ -272,7 +285,11 @@ void rates_server::run(int signal_fd) {
     } catch (const zmq::error_t&) {
       continue;
     }
-    if (!answer({static_cast<const char*>(body.data()), body.size()}, extra_frames, signal_fd))
+    // The ZAP user id of a client whose key is not allowed (see the socket).
+    const char* user = zmq_msg_gets(body.handle(), "User-Id");
+    const bool forbidden = user != nullptr && std::strcmp(user, transport::kForbiddenUserId) == 0;
+    if (!answer({static_cast<const char*>(body.data()), body.size()}, extra_frames, forbidden,
+                signal_fd))
       return;
     try {
       (void)socket_.send(zmq::const_buffer(out_.data(), out_.size()), zmq::send_flags::none);

@@ -12,6 +12,7 @@
 //   {"op":"ping", "req"?}             -> {"ok":true, "op":"ping", "req"?}
 //   {"op":"status", "req"?}           -> {"ok":true, "op":"status", "requests":u, ...}
 //   anything else                     -> {"ok":false, "error":"bad_request"|"too_large", "message"}
+//   tcp://, a CURVE key not allowed   -> {"ok":false, "error":"forbidden", "message", "req"?}
 //
 // Only rate requests are delayed (delay_ms) and counted for fail_every, so
 // pings stay prompt for supervisors. SIGHUP reloads the rates file (the old
@@ -52,7 +53,8 @@ class rates_server {
  private:
   // Encodes the reply to `body` into out_; returns false if the run must stop
   // (a stop signal came while delaying).
-  bool answer(std::span<const char> body, bool extra_frames, int signal_fd);
+  // forbidden: from a CURVE client not on the allow-list (answered so).
+  bool answer(std::span<const char> body, bool extra_frames, bool forbidden, int signal_fd);
   // Waits up to `ms` for a signal; true if a stop signal arrived.
   bool sleep_interruptibly(uint64_t ms, int signal_fd);
   // Reads pending signals: reloads on SIGHUP; true on a stop signal.
@@ -68,6 +70,7 @@ class rates_server {
   uint64_t failed_on_purpose_ = 0;
   uint64_t bad_ = 0;
   uint64_t reloads_ = 0;
+  uint64_t forbidden_ = 0;
 };
 
 }  // namespace rill::daemon

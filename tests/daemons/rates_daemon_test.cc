@@ -14,6 +14,7 @@
 
 #include "tests/support/child_process.h"
 #include "transport/endpoints.h"
+#include "transport/security.h"
 
 namespace rill {
 namespace {
@@ -38,6 +39,7 @@ class rates_daemon : public ::testing::Test {
     }
   }
   std::string endpoint() const {
+    if (!tcp_endpoint_.empty()) return tcp_endpoint_;
     return "ipc://" + (transport::run_dir(dir_.path()) / "rates").string();
   }
   void start(std::vector<std::string> extra = {}) {
@@ -57,6 +59,7 @@ class rates_daemon : public ::testing::Test {
   json ask_raw(const std::vector<std::string>& frames, std::chrono::milliseconds timeout = 10s) {
     zmq::socket_t s(ctx_, zmq::socket_type::dealer);
     s.set(zmq::sockopt::linger, 0);
+    if (client_keys_) transport::apply_client_security(s, endpoint(), client_keys_);
     s.connect(endpoint());
     s.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
     for (size_t i = 0; i < frames.size(); ++i)
@@ -82,6 +85,8 @@ class rates_daemon : public ::testing::Test {
   }
 
   test::temp_dir dir_{"rill-rates"};
+  std::string tcp_endpoint_;                                 // set: serve there (CURVE)
+  const transport::client_security* client_keys_ = nullptr;  // for ask_raw on tcp_endpoint_
   zmq::context_t ctx_;
   test::child_process daemon_;
 };
@@ -271,6 +276,66 @@ TEST_F(rates_daemon, PidFileAndCleanExit) {
   const int status = daemon_.kill(SIGINT);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_FALSE(std::filesystem::exists(pid_path));
+}
+
+}  // namespace
+}  // namespace rill
+
+namespace rill {
+namespace {
+
+// On tcp:// with CURVE, a client whose key is not on the allow-list is told
+// `forbidden` with its req, as on rill-core's endpoints (it used to get no
+// answer at all), and its request is not served; a client without CURVE
+// gets no connection.
+TEST_F(rates_daemon, ACurveKeyNotOnTheAllowListIsToldForbidden) {
+  const auto server = transport::generate_key_pair();
+  const auto client = transport::generate_key_pair();
+  const auto stranger = transport::generate_key_pair();
+  transport::save_key_file((dir_.path() / "server.key").string(), server, true);
+  transport::save_key_file((dir_.path() / "client.pub").string(), client, false);
+  {
+    zmq::socket_t probe(ctx_, zmq::socket_type::router);
+    probe.bind("tcp://127.0.0.1:*");
+    tcp_endpoint_ = probe.get(zmq::sockopt::last_endpoint);
+  }
+  const transport::client_security good{server.public_z85, client};
+  const transport::client_security bad{server.public_z85, stranger};
+  client_keys_ = &good;
+  start({"--endpoint", tcp_endpoint_, "--curve-key", (dir_.path() / "server.key").string(),
+         "--curve-allow", (dir_.path() / "client.pub").string()});
+  EXPECT_EQ(rate("USD", "EUR")["rate"], kUsd);
+
+  client_keys_ = &bad;
+  for (const json& request : {json{{"base", "USD"}, {"currency", "EUR"}, {"req", "r1"}},
+                              json{{"op", "ping"}, {"req", 7}}, json{{"op", "status"}}}) {
+    const json reply = ask(request);
+    ASSERT_FALSE(reply.is_discarded()) << request.dump() << ": no answer";
+    EXPECT_EQ(reply["ok"], false) << reply.dump();
+    EXPECT_EQ(reply["error"], "forbidden") << reply.dump();
+    EXPECT_FALSE(reply.contains("rate")) << reply.dump();
+    if (request.contains("req"))
+      EXPECT_EQ(reply["req"], request["req"]) << reply.dump();
+    else
+      EXPECT_FALSE(reply.contains("req")) << reply.dump();
+  }
+
+  {
+    zmq::socket_t plain(ctx_, zmq::socket_type::dealer);
+    plain.set(zmq::sockopt::linger, 0);
+    plain.connect(tcp_endpoint_);
+    plain.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+    const std::string ping = pack({{"op", "ping"}});
+    plain.send(zmq::buffer(ping), zmq::send_flags::none);
+    zmq::pollitem_t item{plain.handle(), 0, ZMQ_POLLIN, 0};
+    EXPECT_EQ(zmq::poll(&item, 1, 500ms), 0) << "a client without CURVE gets no connection";
+  }
+
+  client_keys_ = &good;
+  const json st = ask({{"op", "status"}});
+  EXPECT_EQ(st["ok"], true) << st.dump();
+  EXPECT_EQ(st["forbidden_requests"], 3) << st.dump();
+  EXPECT_EQ(st["lookups"], 1) << st.dump() << ": a forbidden request is not served";
 }
 
 }  // namespace
