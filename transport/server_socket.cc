@@ -1,4 +1,5 @@
 #include "transport/server_socket.h"
+#include "core/private_dir.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,10 +25,7 @@ void prepare_ipc_endpoint(const std::string& endpoint) {
   if (endpoint.rfind(prefix, 0) != 0) return;
   if (auto why = endpoint_problem(endpoint); !why.empty()) throw std::runtime_error(why);
   std::filesystem::path path = endpoint.substr(prefix.size());
-  if (path.has_parent_path()) {
-    std::filesystem::create_directories(path.parent_path());
-    ::chmod(path.parent_path().c_str(), 0700);
-  }
+  if (path.has_parent_path()) make_private_dir(path.parent_path());
   ::unlink(path.c_str());  // stale socket from a killed process; binding replaces it anyway
 }
 

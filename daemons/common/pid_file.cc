@@ -8,15 +8,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/private_dir.h"
+
 namespace rill::daemon {
 
 void make_run_dir(const std::filesystem::path& data, const std::filesystem::path& run_dir) {
-  if (!std::filesystem::exists(data)) {
-    std::filesystem::create_directories(data);
-    ::chmod(data.c_str(), 0700);
-  }
-  std::filesystem::create_directories(run_dir);
-  ::chmod(run_dir.c_str(), 0700);
+  make_private_dir(data);
+  make_private_dir(run_dir);
 }
 
 bool pid_file::acquire(const std::filesystem::path& path, std::string& error) {

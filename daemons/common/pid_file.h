@@ -14,9 +14,9 @@
 
 namespace rill::daemon {
 
-// Creates D/run (mode 0700) for a daemon's sockets and pid file, and D
-// itself with mode 0700 when it does not exist yet (like rill-core and
-// `rill up`; an existing D keeps its mode). Throws std::filesystem_error.
+// Creates D/run for a daemon's sockets and pid file, and D itself, each with
+// mode 0700 when it does not exist yet (core/private_dir.h: an existing
+// directory keeps its mode). Throws std::filesystem_error.
 void make_run_dir(const std::filesystem::path& data, const std::filesystem::path& run_dir);
 
 class pid_file {

@@ -86,9 +86,8 @@ int run_up(global_options& g, const up_flags& f) {
     if (!why.empty()) return usage_error("up", why);
   }
   std::string error;
-  const bool fresh = !std::filesystem::exists(o.data, ec);
-  if ((fresh && !make_dir(o.data, true, error)) ||
-      !make_dir(transport::run_dir(o.data), true, error) || !make_dir(o.data / "logs", true, error))
+  if (!make_dir(o.data, error) || !make_dir(transport::run_dir(o.data), error) ||
+      !make_dir(o.data / "logs", error))
     return report("start_failed", error, exit_refused);
 
   run_lock lock;

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/private_dir.h"
+
 namespace rill::cli {
 
 namespace fs = std::filesystem;
@@ -136,27 +138,11 @@ std::string describe_wait_status(int status) {
   return "ended (status " + std::to_string(status) + ")";
 }
 
-bool make_dir(const fs::path& dir, bool private_dir, std::string& error) {
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) {
-    if (dir.has_parent_path() && dir.parent_path() != dir) {
-      fs::create_directories(dir.parent_path(), ec);
-      if (ec) {
-        error = "cannot create " + dir.parent_path().string() + ": " + ec.message();
-        return false;
-      }
-    }
-    if (::mkdir(dir.c_str(), private_dir ? 0700 : 0755) != 0 && errno != EEXIST) {
-      error = "cannot create " + dir.string() + ": " + ::strerror(errno);
-      return false;
-    }
-  }
-  if (!fs::is_directory(dir, ec)) {
-    error = dir.string() + " is not a directory";
-    return false;
-  }
-  if (private_dir && ::chmod(dir.c_str(), 0700) != 0) {
-    error = "cannot make " + dir.string() + " private: " + ::strerror(errno);
+bool make_dir(const fs::path& dir, std::string& error) {
+  try {
+    make_private_dir(dir);
+  } catch (const fs::filesystem_error& e) {
+    error = "cannot create " + dir.string() + ": " + e.code().message();
     return false;
   }
   return true;

@@ -37,9 +37,9 @@ std::string tail_file(const std::filesystem::path& file, size_t lines);
 // "exited with status 1", "killed by signal 9 (SIGKILL)".
 std::string describe_wait_status(int status);
 
-// Creates `dir` (and parents) if needed; makes it mode 0700 when `private_dir`.
-// False with a message on error.
-bool make_dir(const std::filesystem::path& dir, bool private_dir, std::string& error);
+// Creates `dir` (mode 0700) and its parents if needed; an existing directory
+// keeps its mode (core/private_dir.h). False with a message on error.
+bool make_dir(const std::filesystem::path& dir, std::string& error);
 
 // Wall-clock nanoseconds since the Unix epoch.
 uint64_t now_ns();

@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/command_processor.h"
+#include "core/private_dir.h"
 #include "core/schema.h"
 #include "daemons/common/exit_codes.h"
 #include "daemons/common/pid_file.h"
@@ -75,9 +76,8 @@ int run(rill::daemon::core_options& o) {
   namespace fs = std::filesystem;
   const auto started = std::chrono::steady_clock::now();
   o.data = fs::absolute(o.data).lexically_normal();
-  fs::create_directories(o.data / "run");
-  ::chmod(o.data.c_str(), 0700);
-  ::chmod((o.data / "run").c_str(), 0700);
+  make_private_dir(o.data);
+  make_private_dir(o.data / "run");
   auto eps = transport::default_endpoints(o.data);
   if (o.command.empty()) o.command = eps.command;
   if (o.events.empty()) o.events = eps.events;

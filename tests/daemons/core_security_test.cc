@@ -71,6 +71,55 @@ TEST(core_security, EveryDaemonCreatesAPrivateDataDirectory) {
   }
 }
 
+// A data directory or an ipc:// endpoint's folder that exists keeps its
+// mode: every daemon made an existing D (and an endpoint's folder) 0700, so
+// `--data /tmp` or `ipc:///tmp/x` took /tmp from every other user. What a
+// daemon creates (D/run, a missing endpoint folder) is 0700.
+TEST(core_security, AnExistingDirectoryKeepsItsMode) {
+  test::temp_dir dir;
+  const auto shared = [&](const std::string& name) {
+    const auto p = dir.path() / name;
+    std::filesystem::create_directories(p);
+    EXPECT_EQ(::chmod(p.c_str(), 01777), 0);
+    return p;
+  };
+  const auto mode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_mode & 07777;
+  };
+  const auto socks = shared("socks");
+  const auto fresh = dir.path() / "fresh" / "sub";
+  struct daemon {
+    std::vector<std::string> argv;
+    std::string pid_file;
+  };
+  const auto d = [&](const std::string& name) { return shared(name).string(); };
+  const auto ipc = [](const std::filesystem::path& p) { return "ipc://" + p.string(); };
+  for (const daemon& x : std::vector<daemon>{
+           {{"rill-core", "--data", d("c"), "--segment-size", "1048576", "--command",
+             ipc(socks / "cmd"), "--events", ipc(fresh / "ev")},
+            "rill-core.pid"},
+           {{"rill-notify", "--data", d("n")}, "rill-notify.pid"},
+           {{"rill-rates", "--data", d("r"), "--endpoint", ipc(socks / "rates")}, "rill-rates.pid"},
+           {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none"},
+            "rill-proj-customers.pid"}}) {
+    std::vector<std::string> argv = x.argv;
+    argv[0] = std::string(RILL_BIN_DIR) + "/" + argv[0];
+    const std::filesystem::path data = argv[2];
+    test::child_process p(argv, (dir.path() / (x.argv[0] + ".log")).string());
+    ASSERT_TRUE(
+        test::eventually([&] { return std::filesystem::exists(data / "run" / x.pid_file); }, 20s))
+        << x.argv[0];
+    EXPECT_EQ(mode(data), 01777u) << x.argv[0] << ": the data directory existed";
+    EXPECT_EQ(mode(data / "run"), 0700u) << x.argv[0];
+    EXPECT_EQ(mode(socks), 01777u) << x.argv[0] << ": an endpoint's folder existed";
+  }
+  EXPECT_EQ(mode(fresh), 0700u) << "a missing endpoint folder is created private";
+  EXPECT_TRUE(std::filesystem::exists(socks / "cmd"));
+  EXPECT_TRUE(std::filesystem::exists(socks / "rates"));
+}
+
 TEST(core_security, TcpWithoutKeysIsRefusedAtStart) {
   test::temp_dir dir;
   test::child_process core({std::string(RILL_BIN_DIR) + "/rill-core", "--data", dir.path().string(),
