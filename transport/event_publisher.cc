@@ -24,8 +24,7 @@ event_publisher::event_publisher(zmq::context_t& ctx, publisher_options opt,
   sock.set(zmq::sockopt::sndhwm, opt_.send_hwm);
   sock.set(zmq::sockopt::linger, 0);
   apply_server_security(sock, opt_.endpoint, sec);
-  prepare_ipc_endpoint(opt_.endpoint);
-  sock.bind(opt_.endpoint);
+  bind_endpoint(sock, opt_.endpoint);
   next_ = opt_.start_after + 1;
   if (opt_.inline_send) {
     inline_sock_ = std::make_unique<zmq::socket_t>(std::move(sock));

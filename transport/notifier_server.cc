@@ -138,8 +138,7 @@ notifier_server::notifier_server(zmq::context_t& ctx, const notifier_server_opti
   pull_.set(zmq::sockopt::maxmsgsize, kTransportCap);
   pull_.set(zmq::sockopt::linger, 0);
   apply_server_security(pull_, opt.notify_in_endpoint, sec);
-  prepare_ipc_endpoint(opt.notify_in_endpoint);
-  pull_.bind(opt.notify_in_endpoint);
+  bind_endpoint(pull_, opt.notify_in_endpoint);
 }
 
 void notifier_server::run(const std::atomic<bool>& stop, int wake_fd) {

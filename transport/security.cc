@@ -192,8 +192,7 @@ std::vector<std::string> load_allow_list(const std::string& path) {
   return keys;
 }
 
-void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
-                           const server_security* sec, refused_clients refused) {
+void check_server_security(const std::string& endpoint, const server_security* sec) {
   if (!is_tcp(endpoint)) return;
   if (sec == nullptr)
     throw security_error("endpoint " + endpoint +
@@ -207,6 +206,12 @@ void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
     throw security_error("endpoint " + endpoint +
                          " is tcp:// and no client key is allowed: give an allow-list of client "
                          "public keys (--curve-allow) that lists at least one");
+}
+
+void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
+                           const server_security* sec, refused_clients refused) {
+  if (!is_tcp(endpoint)) return;
+  check_server_security(endpoint, sec);
   s.set(zmq::sockopt::zap_domain, refused == refused_clients::answer ? kAnswerDomain : "rill");
   s.set(zmq::sockopt::curve_server, 1);
   s.set(zmq::sockopt::curve_secretkey, sec->server.secret_z85);

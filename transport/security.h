@@ -77,6 +77,10 @@ enum class refused_clients {
 // Configures a server (binding) socket for `endpoint`. For tcp:// it requires
 // `sec` (throws std::runtime_error otherwise) and enables CURVE with ZAP;
 // the context must have a zap_handler running.
+// The checks of apply_server_security alone (throws security_error): a
+// daemon runs them on every endpoint before it binds any, so a refused
+// configuration leaves no socket file behind.
+void check_server_security(const std::string& endpoint, const server_security* sec);
 void apply_server_security(zmq::socket_t& s, const std::string& endpoint,
                            const server_security* sec,
                            refused_clients refused = refused_clients::disconnect);

@@ -1,24 +1,52 @@
 #include "transport/server_socket.h"
-#include "core/private_dir.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "core/buffer.h"
 #include "core/limits.h"
+#include "core/private_dir.h"
 #include "core/reply.h"
 #include "core/request.h"
 #include "transport/endpoints.h"
 
 namespace rill::transport {
+
+namespace {
+
+// Whether a process listens on the Unix socket at `path` (a connect that is
+// accepted); a file nobody answers on is a stale one.
+bool someone_listens(const std::string& path) {
+  sockaddr_un a{};
+  if (path.size() >= sizeof a.sun_path) return false;
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, path.data(), path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool answered = ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return answered;
+}
+
+std::mutex bound_mutex;
+std::vector<std::string>& bound_files() {
+  static std::vector<std::string> files;
+  return files;
+}
+
+}  // namespace
 
 void prepare_ipc_endpoint(const std::string& endpoint) {
   constexpr std::string_view prefix = "ipc://";
@@ -26,12 +54,35 @@ void prepare_ipc_endpoint(const std::string& endpoint) {
   if (auto why = endpoint_problem(endpoint); !why.empty()) throw std::runtime_error(why);
   std::filesystem::path path = endpoint.substr(prefix.size());
   if (path.has_parent_path()) make_private_dir(path.parent_path());
-  ::unlink(path.c_str());  // stale socket from a killed process; binding replaces it anyway
+  if (someone_listens(path)) {
+    throw std::runtime_error("endpoint " + endpoint +
+                             " is in use: another process listens on that socket file");
+  }
+  ::unlink(path.c_str());  // stale socket from a killed process
+}
+
+void bind_endpoint(zmq::socket_t& s, const std::string& endpoint) {
+  prepare_ipc_endpoint(endpoint);
+  try {
+    s.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot bind " + endpoint + ": " + e.what());
+  }
+  if (endpoint.rfind("ipc://", 0) == 0) {
+    std::lock_guard lock(bound_mutex);
+    bound_files().push_back(endpoint.substr(6));
+  }
 }
 
 void remove_ipc_endpoint(const std::string& endpoint) {
   constexpr std::string_view prefix = "ipc://";
   if (endpoint.rfind(prefix, 0) == 0) ::unlink(endpoint.c_str() + prefix.size());
+}
+
+void remove_bound_ipc_files() {
+  std::lock_guard lock(bound_mutex);
+  for (const auto& f : bound_files()) ::unlink(f.c_str());
+  bound_files().clear();
 }
 
 server_socket::server_socket(zmq::context_t& ctx, const std::string& endpoint,
@@ -44,8 +95,7 @@ server_socket::server_socket(zmq::context_t& ctx, const std::string& endpoint,
   socket_.set(zmq::sockopt::linger, 0);
   apply_server_security(socket_, endpoint, sec, refused_clients::answer);
   secured_ = is_tcp(endpoint);  // apply_server_security threw if it had no CURVE keys
-  prepare_ipc_endpoint(endpoint);
-  socket_.bind(endpoint);
+  bind_endpoint(socket_, endpoint);
 }
 
 bool server_socket::recv(inbound& in, bool wait) {

@@ -149,9 +149,26 @@ class server_socket {
   size_t sweep_at_ = 64;
 };
 
-// Creates the parent directory of an ipc:// endpoint with mode 0700 and
-// removes a stale socket file left by a dead process. No-op for tcp://.
+// Creates the folder of an ipc:// endpoint if it is missing (mode 0700,
+// core/private_dir.h) and removes a stale socket file left by a dead
+// process; throws std::runtime_error when a live process still listens on
+// that file (two daemons given one path), instead of taking it over. No-op
+// for tcp://.
 void prepare_ipc_endpoint(const std::string& endpoint);
+// prepare_ipc_endpoint, then binds; a failure (std::runtime_error) names the
+// endpoint. The socket files bound are recorded for remove_bound_ipc_files.
+void bind_endpoint(zmq::socket_t& s, const std::string& endpoint);
+// Removes the socket files this process bound with bind_endpoint: a daemon
+// that stops on a fault after binding some leaves none behind.
+void remove_bound_ipc_files();
+// Calls remove_bound_ipc_files when it goes out of scope: a daemon's main()
+// holds one around run(), whichever way run() ends.
+struct bound_ipc_files_guard {
+  bound_ipc_files_guard() = default;
+  bound_ipc_files_guard(const bound_ipc_files_guard&) = delete;
+  bound_ipc_files_guard& operator=(const bound_ipc_files_guard&) = delete;
+  ~bound_ipc_files_guard() { remove_bound_ipc_files(); }
+};
 // Removes the socket file of an ipc:// endpoint this process bound, at a clean
 // exit, so that clients see "not running" rather than a socket nobody
 // answers. No-op for tcp://.

@@ -139,6 +139,9 @@ int run(rill::daemon::core_options& o) {
     zap = std::make_unique<transport::zap_handler>(ctx, sec->allowed);
   }
 
+  for (const std::string* ep : {&o.command, &o.events, &o.replay})
+    transport::check_server_security(*ep, sec.get());
+
   // Sockets and threads.
   daemon::writer_sink sink(*writer);
   const bool durable = o.sync.k == store::sync_mode::kind::batch;
@@ -348,6 +351,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  const rill::transport::bound_ipc_files_guard unbind;  // also when run() fails
   try {
     return run(o);
   } catch (const rill::transport::security_error& e) {

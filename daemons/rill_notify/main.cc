@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
     spdlog::critical("rill-notify: signalfd failed");
     return 1;
   }
+  const rill::transport::bound_ipc_files_guard unbind;  // also when run() fails
   try {
     const int rc = run(o, sfd);
     ::close(sfd);

@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot block signals");
     return 1;
   }
+  const rill::transport::bound_ipc_files_guard unbind;  // also when run() fails
   try {
     return run(o, signals);
   } catch (const std::exception& e) {

@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
     spdlog::critical("rill-rates: signalfd failed");
     return 1;
   }
+  const rill::transport::bound_ipc_files_guard unbind;  // also when run() fails
   try {
     const int rc = run(o, sfd);
     ::close(sfd);

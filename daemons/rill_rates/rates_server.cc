@@ -115,8 +115,7 @@ rates_server::rates_server(zmq::context_t& ctx, const rates_server_options& opt,
   // A CURVE client whose key is not on the allow-list is admitted and told
   // `forbidden` (as rill-core's endpoints do), not left to wait in silence.
   transport::apply_server_security(socket_, opt.endpoint, sec, transport::refused_clients::answer);
-  transport::prepare_ipc_endpoint(opt.endpoint);
-  socket_.bind(opt.endpoint);
+  transport::bind_endpoint(socket_, opt.endpoint);
 }
 
 bool rates_server::take_signals(int signal_fd) {
