@@ -26,9 +26,15 @@ namespace rill::transport {
 
 namespace {
 
-// Whether a process listens on the Unix socket at `path` (a connect that is
-// accepted); a file nobody answers on is a stale one.
-bool someone_listens(const std::string& path) {
+std::mutex bound_mutex;
+std::vector<std::string>& bound_files() {
+  static std::vector<std::string> files;
+  return files;
+}
+
+}  // namespace
+
+bool ipc_socket_answers(const std::string& path) {
   sockaddr_un a{};
   if (path.size() >= sizeof a.sun_path) return false;
   a.sun_family = AF_UNIX;
@@ -40,21 +46,13 @@ bool someone_listens(const std::string& path) {
   return answered;
 }
 
-std::mutex bound_mutex;
-std::vector<std::string>& bound_files() {
-  static std::vector<std::string> files;
-  return files;
-}
-
-}  // namespace
-
 void prepare_ipc_endpoint(const std::string& endpoint) {
   constexpr std::string_view prefix = "ipc://";
   if (endpoint.rfind(prefix, 0) != 0) return;
   if (auto why = endpoint_problem(endpoint); !why.empty()) throw std::runtime_error(why);
   std::filesystem::path path = endpoint.substr(prefix.size());
   if (path.has_parent_path()) make_private_dir(path.parent_path());
-  if (someone_listens(path)) {
+  if (ipc_socket_answers(path)) {
     throw std::runtime_error("endpoint " + endpoint +
                              " is in use: another process listens on that socket file");
   }

@@ -158,6 +158,9 @@ void prepare_ipc_endpoint(const std::string& endpoint);
 // prepare_ipc_endpoint, then binds; a failure (std::runtime_error) names the
 // endpoint. The socket files bound are recorded for remove_bound_ipc_files.
 void bind_endpoint(zmq::socket_t& s, const std::string& endpoint);
+// Whether a process listens on the Unix socket file at `path` (a connect
+// is accepted); false for a stale file, or none.
+bool ipc_socket_answers(const std::string& path);
 // Removes the socket files this process bound with bind_endpoint: a daemon
 // that stops on a fault after binding some leaves none behind.
 void remove_bound_ipc_files();

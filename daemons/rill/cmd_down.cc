@@ -67,13 +67,14 @@ int run_down(global_options& g, int64_t timeout_ms) {
   if (auto st = read_supervisor_state(supervisor_state_file(data))) {
     for (const auto& d : st->daemons) {
       const auto expected = std::filesystem::path(d.binary).filename().string();
-      if (d.pid > 0 && process_alive(d.pid) && process_exe_name(d.pid) == expected) {
+      if (d.pid > 0 && process_alive(d.pid) && is_daemon_of(d.pid, expected, data)) {
         std::cerr << "rill: killing " << d.name << " (pid " << d.pid << ")" << std::endl;
         signal_daemon(d.pid, SIGKILL);
         (void)wait_gone(d.pid, std::chrono::milliseconds(2000));
       }
     }
   }
+  clear_run_leftovers(data);
   say(true, *pid, "rill killed for " + data.string() + " (it did not stop cleanly)");
   return exit_refused;
 }

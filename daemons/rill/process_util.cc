@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/private_dir.h"
+#include "transport/server_socket.h"
 
 namespace rill::cli {
 
@@ -44,6 +46,55 @@ std::string process_exe_name(pid_t pid) {
       name.compare(name.size() - deleted.size(), deleted.size(), deleted) == 0)
     name.resize(name.size() - deleted.size());
   return name;
+}
+
+bool is_daemon_of(pid_t pid, const std::string& exe, const fs::path& data) {
+  if (exe.empty() || process_exe_name(pid) != exe) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+  std::optional<std::string> given;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--data" && i + 1 < args.size())
+      given = args[i + 1];
+    else if (args[i].starts_with("--data="))
+      given = args[i].substr(7);
+  }
+  if (!given) return false;
+  std::error_code ec1, ec2;
+  // A relative --data is relative to the daemon's working directory.
+  fs::path theirs = *given;
+  if (theirs.is_relative()) {
+    auto cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec1);
+    if (ec1) return false;
+    theirs = cwd / theirs;
+  }
+  const auto a = fs::weakly_canonical(theirs, ec1), b = fs::weakly_canonical(data, ec2);
+  return !ec1 && !ec2 && a == b;
+}
+
+void clear_run_leftovers(const fs::path& data) {
+  std::error_code ec;
+  const fs::path run = data / "run";
+  for (fs::directory_iterator it(run, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path p = it->path();
+    const std::string name = p.filename().string();
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    if (S_ISSOCK(st.st_mode)) {
+      if (!transport::ipc_socket_answers(p.string())) ::unlink(p.c_str());
+      continue;
+    }
+    const bool daemon_file =
+        S_ISREG(st.st_mode) && ((name.starts_with("rill-") && name.ends_with(".pid")) ||
+                                (name.starts_with("model.") && name.ends_with(".lock")));
+    if (!daemon_file) continue;
+    // pid_file holds an flock for as long as its daemon lives.
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(p.c_str());  // unlinked while locked
+    ::close(fd);
+  }
 }
 
 bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {

@@ -18,6 +18,18 @@ bool process_alive(pid_t pid);
 // The executable's file name of a running process ("rill-proj"), empty if
 // it cannot be read.
 std::string process_exe_name(pid_t pid);
+
+// Whether `pid` runs the executable named `exe` (a file name, as
+// process_exe_name gives) with `--data` naming `data` (the same directory,
+// however spelt): a daemon of this data directory, not of a copy of it or
+// another rill, nor a reused pid. What a supervisor may stop.
+bool is_daemon_of(pid_t pid, const std::string& exe, const std::filesystem::path& data);
+
+// Removes what daemons of D stopped by SIGKILL left in D/run: socket files
+// no process listens on, and daemon pid and model lock files no process
+// holds (rill-core.pid, rill-proj-*.pid, model.*.lock, ...), so that clients
+// say "not running" at once and nothing names a dead pid.
+void clear_run_leftovers(const std::filesystem::path& data);
 // Waits until `pid` (not necessarily our child) is gone; false on timeout.
 bool wait_gone(pid_t pid, std::chrono::milliseconds timeout);
 

@@ -98,8 +98,10 @@ void supervisor::stop_leftovers() {
   std::vector<std::pair<pid_t, std::string>> left;
   for (const auto& d : old->daemons) {
     if (d.pid <= 0 || d.pid == ::getpid() || !process_alive(d.pid)) continue;
+    // Only a daemon of this D: a copied data directory (or a stale file)
+    // names the pids of another rill's daemons, or pids reused since.
     const auto expected = std::filesystem::path(d.binary).filename().string();
-    if (expected.empty() || process_exe_name(d.pid) != expected) continue;  // pid reused
+    if (!is_daemon_of(d.pid, expected, o_.data)) continue;
     log_.line("stopping leftover " + d.name + " (pid " + std::to_string(d.pid) +
               ") of a previous supervisor (pid " + std::to_string(old->pid) + ")");
     signal_daemon(d.pid, SIGTERM);
@@ -127,6 +129,7 @@ bool supervisor::prepare(std::string& error) {
     }
   }
   stop_leftovers();
+  clear_run_leftovers(o_.data);  // of daemons killed with the last supervisor
   try {
     transport::write_endpoints_json(transport::run_dir(o_.data) / "endpoints.json",
                                     make_endpoints(o_.data));
@@ -358,6 +361,7 @@ int supervisor::run(bool foreground, int ready_fd) {
   save_state("stopping");
   bool killed = stop_group(false, sfd);
   killed = stop_group(true, sfd) || killed;
+  if (killed) clear_run_leftovers(o_.data);  // what the killed ones could not remove
   save_state("stopped");
   remove_stale_sockets();
   ::unlink(supervisor_pid_file(o_.data).c_str());

@@ -90,6 +90,60 @@ TEST(CliSupervisor, AKilledSupervisorTakesItsDaemonsAlongAndItsLockIsTakenOver) 
   EXPECT_EQ(down.code, 0) << down.err;
 }
 
+// A copy of a running rill's data directory carries its supervisor.json,
+// which names the original's daemons. `rill up` on the copy took them for
+// leftovers of a dead supervisor and stopped every one (an outside probe):
+// only daemons started with --data naming this directory are leftovers.
+TEST(CliSupervisor, UpOnACopyOfARunningDataDirectoryLeavesTheOriginalAlone) {
+  live_rill original;
+  ASSERT_TRUE(original.ok()) << original.up().err;
+  const auto pids = daemon_pids(original.data());
+  ASSERT_GE(pids.size(), 5u);
+  temp_dir copy_dir("rcli");
+  const auto copy = copy_dir.path() / "copy";
+  auto cp = run_program({"-a", original.data().string(), copy.string()},
+                        {.program = "/bin/cp"});  // sockets too
+  ASSERT_EQ(cp.code, 0) << cp.err;
+  ASSERT_TRUE(std::filesystem::exists(copy / "run" / "supervisor.json"));
+  auto up = run_rill({"up", "--detach", "--data", copy.string(), "--timeout-ms", "60000"},
+                     {.timeout = 90s});
+  EXPECT_EQ(up.code, 0) << up.err;
+  for (pid_t p : pids) EXPECT_EQ(::kill(p, 0), 0) << "daemon " << p << " of the original";
+  EXPECT_EQ(daemon_pids(original.data()), pids) << "nothing of the original was restarted";
+  const auto log = read_text(copy / "logs" / "rill.log");
+  EXPECT_EQ(log.find("stopping leftover"), std::string::npos) << log;
+  EXPECT_TRUE(healthy(original.data()));
+  EXPECT_TRUE(healthy(copy));
+  auto down = run_rill({"down", "--data", copy.string()}, {.timeout = 90s});
+  EXPECT_EQ(down.code, 0) << down.err;
+  for (pid_t p : pids) EXPECT_EQ(::kill(p, 0), 0) << "daemon " << p << " of the original";
+}
+
+// `rill down` that had to SIGKILL a stuck supervisor and its daemons leaves
+// no socket file (a client would wait for an answer instead of hearing
+// "not running") and no pid or model lock file naming a dead process.
+TEST(CliSupervisor, AKilledRillLeavesNoSocketOrPidFileBehind) {
+  live_rill rill;
+  ASSERT_TRUE(rill.ok()) << rill.up().err;
+  const auto pids = daemon_pids(rill.data());
+  ASSERT_EQ(::kill(rill.supervisor(), SIGSTOP), 0);
+  auto down = run_rill(rill.with_data({"down", "--timeout-ms", "1000"}), {.timeout = 60s});
+  EXPECT_EQ(down.code, 1) << down.out << down.err;  // killed, not stopped cleanly
+  EXPECT_TRUE(eventually([&] { return all_gone(pids); }, 30s));
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(rill.data() / "run")) {
+    const std::string name = e.path().filename().string();
+    if (e.is_socket() || (name.starts_with("rill-") && name.ends_with(".pid")) ||
+        name.starts_with("model."))
+      left.push_back(name);
+  }
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  auto send =
+      run_rill(rill.with_data({"send", "CREATE_CUSTOMER", "customer", "c1", "name=A", "email=a@b"}),
+               {.timeout = 30s});
+  EXPECT_EQ(send.code, 3) << send.err;  // not running
+}
+
 TEST(CliSupervisor, ADaemonThatIgnoresSigtermIsKilledAfterTheStopTimeout) {
   live_rill rill({"--stop-timeout-ms", "1000"});
   ASSERT_TRUE(rill.ok()) << rill.up().err;
