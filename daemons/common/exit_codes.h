@@ -10,8 +10,8 @@
 //      so the supervisor does not restart the daemon (state "failed").
 //   3  the data needs an operator: rill-core found the journal corrupt
 //      before its tail (`rill journal verify` shows where, `rill journal
-//      truncate` cuts it). A restart finds the same bytes: not restarted
-//      either.
+//      truncate` cuts it), or a file stands where D, D/run or D/journal
+//      belongs. A restart finds the same bytes: not restarted either.
 
 namespace rill::daemon {
 

@@ -1,4 +1,8 @@
 // rill up: start and supervise every daemon of a data directory.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -121,12 +125,18 @@ int run_up(global_options& g, const up_flags& f) {
                   exit_refused);
 
   auto specs = make_daemon_specs(o);
-  for (const auto& s : specs)
+  for (const auto& s : specs) {
     if (!std::filesystem::exists(s.binary, ec))
       return report("start_failed",
                     s.binary.filename().string() + " not found next to rill (looked for " +
                         s.binary.string() + ")",
                     exit_refused);
+    if (::access(s.binary.c_str(), X_OK) != 0)  // else restarted for ever (exit 127)
+      return report("start_failed",
+                    s.binary.filename().string() + " is not executable (" + s.binary.string() +
+                        ": " + std::strerror(errno) + ")",
+                    exit_refused);
+  }
 
   if (o.detach) return run_detached(g, o, std::move(specs), lock);
   std::cerr << "rill: supervising " << specs.size() << " daemons for " << o.data.string()

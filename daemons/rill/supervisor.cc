@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <initializer_list>
 #include <thread>
 
@@ -127,6 +128,11 @@ bool supervisor::prepare(std::string& error) {
               c.spec.binary.string() + ")";
       return false;
     }
+    if (::access(c.spec.binary.c_str(), X_OK) != 0) {
+      error = c.spec.binary.filename().string() + " is not executable (" + c.spec.binary.string() +
+              ": " + std::strerror(errno) + ")";
+      return false;
+    }
   }
   stop_leftovers();
   clear_run_leftovers(o_.data);  // of daemons killed with the last supervisor
@@ -195,8 +201,11 @@ void supervisor::reap(bool stopping) {
       log_.line(
           c.spec.name + " (pid " + std::to_string(pid) + ") " + c.last_exit + " after " +
           format_duration(ran) +
-          (data ? ": its journal is corrupt before its tail; not restarting it (see " +
-                      c.spec.log.string() + ", 'rill journal verify' and 'rill journal truncate')"
+          (data ? ": its data needs an operator (a journal corrupt before its tail, or a file "
+                  "where a directory belongs); not restarting it (see " +
+                      c.spec.log.string() +
+                      ", and for the journal 'rill journal verify' and 'rill "
+                      "journal truncate')"
                 : ": its configuration was refused; not restarting it (see " + c.spec.log.string() +
                       ", fix the configuration and run `rill up` again)"));
       save_state("running");

@@ -76,8 +76,14 @@ int run(rill::daemon::core_options& o) {
   namespace fs = std::filesystem;
   const auto started = std::chrono::steady_clock::now();
   o.data = fs::absolute(o.data).lexically_normal();
-  make_private_dir(o.data);
-  make_private_dir(o.data / "run");
+  try {
+    make_private_dir(o.data);
+    make_private_dir(o.data / "run");
+  } catch (const fs::filesystem_error& e) {
+    // A file where D or D/run belongs: every start would fail the same way.
+    spdlog::critical("cannot create {}: {}", e.path1().string(), e.code().message());
+    return e.code() == std::errc::not_a_directory ? daemon::exit_data : daemon::exit_fault;
+  }
   auto eps = transport::default_endpoints(o.data);
   if (o.command.empty()) o.command = eps.command;
   if (o.events.empty()) o.events = eps.events;
@@ -109,6 +115,15 @@ int run(rill::daemon::core_options& o) {
   jo.sync = o.sync;
   jo.prefault_ahead = o.prefault_ahead;
   store::recovery_report rr;
+  if (std::error_code ec;
+      fs::exists(fs::symlink_status(jo.dir, ec)) && !fs::is_directory(jo.dir, ec)) {
+    // Not something a restart cures: the supervisor does not retry it.
+    spdlog::critical(
+        "journal refused: {} is not a directory; move it away (or restore the journal "
+        "there)",
+        jo.dir.string());
+    return daemon::exit_data;
+  }
   auto writer = store::journal_writer::open(jo, rr);
   if (!writer) {
     spdlog::critical("journal refused: {}", rr.message);

@@ -39,7 +39,13 @@ int run(rill::daemon::notify_options& o, int signal_fd) {
   namespace fs = std::filesystem;
   o.data = fs::absolute(o.data).lexically_normal();
   const fs::path run_dir = o.data / "run";
-  daemon::make_run_dir(o.data, run_dir);
+  try {
+    daemon::make_run_dir(o.data, run_dir);
+  } catch (const fs::filesystem_error& e) {
+    spdlog::critical("rill-notify: cannot create {}: {}", e.path1().string(), e.code().message());
+    // A file where D or D/run belongs: every start would fail the same way.
+    return e.code() == std::errc::not_a_directory ? daemon::exit_data : daemon::exit_fault;
+  }
   daemon::pid_file pid;
   std::string error;
   if (!pid.acquire(run_dir / "rill-notify.pid", error)) {

@@ -59,8 +59,9 @@ int run(proj_options& o, const sigset_t& signals) {
   try {
     daemon::make_run_dir(o.rt.data_dir, run_dir);
   } catch (const fs::filesystem_error& e) {
-    spdlog::critical("cannot create {}: {}", run_dir.string(), e.code().message());
-    return 1;
+    spdlog::critical("cannot create {}: {}", e.path1().string(), e.code().message());
+    // A file where D or D/run belongs: every start would fail the same way.
+    return e.code() == std::errc::not_a_directory ? rill::daemon::exit_data : 1;
   }
 
   // Settings for a model rill does not have are a misspelt name, not

@@ -29,7 +29,13 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
   namespace fs = std::filesystem;
   o.data = fs::absolute(o.data).lexically_normal();
   const fs::path run_dir = o.data / "run";
-  daemon::make_run_dir(o.data, run_dir);
+  try {
+    daemon::make_run_dir(o.data, run_dir);
+  } catch (const fs::filesystem_error& e) {
+    spdlog::critical("rill-rates: cannot create {}: {}", e.path1().string(), e.code().message());
+    // A file where D or D/run belongs: every start would fail the same way.
+    return e.code() == std::errc::not_a_directory ? daemon::exit_data : daemon::exit_fault;
+  }
   // --rates, else the shipped config/rates.json if a copy is found, else
   // the copy of it built into this binary.
   const fs::path rates_file = o.resolved_rates();

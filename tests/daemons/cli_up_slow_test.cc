@@ -207,11 +207,29 @@ TEST(CliSupervisor, ACorruptJournalIsReportedAtOnceNotRestartedForEver) {
   EXPECT_NE(r.err.find("rill-core refused its configuration (exit status 2) or journal (3)"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("its journal is corrupt before its tail; not restarting it"),
+  EXPECT_NE(r.err.find("a journal corrupt before its tail, or a file where a directory belongs); "
+                       "not restarting it"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("--after 3"), std::string::npos) << r.err;  // from rill-core's log
   EXPECT_EQ(r.err.find("restarting in"), std::string::npos) << r.err;
+  EXPECT_TRUE(all_gone(daemon_pids(data)));
+}
+
+// A file where the journal (or D/run) belongs: no restart cures it, so the
+// daemon exits 3 and rill up reports it at once instead of restarting it
+// for ever and waiting out --timeout-ms (an outside probe).
+TEST(CliSupervisor, AFileWhereTheJournalBelongsIsReportedAtOnce) {
+  temp_dir d("rcli");
+  const auto data = d.path() / "data";
+  std::filesystem::create_directories(data);
+  std::ofstream(data / "journal") << "not a journal";
+  auto r = run_rill({"up", "--detach", "--data", data.string(), "--timeout-ms", "30000"},
+                    {.timeout = 90s});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("is not a directory"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("restarting in"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not answering after"), std::string::npos) << r.err;
   EXPECT_TRUE(all_gone(daemon_pids(data)));
 }
 
@@ -292,6 +310,20 @@ TEST(CliSupervisor, MissingDaemonBinaryIsReportedBeforeAnythingStarts) {
                        {.program = lonely.string()});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("rill-core not found next to rill"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "rill.pid"));
+}
+
+// A daemon binary that is there but cannot be run: reported before anything
+// starts (it was started, failed with 127 and was restarted for ever).
+TEST(CliSupervisor, ADaemonBinaryThatCannotRunIsReportedBeforeAnythingStarts) {
+  temp_dir d("rcli");
+  for (const char* b : {"rill", "rill-core", "rill-proj", "rill-notify", "rill-rates"})
+    std::filesystem::copy_file(std::filesystem::path(RILL_BIN_DIR) / b, d.path() / b);
+  ASSERT_EQ(::chmod((d.path() / "rill-rates").c_str(), 0644), 0);
+  auto r = run_program({"up", "--detach", "--data", (d.path() / "data").string()},
+                       {.program = (d.path() / "rill").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("rill-rates is not executable"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "rill.pid"));
 }
 
