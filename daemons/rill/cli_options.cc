@@ -19,6 +19,12 @@ std::filesystem::path global_options::data_dir() const {
   p = p.lexically_normal();
   // "D/" normalises to "D/" with an empty file name; drop the trailing slash.
   if (!p.has_filename() && p.has_parent_path() && p != p.root_path()) p = p.parent_path();
+  // --data checks this as it is parsed; $RILL_DATA (the default) only here.
+  if (std::filesystem::exists(p, ec) && !std::filesystem::is_directory(p, ec)) {
+    std::cerr << "rill: usage: the data directory " << p.string() << " (--data or $RILL_DATA)"
+              << " is not a directory" << std::endl;
+    std::exit(exit_usage);
+  }
   return p;
 }
 

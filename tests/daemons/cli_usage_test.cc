@@ -100,6 +100,14 @@ TEST(CliUsage, UsageErrorsExitTwo) {
   EXPECT_EQ(run_rill({"status", "--bogus"}).err.rfind("rill: usage: status: ", 0), 0u);
   EXPECT_NE(run_rill({"status", "--data", data + "/a-file"}).err.find("is not a directory"),
             std::string::npos);
+  // The same file as $RILL_DATA: a usage error too (it was reported as
+  // "forbidden: permission denied", or a start_failed, with exit 1).
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"status"}, {"down"}, {"up", "--detach"}, {"journal", "verify"}, {"tail"}}) {
+    auto r = run_rill(args, {.env = {{"RILL_DATA", data + "/a-file"}}});
+    EXPECT_EQ(r.code, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("is not a directory"), std::string::npos) << args[0] << ": " << r.err;
+  }
   auto long_path = run_rill({"up", "--detach", "--data", data + "/" + std::string(100, 'x')});
   EXPECT_NE(long_path.err.find("more than a Unix socket's limit of 107"), std::string::npos)
       << long_path.err;
