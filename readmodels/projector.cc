@@ -8,6 +8,7 @@
 #include "core/event.h"
 #include "readmodels/runtime_bell_watch.h"
 #include "store/cpu_relax.h"
+#include "transport/server_socket.h"
 
 namespace rill::readmodels {
 
@@ -53,6 +54,9 @@ uint64_t projector::min_applied() const {
 int projector::run(const std::atomic<bool>& stop) {
   try {
     open();
+  } catch (const transport::bad_endpoint& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 2;  // an endpoint no start can bind: configuration (not restarted)
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;

@@ -98,7 +98,10 @@ endpoints discover_endpoints(const std::filesystem::path& data) {
 
 std::string endpoint_problem(const std::string& ep) {
   constexpr std::string_view kIpc = "ipc://";
-  if (ep.compare(0, kIpc.size(), kIpc) != 0) return {};
+  if (ep.rfind("tcp://", 0) == 0 || ep.rfind("inproc://", 0) == 0) return {};
+  if (ep.compare(0, kIpc.size(), kIpc) != 0)
+    return "endpoint '" + ep + "': not ipc://PATH or tcp://HOST:PORT";
+  if (ep.size() == kIpc.size()) return "endpoint '" + ep + "': no path after ipc://";
   const size_t len = ep.size() - kIpc.size();
   if (len <= kMaxIpcPath) return {};
   return "endpoint " + ep + ": its path is " + std::to_string(len) +

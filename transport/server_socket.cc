@@ -49,7 +49,6 @@ bool ipc_socket_answers(const std::string& path) {
 void prepare_ipc_endpoint(const std::string& endpoint) {
   constexpr std::string_view prefix = "ipc://";
   if (endpoint.rfind(prefix, 0) != 0) return;
-  if (auto why = endpoint_problem(endpoint); !why.empty()) throw std::runtime_error(why);
   std::filesystem::path path = endpoint.substr(prefix.size());
   if (path.has_parent_path()) make_private_dir(path.parent_path());
   if (ipc_socket_answers(path)) {
@@ -60,10 +59,16 @@ void prepare_ipc_endpoint(const std::string& endpoint) {
 }
 
 void bind_endpoint(zmq::socket_t& s, const std::string& endpoint) {
+  if (auto why = endpoint_problem(endpoint); !why.empty()) throw bad_endpoint(why);
   prepare_ipc_endpoint(endpoint);
   try {
     s.bind(endpoint);
   } catch (const zmq::error_t& e) {
+    // An address that can never be bound (no such host or interface) is the
+    // configuration's fault; one in use may be free at the next try.
+    const int n = e.num();
+    if (n == EINVAL || n == EPROTONOSUPPORT || n == ENODEV || n == EADDRNOTAVAIL)
+      throw bad_endpoint("cannot bind " + endpoint + ": " + e.what());
     throw std::runtime_error("cannot bind " + endpoint + ": " + e.what());
   }
   if (endpoint.rfind("ipc://", 0) == 0) {

@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -155,8 +156,16 @@ class server_socket {
 // that file (two daemons given one path), instead of taking it over. No-op
 // for tcp://.
 void prepare_ipc_endpoint(const std::string& endpoint);
-// prepare_ipc_endpoint, then binds; a failure (std::runtime_error) names the
-// endpoint. The socket files bound are recorded for remove_bound_ipc_files.
+// An endpoint no start can bind (not ipc:// or tcp://, a path too long, a
+// host or interface that does not exist): a daemon exits 2 on it.
+class bad_endpoint : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+// Checks the endpoint (bad_endpoint), prepare_ipc_endpoint, then binds; a
+// failure names the endpoint: bad_endpoint for an address that can never be
+// bound, std::runtime_error otherwise (in use: a restart may find it free).
+// The socket files bound are recorded for remove_bound_ipc_files.
 void bind_endpoint(zmq::socket_t& s, const std::string& endpoint);
 // Whether a process listens on the Unix socket file at `path` (a connect
 // is accepted); false for a stale file, or none.

@@ -369,6 +369,10 @@ int main(int argc, char** argv) {
   const rill::transport::bound_ipc_files_guard unbind;  // also when run() fails
   try {
     return run(o);
+  } catch (const rill::transport::bad_endpoint& e) {
+    // An endpoint no start can bind: the same every start (not restarted).
+    spdlog::critical("{}", e.what());
+    return rill::daemon::exit_config;
   } catch (const rill::transport::security_error& e) {
     // Keys or CURVE configuration: the same every start (not restarted).
     spdlog::critical("{}", e.what());

@@ -107,6 +107,11 @@ int main(int argc, char** argv) {
     const int rc = run(o, sfd);
     ::close(sfd);
     return rc;
+  } catch (const rill::transport::bad_endpoint& e) {
+    // An endpoint no start can bind: the same every start (not restarted).
+    spdlog::critical("rill-rates: {}", e.what());
+    ::close(sfd);
+    return rill::daemon::exit_config;
   } catch (const rill::transport::security_error& e) {
     // Keys or CURVE configuration: the same every start (not restarted).
     spdlog::critical("rill-rates: {}", e.what());
