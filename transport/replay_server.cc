@@ -77,6 +77,15 @@ class replay_server::impl {
     }
   }
 
+  // Bytes of events a page may carry so that the whole reply stays within
+  // max_bytes (PROTOCOL.md: a page is at most 8 MiB): what the map, its keys,
+  // the array header, head and the echoed req take is kept back. One event
+  // always goes out, whatever its size.
+  size_t body_budget(req_bytes req) const {
+    constexpr size_t kEnvelope = 64;
+    return opt_.max_bytes > req.size() + kEnvelope ? opt_.max_bytes - req.size() - kEnvelope : 0;
+  }
+
   void write_reply(size_t count, uint64_t head, req_bytes req) {
     msgpack::packer<out_buffer> pk(out_);
     pk.pack_map(req.empty() ? 3 : 4);
@@ -103,10 +112,13 @@ class replay_server::impl {
         return;
       }
       store::record_view rec;
-      while (count < max && reader_.position_seq() <= head &&
-             (count == 0 || bodies_.size() < opt_.max_bytes)) {
+      const size_t budget = body_budget(req);
+      while (count < max && reader_.position_seq() <= head) {
         auto st = reader_.next(rec);
         if (st != store::io_status::ok) break;
+        // Not past the cap: the next page starts at this event (the reader
+        // seeks back to `from` then).
+        if (count > 0 && bodies_.size() + rec.body.size() > budget) break;
         bodies_.write(rec.body.data(), rec.body.size());
         ++count;
       }
@@ -141,6 +153,7 @@ class replay_server::impl {
     size_t count = 0;
     const auto& seqs = it->second;
     // Versions are dense from 1, in seq order: version v is seqs[v-1].
+    const size_t budget = body_budget(req);
     for (size_t i = from_ver == 0 ? 0 : from_ver - 1; i < seqs.size() && count < max; ++i) {
       if (seqs[i] > head) break;
       store::record_view rec;
@@ -148,9 +161,9 @@ class replay_server::impl {
         encode_error(out_, errc::unavailable, "the journal could not be read", req);
         return;
       }
+      if (count > 0 && bodies_.size() + rec.body.size() > budget) break;
       bodies_.write(rec.body.data(), rec.body.size());
       ++count;
-      if (bodies_.size() >= opt_.max_bytes) break;
     }
     write_reply(count, head, req);
   }
