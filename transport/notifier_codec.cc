@@ -360,9 +360,9 @@ void encode_ok_reply(out_buffer& out, std::string_view op_name, bool known,
 }
 
 void encode_error_reply(out_buffer& out, errc code, std::string_view message, bool known,
-                        std::span<const char> req) {
+                        uint64_t expiry_ms, std::span<const char> req) {
   packer pk(out);
-  pk.pack_map(req.empty() ? 4 : 5);
+  pk.pack_map(req.empty() ? 5 : 6);
   pack_str(pk, kFieldOk);
   pk.pack_false();
   pack_str(pk, kFieldError);
@@ -375,6 +375,8 @@ void encode_error_reply(out_buffer& out, errc code, std::string_view message, bo
   } else {
     pk.pack_false();
   }
+  pack_str(pk, kFieldExpiry);
+  pk.pack_uint64(expiry_ms);
   if (!req.empty()) {
     pack_str(pk, kFieldReq);
     out.write(req.data(), req.size());

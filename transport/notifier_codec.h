@@ -84,9 +84,10 @@ void encode_ok_reply(out_buffer& out, std::string_view op_name, bool known,
                      std::span<const field> fields, std::span<const char> req);
 void encode_ok_reply(out_buffer& out, std::string_view op_name, bool known,
                      std::initializer_list<field> fields, std::span<const char> req);
-// {"ok":false,"error":code,"message":text,"known":known,"req"?: raw}
+// {"ok":false,"error":code,"message":text,"known":known,"expiry_ms":e,"req"?: raw}
+// (PROTOCOL.md: every reply carries known and expiry_ms).
 void encode_error_reply(out_buffer& out, errc code, std::string_view message, bool known,
-                        std::span<const char> req);
+                        uint64_t expiry_ms, std::span<const char> req);
 // {"note":"changed","model":M,"key":K|nil,"seq":seq}
 void encode_note(out_buffer& out, std::string_view model, std::optional<std::string_view> key,
                  uint64_t seq);

@@ -234,7 +234,8 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
       }
       case notify::op::unwatch: {
         const bool removed = known && registry_.unwatch(id, req.model, req.key);
-        notify::encode_ok_reply(out_, notify::kOpUnwatch, known, {{"removed", removed}}, req.req);
+        notify::encode_ok_reply(out_, notify::kOpUnwatch, known,
+                                {{"removed", removed}, {notify::kFieldExpiry, expiry_ms}}, req.req);
         break;
       }
       case notify::op::ping:
@@ -251,7 +252,7 @@ void notifier_server::handle_request(inbound& in, clock::time_point now) {
   if (e != errc::ok) {
     ++counters_.requests_bad;
     out_.clear();
-    notify::encode_error_reply(out_, e, message, known, req.req);
+    notify::encode_error_reply(out_, e, message, known, expiry_ms, req.req);
   }
   send_reply(address, delimiter);
 }

@@ -225,6 +225,7 @@ TEST_F(notify_daemon, WatchNotifyUnwatch) {
   EXPECT_EQ(r["op"], "unwatch");
   EXPECT_EQ(r["removed"], true);
   EXPECT_EQ(r["known"], true);
+  EXPECT_EQ(r["expiry_ms"], 30000) << "every reply carries expiry_ms (PROTOCOL.md)";
   EXPECT_EQ(r["req"], "u");
   report("customers", {"c1"}, 6);
   settle();
@@ -472,6 +473,8 @@ TEST_F(notify_daemon, MalformedInputGetsErrorsAndTheDaemonKeepsAnswering) {
     EXPECT_EQ(r["ok"], false) << r.dump();
     EXPECT_EQ(r["error"], bc.error) << r.dump();
     EXPECT_TRUE(r["message"].is_string());
+    EXPECT_TRUE(r["known"].is_boolean()) << r.dump();
+    EXPECT_EQ(r["expiry_ms"], 30000) << "every reply, errors too: " << r.dump();
   }
   json r = c.call({{"op", "watch"}, {"model", 5}, {"req", "echo"}});
   EXPECT_EQ(r["req"], "echo") << "req is echoed in error replies too";

@@ -39,7 +39,7 @@ void fuzz_request(std::span<const char> bytes, const limits& lim) {
   const errc e = decode_request(bytes, lim, r, message);
   if (e != errc::ok) {
     check_error(e, message);
-    encode_error_reply(out, e, message, false, r.req);
+    encode_error_reply(out, e, message, false, 30000, r.req);
     FUZZ_REQUIRE(one_value(out.span()));
     return;
   }

@@ -106,7 +106,7 @@ void notify_codec() {
   emit("note_whole");
   nt::encode_ok_reply(b, "watch", true, {{"expiry_ms", uint64_t{30000}}}, std::string_view("\x07"));
   emit("reply_ok");
-  nt::encode_error_reply(b, errc::bad_request, "unknown op 'x'", false, {});
+  nt::encode_error_reply(b, errc::bad_request, "unknown op 'x'", false, 30000, {});
   emit("reply_error");
   put(t, "watch_nil_key", mp({{"op", "watch"}, {"model", "orders"}, {"key", nullptr}}));
   put(t, "watch_typo", mp({{"op", "watch"}, {"model", "orders"}, {"kye", "o1"}}));

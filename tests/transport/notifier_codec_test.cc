@@ -244,9 +244,10 @@ TEST(notifier_codec, RepliesRoundTrip) {
   EXPECT_EQ(m.req, std::optional<uint64_t>(5));
 
   out.clear();
-  encode_error_reply(out, errc::overloaded, "too many", true, {});
+  encode_error_reply(out, errc::overloaded, "too many", true, 700, {});
   ASSERT_EQ(decode_server_message(out.span(), m, msg), errc::ok);
   EXPECT_FALSE(m.ok);
+  EXPECT_EQ(m.expiry_ms, std::optional<uint64_t>(700)) << "every reply carries expiry_ms";
   EXPECT_EQ(m.error, errc::overloaded);
   EXPECT_EQ(m.message, "too many");
   EXPECT_FALSE(m.req.has_value());
