@@ -27,6 +27,7 @@ enum exit_code : int {
   exit_refused = 1,
   exit_usage = 2,
   exit_unreachable = 3,
+  exit_interrupted = 130,  // 128 + SIGINT: up --detach stopped by the user
 };
 
 struct global_options {

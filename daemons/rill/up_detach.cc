@@ -25,6 +25,13 @@ namespace rill::cli {
 
 namespace {
 
+// Set by SIGINT / SIGTERM / SIGHUP while `up --detach` waits for the daemons:
+// it then stops what it started instead of leaving rill running unseen.
+volatile sig_atomic_t g_interrupted = 0;
+void on_interrupt(int) {
+  g_interrupted = 1;
+}
+
 // Reads the supervisor's handshake line ("ok" / "error: ...") from `fd`.
 std::string read_handshake(int fd, std::chrono::milliseconds timeout) {
   std::string msg;
@@ -35,6 +42,7 @@ std::string read_handshake(int fd, std::chrono::milliseconds timeout) {
     if (left.count() <= 0) return msg;
     pollfd p{fd, POLLIN, 0};
     int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (g_interrupted) return msg;
     if (rc < 0 && errno == EINTR) continue;
     if (rc <= 0) return msg;
     char buf[512];
@@ -90,7 +98,7 @@ bool wait_until_ready(const std::filesystem::path& data, const std::vector<daemo
         if (d.state == "failed") failed.push_back(d.name);
       if (!failed.empty()) break;
     }
-    if (supervisor_gone) break;
+    if (supervisor_gone || g_interrupted) break;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -135,12 +143,34 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
     ::_exit(rc);
   }
   ::close(p[1]);
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   std::string hello = read_handshake(p[0], std::chrono::milliseconds(15000));
   ::close(p[0]);
   lock.close();  // the supervisor holds the lock now
+  const auto stop_supervisor = [&](pid_t sup) {
+    if (sup <= 0 || !process_alive(sup)) return;
+    std::cerr << "rill: stopping what was started" << std::endl;
+    ::kill(sup, SIGTERM);
+    if (!wait_gone(sup, o.stop_timeout * 2 + std::chrono::seconds(5))) ::kill(sup, SIGKILL);
+  };
+  const auto interrupted = [&] {
+    report("interrupted", "rill up was interrupted while waiting for the daemons", exit_refused);
+    // The handshake may not have come yet: the pid file names the supervisor.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    pid_t sup = 0;
+    while ((sup = read_pid_file(supervisor_pid_file(o.data)).value_or(0)) <= 0 &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    stop_supervisor(sup);
+    return exit_interrupted;
+  };
+  if (g_interrupted) return interrupted();
   if (hello != "ok") {
     std::string why = hello.rfind("error: ", 0) == 0 ? hello.substr(7)
                       : hello.empty() ? "the supervisor exited before starting the daemons"
@@ -151,7 +181,9 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
   }
   auto sup_pid = read_pid_file(supervisor_pid_file(o.data)).value_or(0);
   std::vector<std::string> silent, failed;
-  if (wait_until_ready(o.data, specs, sup_pid, o.ready_timeout, silent, failed)) {
+  const bool ready = wait_until_ready(o.data, specs, sup_pid, o.ready_timeout, silent, failed);
+  if (g_interrupted) return interrupted();
+  if (ready) {
     if (g.json) {
       nlohmann::json names = nlohmann::json::array();
       for (const auto& s : specs) names.push_back(s.name);
@@ -188,11 +220,7 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
                 : "not answering after " + std::to_string(o.ready_timeout.count()) + " ms: " + list,
            exit_refused);
   print_log_tails(o.data, specs, failed.empty() ? silent : failed);
-  if (sup_pid > 0 && process_alive(sup_pid)) {
-    std::cerr << "rill: stopping what was started" << std::endl;
-    ::kill(sup_pid, SIGTERM);
-    if (!wait_gone(sup_pid, o.stop_timeout * 2 + std::chrono::seconds(5))) ::kill(sup_pid, SIGKILL);
-  }
+  stop_supervisor(sup_pid);
   return exit_refused;
 }
 

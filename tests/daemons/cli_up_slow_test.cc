@@ -4,10 +4,13 @@
 // start that fails (log tails, nothing left running), a daemon whose
 // configuration is refused (exit status 2: not restarted), flags passed
 // through.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -142,6 +145,39 @@ TEST(CliSupervisor, AKilledRillLeavesNoSocketOrPidFileBehind) {
       run_rill(rill.with_data({"send", "CREATE_CUSTOMER", "customer", "c1", "name=A", "email=a@b"}),
                {.timeout = 30s});
   EXPECT_EQ(send.code, 3) << send.err;  // not running
+}
+
+// Ctrl-C while `rill up --detach` waits for the daemons: it stops what it
+// started and says so (exit 130). It used to die at once and leave the
+// supervisor and every daemon running, unseen (an outside probe). The wait
+// is made long by holding the journal's lock: rill-core cannot start.
+TEST(CliSupervisor, AnInterruptedDetachedStartStopsWhatItStarted) {
+  temp_dir d("rcli");
+  const auto data = d.path() / "data";
+  std::filesystem::create_directories(data / "journal");
+  const int lock_fd =
+      ::open((data / "journal" / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock_fd, 0);
+  ASSERT_EQ(::flock(lock_fd, LOCK_EX | LOCK_NB), 0);
+  const auto out = d.path() / "up.out";
+  test::child_process up(
+      {rill_bin(), "up", "--detach", "--data", data.string(), "--timeout-ms", "60000"},
+      out.string());
+  ASSERT_TRUE(eventually([&] { return pid_in(data / "run" / "rill.pid").has_value(); }, 30s));
+  const pid_t sup = *pid_in(data / "run" / "rill.pid");
+  ASSERT_TRUE(eventually([&] { return daemon_pids(data).size() >= 5; }, 30s));
+  std::this_thread::sleep_for(300ms);  // into the wait for answers
+  const auto pids = daemon_pids(data);
+  up.signal(SIGINT);
+  const int st = up.wait(60s);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 130) << st << "\n" << read_text(out);
+  const std::string text = read_text(out);
+  EXPECT_NE(text.find("rill: interrupted:"), std::string::npos) << text;
+  EXPECT_NE(text.find("stopping what was started"), std::string::npos) << text;
+  EXPECT_TRUE(eventually([&] { return all_gone(pids) && ::kill(sup, 0) != 0; }, 30s))
+      << "the supervisor and its daemons are stopped";
+  EXPECT_EQ(run_rill({"status", "--data", data.string()}).code, 3);
+  ::close(lock_fd);
 }
 
 TEST(CliSupervisor, ADaemonThatIgnoresSigtermIsKilledAfterTheStopTimeout) {
