@@ -1,5 +1,6 @@
 // rill down: stop the supervisor of a data directory (and with it every daemon).
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <thread>
@@ -38,6 +39,18 @@ int run_down(global_options& g, int64_t timeout_ms) {
     return exit_ok;
   }
   auto pid = read_pid_file(supervisor_pid_file(data));
+  if (!pid || !process_alive(*pid)) {
+    // rill.pid removed by hand (or stale): supervisor.json also names the
+    // supervisor, when it is a live rill for this very directory.
+    auto st = read_supervisor_state(supervisor_state_file(data));
+    std::error_code e1, e2;
+    if (st && st->pid > 0 && process_alive(st->pid) &&
+        process_exe_name(st->pid) == process_exe_name(::getpid()) &&
+        std::filesystem::weakly_canonical(st->data, e1) ==
+            std::filesystem::weakly_canonical(data, e2) &&
+        !e1 && !e2)
+      pid = st->pid;
+  }
   if (!pid || !process_alive(*pid))
     return report("down_failed",
                   "the data directory is locked but " + supervisor_pid_file(data).string() +

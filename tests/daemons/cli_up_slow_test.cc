@@ -180,6 +180,19 @@ TEST(CliSupervisor, AnInterruptedDetachedStartStopsWhatItStarted) {
   ::close(lock_fd);
 }
 
+// rill.pid removed by hand: rill down finds the supervisor in
+// supervisor.json (a live rill for this directory) instead of answering
+// down_failed while rill up says already_running (an outside probe).
+TEST(CliSupervisor, DownFindsTheSupervisorWhenItsPidFileIsGone) {
+  live_rill rill;
+  ASSERT_TRUE(rill.ok()) << rill.up().err;
+  const auto pids = daemon_pids(rill.data());
+  std::filesystem::rename(rill.data() / "run" / "rill.pid", rill.data() / "elsewhere.pid");
+  auto down = run_rill(rill.with_data({"down"}), {.timeout = 90s});
+  EXPECT_EQ(down.code, 0) << down.out << down.err;
+  EXPECT_TRUE(eventually([&] { return all_gone(pids) && ::kill(rill.supervisor(), 0) != 0; }, 30s));
+}
+
 TEST(CliSupervisor, ADaemonThatIgnoresSigtermIsKilledAfterTheStopTimeout) {
   live_rill rill({"--stop-timeout-ms", "1000"});
   ASSERT_TRUE(rill.ok()) << rill.up().err;
