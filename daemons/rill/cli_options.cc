@@ -9,6 +9,9 @@
 #include <iostream>
 #include <optional>
 #include <stdexcept>
+#include <streambuf>
+
+#include <nlohmann/json.hpp>
 
 namespace rill::cli {
 
@@ -38,7 +41,49 @@ void global_options::from_environment() {
 
 namespace {
 const global_options* g_options = nullptr;
+
+// std::cout's buffer, counting what goes through it: a --json error is
+// printed on stdout only when nothing else was (send and query print the
+// daemon's refusal themselves).
+class counting_buf : public std::streambuf {
+ public:
+  explicit counting_buf(std::streambuf* inner) : inner_(inner) {}
+  uint64_t written() const { return written_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
+    ++written_;
+    return inner_->sputc(traits_type::to_char_type(ch));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    written_ += static_cast<uint64_t>(n);
+    return inner_->sputn(s, n);
+  }
+  int sync() override { return inner_->pubsync(); }
+
+ private:
+  std::streambuf* inner_;
+  uint64_t written_ = 0;
+};
+
+counting_buf* stdout_counter() {
+  static counting_buf* buf = [] {
+    auto* b = new counting_buf(std::cout.rdbuf());  // lives as long as the process
+    std::cout.rdbuf(b);
+    return b;
+  }();
+  return buf;
 }
+
+// With --json, an error is also a JSON object on stdout, unless the command
+// already printed its answer there.
+void json_error(std::string_view code, std::string_view message) {
+  if (g_options == nullptr || !g_options->json || stdout_counter()->written() > 0) return;
+  std::cout << nlohmann::json{{"ok", false}, {"error", code}, {"message", message}}.dump()
+            << std::endl;
+}
+}  // namespace
 
 const transport::client_security* client_security() {
   static std::optional<transport::client_security> sec;
@@ -82,9 +127,11 @@ void add_global_flags(CLI::App& app, global_options& g) {
                  "The servers' CURVE public key file for tcp:// endpoints (or $RILL_CURVE_SERVER)")
       ->type_name("FILE");
   g_options = &g;
+  (void)stdout_counter();
 }
 
 int report(std::string_view code, std::string_view message, int exit) {
+  json_error(code, message);
   std::cerr << "rill: " << code << ": " << message << std::endl;
   return exit;
 }
@@ -102,6 +149,7 @@ void reject_negative_unsigned(CLI::App& app) {
 }
 
 int usage_error(std::string_view sub, std::string_view message) {
+  json_error("usage", std::string(sub) + ": " + std::string(message));
   std::cerr << "rill: usage: " << sub << ": " << message << "\nRun 'rill " << sub
             << " --help' for usage." << std::endl;
   return exit_usage;
@@ -128,9 +176,10 @@ std::string data_dir_denied(const std::filesystem::path& data, std::string_view 
 int not_running(const global_options& g, std::string_view detail) {
   if (auto why = data_dir_denied(g.data_dir(), "run"); !why.empty())
     return report("forbidden", why, exit_refused);
-  std::cerr << "rill: not_running: rill is not running for " << g.data_dir().string();
-  if (!detail.empty()) std::cerr << " (" << detail << ")";
-  std::cerr << std::endl;
+  std::string text = "rill is not running for " + g.data_dir().string();
+  if (!detail.empty()) text += " (" + std::string(detail) + ")";
+  json_error("not_running", text);
+  std::cerr << "rill: not_running: " << text << std::endl;
   return exit_unreachable;
 }
 

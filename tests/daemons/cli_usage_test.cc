@@ -182,6 +182,23 @@ TEST(CliUsage, NotRunningExitsThree) {
     EXPECT_NE(r.err.find("not_running"), std::string::npos) << args[0] << ": " << r.err;
     EXPECT_NE(r.err.find(std::filesystem::absolute(d.path()).string()), std::string::npos) << r.err;
   }
+  // With --json the error is also one JSON object on stdout (stdout was
+  // empty: an outside probe's `rill --json status | jq` had nothing to read).
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--json", "status", "--data", data},
+           {"status", "--json", "--data", data},
+           {"--json", "query", "customers", "get", "id=c1", "--data", data},
+           {"--json", "journal", "verify", "--data", data},
+           {"--json", "journal", "dump", "--data", data}}) {
+    auto r = run_rill(args, {.timeout = std::chrono::milliseconds(20000)});
+    EXPECT_NE(r.code, 0) << args[1];
+    const auto j = parse_json(r.out);
+    ASSERT_TRUE(j.is_object()) << args[1] << ": stdout '" << r.out << "'";
+    EXPECT_EQ(j["ok"], false) << r.out;
+    EXPECT_TRUE(j["error"].is_string()) << r.out;
+    EXPECT_TRUE(j["message"].is_string()) << r.out;
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line: " << r.out;
+  }
 }
 
 // A D/run/endpoints.json that cannot be used is named, not silently passed
