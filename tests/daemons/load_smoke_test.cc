@@ -218,8 +218,12 @@ TEST_F(load_smoke, OpenLoopSendsOnSchedule) {
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(rc, 0);
   EXPECT_EQ(r["mode"], "open");
-  // The schedule, not the server's speed, decides how many are sent.
-  EXPECT_NEAR(r["commands"].get<double>(), 2000.0, 2.0);
+  // The schedule, not the server's speed, decides how many are due: the
+  // ones a loaded host could not send before the end are reported as
+  // unsent, not hidden (1997 sent + 3 unsent in a busy ctest run).
+  ASSERT_TRUE(r.contains("unsent")) << r.dump();
+  EXPECT_NEAR(r["commands"].get<double>() + r["unsent"].get<double>(), 2000.0, 2.0) << r.dump();
+  EXPECT_GE(r["commands"].get<double>(), 1900.0) << r.dump();
   EXPECT_EQ(r["ok"], r["commands"]);
   // How late each request left, next to its latency: one sample per request,
   // never more than the latency measured from the same intended time.
