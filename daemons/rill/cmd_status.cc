@@ -103,6 +103,9 @@ int run_status(global_options& g, int64_t timeout_ms) {
     // A saga working through a backlog has lag 0 and yet is busy: say so
     // (JSON: saga_pending; the state stays "up").
     std::string shown_state = state;
+    // Why it failed or restarts, in the table too (JSON: last_exit).
+    if ((state == "failed" || state == "restarting") && !d.last_exit.empty())
+      shown_state += " (" + d.last_exit + ")";
     if (ok && rep.contains("saga_pending")) {
       j["saga_pending"] = rep["saga_pending"];
       if (const uint64_t n = rep.value("saga_pending", uint64_t{0}); n > 0)

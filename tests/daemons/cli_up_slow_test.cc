@@ -312,6 +312,9 @@ TEST(CliSupervisor, ASchemaRillCoreRefusesIsNotRestartedAndTheOthersKeepRunning)
     else
       EXPECT_NE(x["state"], "failed") << x.dump();
   }
+  // The table says why too (it showed only "failed"; an outside probe).
+  auto table = run_rill({"status", "--data", data.string()});
+  EXPECT_NE(table.out.find("failed (exited with status 2)"), std::string::npos) << table.out;
   EXPECT_NE(read_text(data / "logs" / "rill-core.log").find("aggregates: must be"),
             std::string::npos);
   auto pids = daemon_pids(data);
