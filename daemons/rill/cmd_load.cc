@@ -266,8 +266,10 @@ int run_load(global_options& g, load_flags& f) {
   if (report.fatal.empty() && report.lost > 0) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%g", cfg.drain_timeout_s);
+    // Interrupted, the run did not wait for the last replies at all.
     report.fatal = std::to_string(report.lost) + " request(s) got no reply from " + ep.command +
-                   " within --drain-timeout (" + secs + " s)";
+                   (report.interrupted ? " before the run was interrupted"
+                                       : " within --drain-timeout (" + std::string(secs) + " s)");
   }
 
   if (g.json) std::cout << report_json(report).dump() << std::endl;

@@ -404,6 +404,9 @@ TEST_F(load_smoke, AnInterruptDoesNotWaitForLostReplies) {
   ASSERT_TRUE(r.is_object()) << load_err();
   EXPECT_EQ(r["interrupted"], true) << r.dump();
   EXPECT_LT(spent, 15s) << "a guard against waiting out the 30 s drain, not a speed figure";
+  // Its message says so: it did not wait out --drain-timeout (it said it had).
+  EXPECT_NE(load_err().find("before the run was interrupted"), std::string::npos) << load_err();
+  EXPECT_EQ(load_err().find("within --drain-timeout"), std::string::npos) << load_err();
 }
 
 // --count is the number of commands, also with batches: the last request of
