@@ -210,7 +210,9 @@ io_status apply_truncate(const std::filesystem::path& dir, const truncate_plan& 
   }
   dir_lock lock;
   if (lock.acquire(dir, error) != io_status::ok) {
-    error = "cannot lock the journal (" + error + "); stop rill-core first";
+    // Only a lock held by another writer means rill-core runs.
+    const bool held = error.find("locked by another writer") != std::string::npos;
+    error = "cannot lock the journal (" + error + ")" + (held ? "; stop rill-core first" : "");
     return io_status::io_error;
   }
   const truncate_plan now = plan_truncate(dir, plan.keep_through);

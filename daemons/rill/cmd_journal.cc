@@ -223,16 +223,22 @@ int run_truncate(global_options& g, const truncate_flags& f) {
   // Every daemon must be stopped: a running read model holds state from
   // events the cut drops, and would skip the new events given their seqs.
   std::string running;
-  if (run_lock_busy(lock_file(data))) {
+  const bool supervised = run_lock_busy(lock_file(data));
+  if (supervised) {
     auto pid = read_pid_file(supervisor_pid_file(data));
     running = "rill up" + (pid ? " (pid " + std::to_string(*pid) + ")" : std::string());
   }
   if (auto d = daemons_running(data, std::chrono::milliseconds(0)); !d.empty())
     running += (running.empty() ? "" : ", ") + d;
+  // Daemons started by hand are not rill down's to stop: say how to stop them.
   if (!running.empty())
     return report("already_running",
-                  running + " running for " + data.string() +
-                      "; stop rill first ('rill down --data " + data.string() + "')",
+                  running + " running for " + data.string() + "; stop " +
+                      (supervised ? "rill first ('rill down --data " + data.string() + "')"
+                                  : "them first (kill the pids in their pid files in " +
+                                        (data / "run").string() +
+                                        "; they were not started by "
+                                        "'rill up')"),
                   exit_refused);
 
   const auto plan = store::plan_truncate(dir, f.after);

@@ -383,6 +383,10 @@ TEST_F(CliJournal, TruncateCutsAfterASeqAndSavesWhatItDrops) {
     EXPECT_EQ(busy.code, 1);
     EXPECT_NE(busy.err.find("already_running"), std::string::npos) << busy.err;
     EXPECT_NE(busy.err.find("rill-core"), std::string::npos) << busy.err;
+    // Started by hand, not by rill up: rill down would say "nothing to
+    // stop", so the advice is to stop the daemon itself (an outside probe).
+    EXPECT_EQ(busy.err.find("rill down"), std::string::npos) << busy.err;
+    EXPECT_NE(busy.err.find("not started by 'rill up'"), std::string::npos) << busy.err;
   }
 
   auto cut = run_rill(args({"journal", "truncate", "--after", "3", "--yes", "--json"}));
