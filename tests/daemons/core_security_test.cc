@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
@@ -28,6 +29,30 @@ int free_port() {
   return std::stoi(ep.substr(ep.rfind(':') + 1));
 }
 
+// A daemon started from RILL_BIN_DIR with `argv` (argv[0] its name,
+// argv[2] its data directory), and the pid file that says it is up.
+struct daemon_start {
+  std::vector<std::string> argv;
+  std::string pid_file;
+};
+
+// Starts each daemon in turn, waits for its pid file, runs `check` on it
+// while it runs, then stops it.
+void with_each_daemon(
+    const test::temp_dir& dir, const std::vector<daemon_start>& daemons,
+    const std::function<void(const daemon_start&, const std::filesystem::path&)>& check) {
+  for (const daemon_start& x : daemons) {
+    std::vector<std::string> argv = x.argv;
+    argv[0] = std::string(RILL_BIN_DIR) + "/" + argv[0];
+    const std::filesystem::path data = argv[2];
+    test::child_process p(argv, (dir.path() / (x.argv[0] + ".log")).string());
+    ASSERT_TRUE(
+        test::eventually([&] { return std::filesystem::exists(data / "run" / x.pid_file); }, 20s))
+        << x.argv[0];
+    check(x, data);
+  }
+}
+
 TEST(core_security, DataAndRunDirectoriesArePrivate) {
   test::temp_dir dir;
   auto data = dir.path() / "d";
@@ -46,29 +71,20 @@ TEST(core_security, DataAndRunDirectoriesArePrivate) {
 // outside probe found rill-proj and rill-notify making it 0755).
 TEST(core_security, EveryDaemonCreatesAPrivateDataDirectory) {
   test::temp_dir dir;
-  struct daemon {
-    std::vector<std::string> argv;
-    std::string pid_file;
-  };
   const auto d = [&](const std::string& name) { return (dir.path() / name).string(); };
-  for (const daemon& x : std::vector<daemon>{
-           {{"rill-notify", "--data", d("n")}, "rill-notify.pid"},
-           {{"rill-rates", "--data", d("r")}, "rill-rates.pid"},
-           {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none"},
-            "rill-proj-customers.pid"}}) {
-    std::vector<std::string> argv = x.argv;
-    argv[0] = std::string(RILL_BIN_DIR) + "/" + argv[0];
-    const std::filesystem::path data = argv[2];
-    test::child_process p(argv, (dir.path() / (x.argv[0] + ".log")).string());
-    ASSERT_TRUE(
-        test::eventually([&] { return std::filesystem::exists(data / "run" / x.pid_file); }, 20s))
-        << x.argv[0];
-    struct stat st {};
-    ASSERT_EQ(::stat(data.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0700u) << x.argv[0];
-    ASSERT_EQ(::stat((data / "run").c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0700u) << x.argv[0];
-  }
+  with_each_daemon(
+      dir,
+      {{{"rill-notify", "--data", d("n")}, "rill-notify.pid"},
+       {{"rill-rates", "--data", d("r")}, "rill-rates.pid"},
+       {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none"},
+        "rill-proj-customers.pid"}},
+      [](const daemon_start& x, const std::filesystem::path& data) {
+        struct stat st {};
+        ASSERT_EQ(::stat(data.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0700u) << x.argv[0];
+        ASSERT_EQ(::stat((data / "run").c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0700u) << x.argv[0];
+      });
 }
 
 // A data directory or an ipc:// endpoint's folder that exists keeps its
@@ -90,31 +106,22 @@ TEST(core_security, AnExistingDirectoryKeepsItsMode) {
   };
   const auto socks = shared("socks");
   const auto fresh = dir.path() / "fresh" / "sub";
-  struct daemon {
-    std::vector<std::string> argv;
-    std::string pid_file;
-  };
   const auto d = [&](const std::string& name) { return shared(name).string(); };
   const auto ipc = [](const std::filesystem::path& p) { return "ipc://" + p.string(); };
-  for (const daemon& x : std::vector<daemon>{
-           {{"rill-core", "--data", d("c"), "--segment-size", "1048576", "--command",
-             ipc(socks / "cmd"), "--events", ipc(fresh / "ev")},
-            "rill-core.pid"},
-           {{"rill-notify", "--data", d("n")}, "rill-notify.pid"},
-           {{"rill-rates", "--data", d("r"), "--endpoint", ipc(socks / "rates")}, "rill-rates.pid"},
-           {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none"},
-            "rill-proj-customers.pid"}}) {
-    std::vector<std::string> argv = x.argv;
-    argv[0] = std::string(RILL_BIN_DIR) + "/" + argv[0];
-    const std::filesystem::path data = argv[2];
-    test::child_process p(argv, (dir.path() / (x.argv[0] + ".log")).string());
-    ASSERT_TRUE(
-        test::eventually([&] { return std::filesystem::exists(data / "run" / x.pid_file); }, 20s))
-        << x.argv[0];
-    EXPECT_EQ(mode(data), 01777u) << x.argv[0] << ": the data directory existed";
-    EXPECT_EQ(mode(data / "run"), 0700u) << x.argv[0];
-    EXPECT_EQ(mode(socks), 01777u) << x.argv[0] << ": an endpoint's folder existed";
-  }
+  with_each_daemon(
+      dir,
+      {{{"rill-core", "--data", d("c"), "--segment-size", "1048576", "--command",
+         ipc(socks / "cmd"), "--events", ipc(fresh / "ev")},
+        "rill-core.pid"},
+       {{"rill-notify", "--data", d("n")}, "rill-notify.pid"},
+       {{"rill-rates", "--data", d("r"), "--endpoint", ipc(socks / "rates")}, "rill-rates.pid"},
+       {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none"},
+        "rill-proj-customers.pid"}},
+      [&](const daemon_start& x, const std::filesystem::path& data) {
+        EXPECT_EQ(mode(data), 01777u) << x.argv[0] << ": the data directory existed";
+        EXPECT_EQ(mode(data / "run"), 0700u) << x.argv[0];
+        EXPECT_EQ(mode(socks), 01777u) << x.argv[0] << ": an endpoint's folder existed";
+      });
   EXPECT_EQ(mode(fresh), 0700u) << "a missing endpoint folder is created private";
   EXPECT_TRUE(std::filesystem::exists(socks / "cmd"));
   EXPECT_TRUE(std::filesystem::exists(socks / "rates"));

@@ -686,21 +686,25 @@ TEST(JournalRecovery, ScansOfALiveJournalSeeNoFalseCorruption) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   for (bool verify = false; std::chrono::steady_clock::now() < until; verify = !verify) {
     const uint64_t before = written.load();
+    // What one scan or verify saw: sound, and at least as far as the writer
+    // had published before it started.
+    const auto judge = [before](const char* what, io_status st, uint64_t head,
+                                const std::string& why) -> std::string {
+      if (st != io_status::ok) return std::string(what) + ": " + why;
+      if (head < before)
+        return std::string(what) + ": head " + std::to_string(head) + " < " +
+               std::to_string(before);
+      return {};
+    };
     std::string alarm;
     if (verify) {
-      auto vr = verify_journal(o.dir);
+      const auto vr = verify_journal(o.dir);
       ++verifies;
-      if (vr.status != io_status::ok)
-        alarm = "verify: " + vr.message;
-      else if (vr.head < before)
-        alarm = "verify: head " + std::to_string(vr.head) + " < " + std::to_string(before);
+      alarm = judge("verify", vr.status, vr.head, vr.message);
     } else {
-      auto sr = scan_journal(o.dir);
+      const auto sr = scan_journal(o.dir);
       ++scans;
-      if (sr.status != io_status::ok)
-        alarm = "scan: " + sr.reason;
-      else if (sr.head < before)
-        alarm = "scan: head " + std::to_string(sr.head) + " < " + std::to_string(before);
+      alarm = judge("scan", sr.status, sr.head, sr.reason);
     }
     if (!alarm.empty()) {
       ++false_alarms;
