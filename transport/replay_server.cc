@@ -115,7 +115,21 @@ class replay_server::impl {
       const size_t budget = body_budget(req);
       while (count < max && reader_.position_seq() <= head) {
         auto st = reader_.next(rec);
-        if (st != store::io_status::ok) break;
+        if (st != store::io_status::ok) {
+          // A record below head that cannot be read is damage: an empty page
+          // would send a client paging on towards head round for ever. The
+          // events before it go out first; the next page gets the error.
+          if (count == 0 && st != store::io_status::end_of_log) {
+            encode_error(out_, errc::unavailable,
+                         "the journal cannot be read at seq " +
+                             std::to_string(reader_.position_seq()) + " (" +
+                             std::string(store::to_string(st)) +
+                             "; 'rill journal verify' names the damage)",
+                         req);
+            return;
+          }
+          break;
+        }
         // Not past the cap: the next page starts at this event (the reader
         // seeks back to `from` then).
         if (count > 0 && bodies_.size() + rec.body.size() > budget) break;

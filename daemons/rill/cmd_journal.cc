@@ -115,9 +115,17 @@ int run_dump(global_options& g, const dump_flags& f) {
                   "cannot seek to seq " + std::to_string(f.from) + " in " + dir.string(),
                   exit_refused);
   }
+  // Without --to, the dump ends at the head it saw at its start, as `tail
+  // --no-follow` does: under a steady load it followed the growing end and
+  // never finished (an outside probe).
+  const uint64_t head_at_start = f.to == 0 ? reader.last_seq() : 0;
   store::record_view rec;
   for (;;) {
     auto s = reader.next(rec);
+    // Only a sound record past it ends the dump there: damage or the end
+    // of the log right after it is still reported below.
+    if (s == store::io_status::ok && f.to == 0 && head_at_start != 0 && rec.seq > head_at_start)
+      break;
     if (s == store::io_status::end_of_log) {
       // The log ends here for a reader; `journal verify` also knows of what
       // lies beyond (a missing segment file with later ones after it), which

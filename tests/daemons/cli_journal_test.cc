@@ -3,8 +3,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +15,7 @@
 #include "store/journal_format.h"
 #include "store/journal_writer.h"
 #include "tests/daemons/cli_support.h"
+#include "tests/support/small_journal.h"
 
 namespace rill::test {
 namespace {
@@ -477,6 +481,66 @@ TEST(CliJournalMissing, NoJournalIsNotFound) {
     EXPECT_EQ(r.code, 1) << sub;
     EXPECT_NE(r.err.find("not_found"), std::string::npos) << r.err;
   }
+}
+
+}  // namespace
+}  // namespace rill::test
+
+namespace rill::test {
+namespace {
+
+// `journal dump` without --to ends at the head it saw at its start, as
+// `tail --no-follow` does: under a steady load it followed the growing end
+// and never finished (an outside probe). A writer appends all the while.
+using namespace std::chrono_literals;
+
+TEST(CliJournalLive, DumpWithoutToEndsAtTheHeadItSawAtItsStart) {
+  temp_dir d("rcli");
+  auto w = open_small_journal(d.path() / "journal");
+  ASSERT_TRUE(w);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> written{0};
+  // The same event body each time but for its seq, written as a msgpack
+  // uint64 (0xcf and 8 bytes) that is patched in place: the writer stays far
+  // faster than a dump formats lines, so a dump that followed the end would
+  // read on to where the writer stops.
+  auto body =
+      nlohmann::json::to_msgpack(nlohmann::json{{"seq", uint64_t{1} << 40},
+                                                {"type", "CUSTOMER_CREATED"},
+                                                {"agg", "customer"},
+                                                {"id", "c"},
+                                                {"ver", 1},
+                                                {"ts", 1},
+                                                {"data", {{"name", "N"}, {"email", "e@x"}}}});
+  const uint8_t pattern[] = {0xcf, 0x00, 0x00, 0x01};  // 2^40 as a msgpack uint64
+  const auto marker = std::search(body.begin(), body.end(), std::begin(pattern), std::end(pattern));
+  ASSERT_NE(marker, body.end());
+  const size_t seq_at = static_cast<size_t>(marker - body.begin()) + 1;
+  constexpr uint64_t kLast = 1'000'000;
+  std::thread writer([&] {
+    for (uint64_t seq = 1; !stop.load() && seq <= kLast; ++seq) {
+      for (int b = 0; b < 8; ++b) body[seq_at + b] = static_cast<uint8_t>(seq >> (56 - 8 * b));
+      if (w->append(seq, {reinterpret_cast<const char*>(body.data()), body.size()}) !=
+          store::io_status::ok)
+        return;
+      w->publish();
+      written = seq;
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return written.load() > 20000; }, 30s));
+  const uint64_t before = written.load();
+  auto r = run_rill({"journal", "dump", "--data", d.path().string()}, {.timeout = 60s});
+  stop = true;
+  writer.join();
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.front().rfind("#1 ", 0), 0u) << lines.front();
+  const uint64_t last = std::stoull(lines.back().substr(1));
+  EXPECT_GE(last, before) << "at least what was there when it started";
+  EXPECT_LT(last, before + 300'000)
+      << "not what was written while it ran (the writer went on to " << written.load() << ")";
+  EXPECT_EQ(lines.size(), last) << "every event once, in order";
 }
 
 }  // namespace

@@ -716,6 +716,45 @@ TEST_F(core_daemon, AReplayPageStaysWithinEightMebibytes) {
   }
 }
 
+// A record below head that cannot be read (damaged on disk while rill-core
+// runs): replay answered an empty page with ok, so a client paging on
+// towards head asked for the same seq for ever (an outside probe). It is
+// `unavailable`, naming the seq; the events before it still come, and
+// those after it can be asked for.
+TEST_F(core_daemon, ReplayAtADamagedRecordIsUnavailableNotAnEmptyPage) {
+  for (int i = 1; i <= 20; ++i)
+    ASSERT_EQ(create_customer(i == 10 ? "victim" : "c" + std::to_string(i))["ok"], true);
+  const auto seg = dir_.path() / "journal" / store::format::segment_file_name(1);
+  {
+    std::ifstream in(seg, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const size_t at = bytes.find("victim");
+    ASSERT_NE(at, std::string::npos);
+    const int fd = ::open(seg.c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "W", 1, static_cast<off_t>(at)), 1);
+    ::close(fd);
+  }
+  transport::rpc_client replay(ctx_, eps_.replay);
+  auto r = replay.call({{"from", 10}, {"max", 5}, {"req", 3}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["ok"], false) << r->dump();
+  EXPECT_EQ((*r)["error"], "unavailable") << r->dump();
+  EXPECT_NE((*r)["message"].get<std::string>().find("seq 10"), std::string::npos) << r->dump();
+  EXPECT_EQ((*r)["req"], 3);
+  r = replay.call({{"from", 5}, {"max", 10}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ((*r)["ok"], true) << r->dump();
+  ASSERT_EQ((*r)["events"].size(), 5u) << "seqs 5..9, up to the damage";
+  EXPECT_EQ((*r)["events"][4]["seq"], 9);
+  r = replay.call({{"from", 10}, {"max", 5}});
+  EXPECT_EQ((*r)["error"], "unavailable") << "the next page gets the error: " << r->dump();
+  r = replay.call({{"from", 11}, {"max", 5}});
+  ASSERT_EQ((*r)["ok"], true) << r->dump();
+  ASSERT_EQ((*r)["events"].size(), 5u);
+  EXPECT_EQ((*r)["events"][0]["seq"], 11);
+}
+
 TEST_F(core_daemon, FeedPublishesEventsWithTopics) {
   zmq::socket_t sub(ctx_, zmq::socket_type::sub);
   sub.set(zmq::sockopt::subscribe, "customer/");
