@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -139,7 +140,15 @@ int report(std::string_view code, std::string_view message, int exit) {
 void reject_negative_unsigned(CLI::App& app) {
   static const CLI::Validator non_negative(
       [](std::string& v) {
-        return !v.empty() && v[0] == '-' ? std::string("must not be negative") : std::string();
+        if (!v.empty() && v[0] == '-') return std::string("must not be negative");
+        // CLI11 clamps a decimal past 2^64-1 to it: --after 18446744073709551616
+        // was taken as 18446744073709551615.
+        const bool decimal = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+        uint64_t parsed = 0;
+        if (decimal && std::from_chars(v.data(), v.data() + v.size(), parsed).ec ==
+                           std::errc::result_out_of_range)
+          return std::string("out of range (at most 18446744073709551615)");
+        return std::string();
       },
       "", "non-negative");
   for (CLI::Option* o : app.get_options())

@@ -69,6 +69,9 @@ TEST(CliUsage, UsageErrorsExitTwo) {
       {"keys", "gen"},
       // Negative values for unsigned flags (CLI11 alone wraps them around).
       {"query", "customers", "get", "id=c1", "--after", "-1", "--data", data},
+      // Past 2^64-1: refused, not clamped to it (an outside probe).
+      {"journal", "truncate", "--after", "18446744073709551616", "--yes", "--data", data},
+      {"journal", "dump", "--from", "99999999999999999999", "--data", data},
       {"tail", "--from", "-1", "--no-follow", "--data", data},
       {"journal", "dump", "--from=-3", "--data", data},
       {"load", "--window", "-1", "--data", data},
@@ -99,6 +102,9 @@ TEST(CliUsage, UsageErrorsExitTwo) {
             std::string::npos);
   EXPECT_EQ(run_rill({"status", "--bogus"}).err.rfind("rill: usage: status: ", 0), 0u);
   EXPECT_NE(run_rill({"status", "--data", data + "/a-file"}).err.find("is not a directory"),
+            std::string::npos);
+  EXPECT_NE(run_rill({"journal", "truncate", "--after", "18446744073709551616", "--data", data})
+                .err.find("out of range"),
             std::string::npos);
   // The same file as $RILL_DATA: a usage error too (it was reported as
   // "forbidden: permission denied", or a start_failed, with exit 1).
