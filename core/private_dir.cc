@@ -17,7 +17,7 @@ void make_private_dir(const std::filesystem::path& dir) {
   };
   if (fs::exists(fs::symlink_status(dir, ec))) not_a_dir();
   const fs::path parent = dir.parent_path();
-  if (!parent.empty() && parent != dir) fs::create_directories(parent);
+  if (!parent.empty() && parent != dir) make_private_dir(parent);  // missing parents 0700 too
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw fs::filesystem_error("cannot create directory", dir,
                                std::error_code(errno, std::generic_category()));

@@ -98,7 +98,19 @@ endpoints discover_endpoints(const std::filesystem::path& data) {
 
 std::string endpoint_problem(const std::string& ep) {
   constexpr std::string_view kIpc = "ipc://";
-  if (ep.rfind("tcp://", 0) == 0 || ep.rfind("inproc://", 0) == 0) return {};
+  if (ep.rfind("tcp://", 0) == 0) {
+    // A port libzmq would wrap (99999 is 34463) or leave to chance (0): no
+    // client could find it. ('*' stays: tests bind a free port with it.)
+    const size_t colon = ep.rfind(':');
+    const std::string port = colon > 5 ? ep.substr(colon + 1) : std::string();
+    if (port == "*") return {};
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        port.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stoul(port) < 1 || std::stoul(port) > 65535)
+      return "endpoint '" + ep + "': the port must be 1..65535";
+    return {};
+  }
+  if (ep.rfind("inproc://", 0) == 0) return {};
   if (ep.compare(0, kIpc.size(), kIpc) != 0)
     return "endpoint '" + ep + "': not ipc://PATH or tcp://HOST:PORT";
   if (ep.size() == kIpc.size()) return "endpoint '" + ep + "': no path after ipc://";

@@ -88,6 +88,10 @@ int run_down(global_options& g, int64_t timeout_ms) {
     }
   }
   clear_run_leftovers(data);
+  if (!process_alive(*pid) && read_pid_file(supervisor_pid_file(data)) == *pid) {
+    std::error_code ec;
+    std::filesystem::remove(supervisor_pid_file(data), ec);  // the killed supervisor's
+  }
   say(true, *pid, "rill killed for " + data.string() + " (it did not stop cleanly)");
   return exit_refused;
 }

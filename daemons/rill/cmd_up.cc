@@ -131,11 +131,12 @@ int run_up(global_options& g, const up_flags& f) {
                     s.binary.filename().string() + " not found next to rill (looked for " +
                         s.binary.string() + ")",
                     exit_refused);
-    if (::access(s.binary.c_str(), X_OK) != 0)  // else restarted for ever (exit 127)
-      return report("start_failed",
-                    s.binary.filename().string() + " is not executable (" + s.binary.string() +
-                        ": " + std::strerror(errno) + ")",
-                    exit_refused);
+    if (!std::filesystem::is_regular_file(s.binary, ec) ||
+        ::access(s.binary.c_str(), X_OK) != 0)  // else restarted for ever (exit 127)
+      return report(
+          "start_failed",
+          s.binary.filename().string() + " is not an executable file (" + s.binary.string() + ")",
+          exit_refused);
   }
 
   if (o.detach) return run_detached(g, o, std::move(specs), lock);

@@ -1,9 +1,11 @@
 // rill: the command line interface and supervisor (docs/cli.md).
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "daemons/rill/cli_options.h"
 #include "daemons/rill/commands.h"
@@ -66,6 +68,14 @@ int main(int argc, char** argv) {
     std::string what = e.what();
     if (path.empty() && args.size() > 1 && !args[1].empty() && args[1][0] != '-')
       what = "unknown command '" + args[1] + "' (" + command_names(app) + ")";
+    // --json asked for JSON on stdout; the parser may have stopped before it.
+    const bool json = g.json || std::find(args.begin() + 1, args.end(), "--json") != args.end();
+    if (json)
+      std::cout << nlohmann::json{{"ok", false},
+                                  {"error", "usage"},
+                                  {"message", (path.empty() ? "" : path + ": ") + what}}
+                       .dump()
+                << std::endl;
     std::cerr << "rill: usage: " << (path.empty() ? "" : path + ": ") << what << "\nRun 'rill "
               << (path.empty() ? "" : path + " ") << "--help' for usage." << std::endl;
     return exit_usage;

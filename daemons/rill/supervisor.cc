@@ -128,9 +128,10 @@ bool supervisor::prepare(std::string& error) {
               c.spec.binary.string() + ")";
       return false;
     }
-    if (::access(c.spec.binary.c_str(), X_OK) != 0) {
-      error = c.spec.binary.filename().string() + " is not executable (" + c.spec.binary.string() +
-              ": " + std::strerror(errno) + ")";
+    if (!std::filesystem::is_regular_file(c.spec.binary, ec) ||
+        ::access(c.spec.binary.c_str(), X_OK) != 0) {
+      error = c.spec.binary.filename().string() + " is not an executable file (" +
+              c.spec.binary.string() + ")";
       return false;
     }
   }
@@ -370,7 +371,9 @@ int supervisor::run(bool foreground, int ready_fd) {
   save_state("stopping");
   bool killed = stop_group(false, sfd);
   killed = stop_group(true, sfd) || killed;
-  if (killed) clear_run_leftovers(o_.data);  // what the killed ones could not remove
+  // What killed daemons could not remove: those it killed now, and one that
+  // failed after a kill -9 from outside.
+  clear_run_leftovers(o_.data);
   save_state("stopped");
   remove_stale_sockets();
   ::unlink(supervisor_pid_file(o_.data).c_str());

@@ -154,8 +154,11 @@ int run(rill::daemon::core_options& o) {
     zap = std::make_unique<transport::zap_handler>(ctx, sec->allowed);
   }
 
-  for (const std::string* ep : {&o.command, &o.events, &o.replay})
+  for (const std::string* ep : {&o.command, &o.events, &o.replay}) {
+    if (auto why = transport::endpoint_problem(*ep); !why.empty())
+      throw transport::bad_endpoint(why);
     transport::check_server_security(*ep, sec.get());
+  }
 
   // Sockets and threads.
   daemon::writer_sink sink(*writer);
@@ -365,6 +368,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // a closed terminal: a clean stop, not a kill
   signal(SIGPIPE, SIG_IGN);
   const rill::transport::bound_ipc_files_guard unbind;  // also when run() fails
   try {

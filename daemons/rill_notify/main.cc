@@ -2,7 +2,7 @@
 // PROTOCOL.md "Change notification"). It only wires the library together:
 // options -> transport::notifier_server, one thread owning both sockets.
 //
-// SIGINT / SIGTERM: clean exit 0 (pid file removed). They are blocked in
+// SIGINT / SIGTERM / SIGHUP: clean exit 0 (pid file removed). They are blocked in
 // every thread and read from a signalfd that the server's poll watches.
 #include <signal.h>
 #include <sys/resource.h>
@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   sigemptyset(&mask);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);  // a closed terminal: a clean stop, not a kill
   if (::pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) return 1;
   const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) {

@@ -5,7 +5,7 @@
 // removed), 1 when it cannot start or stops on a fatal error, 2 for a usage
 // error (bad flag or config, unknown model name).
 //
-// SIGINT / SIGTERM are blocked in every thread and taken by a small signal
+// SIGINT / SIGTERM / SIGHUP are blocked in every thread and taken by a small signal
 // thread (sigtimedwait) that asks the runtime to stop.
 #include <signal.h>
 #include <sys/stat.h>
@@ -193,6 +193,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // a closed terminal: a clean stop, not a kill
   if (::pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) {
     spdlog::critical("cannot block signals");
     return 1;

@@ -22,9 +22,13 @@ unsigned mode_of(const fs::path& p) {
 TEST(PrivateDir, AMissingDirectoryAndItsParentsAreCreatedPrivate) {
   test::temp_dir t;
   const fs::path d = t.path() / "a" / "b" / "d";
+  const mode_t old_umask = ::umask(0);  // parents took the umask's mode
   make_private_dir(d);
+  ::umask(old_umask);
   ASSERT_TRUE(fs::is_directory(d));
   EXPECT_EQ(mode_of(d), 0700u);
+  EXPECT_EQ(mode_of(t.path() / "a"), 0700u);
+  EXPECT_EQ(mode_of(t.path() / "a" / "b"), 0700u);
   make_private_dir(d);  // again: nothing to do
   EXPECT_EQ(mode_of(d), 0700u);
 }

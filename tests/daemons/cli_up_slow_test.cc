@@ -141,6 +141,8 @@ TEST(CliSupervisor, AKilledRillLeavesNoSocketOrPidFileBehind) {
       left.push_back(name);
   }
   EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  EXPECT_FALSE(std::filesystem::exists(rill.data() / "run" / "rill.pid"))
+      << "the killed supervisor's pid file";
   auto send =
       run_rill(rill.with_data({"send", "CREATE_CUSTOMER", "customer", "c1", "name=A", "email=a@b"}),
                {.timeout = 30s});
@@ -375,7 +377,15 @@ TEST(CliSupervisor, ADaemonBinaryThatCannotRunIsReportedBeforeAnythingStarts) {
   auto r = run_program({"up", "--detach", "--data", (d.path() / "data").string()},
                        {.program = (d.path() / "rill").string()});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("rill-rates is not executable"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rill-rates is not an executable file"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "rill.pid"));
+  // A directory in its place: the same (it passed the check; an outside probe).
+  std::filesystem::remove(d.path() / "rill-rates");
+  std::filesystem::create_directory(d.path() / "rill-rates");
+  r = run_program({"up", "--detach", "--data", (d.path() / "data").string()},
+                  {.program = (d.path() / "rill").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("rill-rates is not an executable file"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "rill.pid"));
 }
 

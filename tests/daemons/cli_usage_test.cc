@@ -195,7 +195,8 @@ TEST(CliUsage, NotRunningExitsThree) {
            {"status", "--json", "--data", data},
            {"--json", "query", "customers", "get", "id=c1", "--data", data},
            {"--json", "journal", "verify", "--data", data},
-           {"--json", "journal", "dump", "--data", data}}) {
+           {"--json", "journal", "dump", "--data", data},
+           {"status", "--json", "--bogus", "--data", data}}) {  // the parser's own error
     auto r = run_rill(args, {.timeout = std::chrono::milliseconds(20000)});
     EXPECT_NE(r.code, 0) << args[1];
     const auto j = parse_json(r.out);

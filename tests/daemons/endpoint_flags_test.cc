@@ -3,10 +3,12 @@
 // (exit 1 with libzmq's bare "Protocol not supported"); a daemon that stops
 // after binding some endpoints leaves no socket file behind, and one never
 // takes over a socket file another process listens on.
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -44,6 +46,8 @@ TEST(EndpointFlags, AnEndpointNoStartCanBindIsARefusedConfiguration) {
            {{"rill-core", "--data", d("c2"), "--replay", "ipc://"}, "ipc://"},
            {{"rill-core", "--data", d("c3"), "--events", too_long}, too_long},
            {{"rill-notify", "--data", d("n"), "--notify", "bogus"}, "bogus"},
+           {{"rill-core", "--data", d("c4"), "--command", "tcp://127.0.0.1:99999"},
+            "the port must be 1..65535"},
            {{"rill-rates", "--data", d("r"), "--endpoint", "nope://1"}, "nope://1"},
            {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none",
              "--model-endpoint", "customers=" + too_long},
@@ -102,6 +106,37 @@ TEST(EndpointFlags, ASocketFileALiveProcessListensOnIsNotTakenOver) {
       << "the first one's socket is there";
   EXPECT_EQ(after.st_ino, before.st_ino) << "and it is the same file";
   EXPECT_TRUE(first.running());
+}
+
+// SIGHUP (a closed terminal) stops a daemon as SIGTERM does: exit 0, its
+// socket and pid files removed. rill-core and rill-notify died of it (exit
+// 129) and left them, so clients waited for an answer (an outside probe).
+TEST(EndpointFlags, SighupIsACleanStop) {
+  test::temp_dir dir;
+  struct daemon_case {
+    std::vector<std::string> argv;
+    std::string pid_file;
+  };
+  const auto d = [&](const std::string& n) { return (dir.path() / n).string(); };
+  for (const daemon_case& c : std::vector<daemon_case>{
+           {{"rill-core", "--data", d("c")}, "rill-core.pid"},
+           {{"rill-notify", "--data", d("n")}, "rill-notify.pid"},
+           {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none"},
+            "rill-proj-customers.pid"}}) {
+    std::vector<std::string> argv = c.argv;
+    argv[0] = std::string(RILL_BIN_DIR) + "/" + argv[0];
+    const std::filesystem::path run = std::filesystem::path(argv[2]) / "run";
+    test::child_process p(argv, (dir.path() / (c.argv[0] + ".log")).string());
+    ASSERT_TRUE(test::eventually(
+        [&] { return std::filesystem::exists(run / c.pid_file) && !sockets_in(run).empty(); }, 20s))
+        << c.argv[0];
+    std::this_thread::sleep_for(200ms);  // every endpoint bound
+    const int st = p.kill(SIGHUP, 20s);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << c.argv[0] << ": status " << st;
+    EXPECT_TRUE(sockets_in(run).empty())
+        << c.argv[0] << ": " << ::testing::PrintToString(sockets_in(run));
+    EXPECT_FALSE(std::filesystem::exists(run / c.pid_file)) << c.argv[0];
+  }
 }
 
 }  // namespace
