@@ -170,6 +170,10 @@ std::string data_dir_denied(const std::filesystem::path& data, std::string_view 
   // its directory).
   for (const auto& [p, mode] : {std::pair{data, X_OK}, std::pair{data / sub, R_OK | X_OK}}) {
     if (::access(p.c_str(), mode) == 0 || errno != EACCES) continue;
+    // A file where the directory belongs is not a permission problem (its
+    // missing x bit made access() say EACCES, even for its owner).
+    if (std::error_code ec; std::filesystem::exists(p, ec) && !std::filesystem::is_directory(p, ec))
+      continue;
     std::string why = "cannot access " + p.string() + ": permission denied";
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0) {
@@ -186,7 +190,11 @@ int not_running(const global_options& g, std::string_view detail) {
   if (auto why = data_dir_denied(g.data_dir(), "run"); !why.empty())
     return report("forbidden", why, exit_refused);
   std::string text = "rill is not running for " + g.data_dir().string();
-  if (!detail.empty()) text += " (" + std::string(detail) + ")";
+  std::string why(detail);
+  if (std::error_code ec; std::filesystem::exists(g.data_dir() / "run", ec) &&
+                          !std::filesystem::is_directory(g.data_dir() / "run", ec))
+    why = "its run directory " + (g.data_dir() / "run").string() + " is a file";
+  if (!why.empty()) text += " (" + why + ")";
   json_error("not_running", text);
   std::cerr << "rill: not_running: " << text << std::endl;
   return exit_unreachable;

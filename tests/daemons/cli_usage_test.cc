@@ -188,6 +188,16 @@ TEST(CliUsage, NotRunningExitsThree) {
     EXPECT_NE(r.err.find("not_running"), std::string::npos) << args[0] << ": " << r.err;
     EXPECT_NE(r.err.find(std::filesystem::absolute(d.path()).string()), std::string::npos) << r.err;
   }
+  // A file where D/run belongs is not a permission problem (it said
+  // "forbidden: permission denied" to its owner; an outside probe).
+  {
+    temp_dir f("rcli");
+    std::ofstream(f.path() / "run") << "not a directory";
+    auto r = run_rill({"status", "--data", f.path().string()});
+    EXPECT_EQ(r.code, 3) << r.err;
+    EXPECT_EQ(r.err.find("forbidden"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("is a file"), std::string::npos) << r.err;
+  }
   // With --json the error is also one JSON object on stdout (stdout was
   // empty: an outside probe's `rill --json status | jq` had nothing to read).
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
