@@ -32,6 +32,19 @@ std::vector<std::string>& bound_files() {
   return files;
 }
 
+// For ipc://: the folder made, a stale socket file removed (see bind_endpoint).
+void prepare_ipc_endpoint(const std::string& endpoint) {
+  constexpr std::string_view prefix = "ipc://";
+  if (endpoint.rfind(prefix, 0) != 0) return;
+  std::filesystem::path path = endpoint.substr(prefix.size());
+  if (path.has_parent_path()) make_private_dir(path.parent_path());
+  if (ipc_socket_answers(path)) {
+    throw std::runtime_error("endpoint " + endpoint +
+                             " is in use: another process listens on that socket file");
+  }
+  ::unlink(path.c_str());  // stale socket from a killed process
+}
+
 }  // namespace
 
 bool ipc_socket_answers(const std::string& path) {
@@ -44,18 +57,6 @@ bool ipc_socket_answers(const std::string& path) {
   const bool answered = ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
   return answered;
-}
-
-void prepare_ipc_endpoint(const std::string& endpoint) {
-  constexpr std::string_view prefix = "ipc://";
-  if (endpoint.rfind(prefix, 0) != 0) return;
-  std::filesystem::path path = endpoint.substr(prefix.size());
-  if (path.has_parent_path()) make_private_dir(path.parent_path());
-  if (ipc_socket_answers(path)) {
-    throw std::runtime_error("endpoint " + endpoint +
-                             " is in use: another process listens on that socket file");
-  }
-  ::unlink(path.c_str());  // stale socket from a killed process
 }
 
 void bind_endpoint(zmq::socket_t& s, const std::string& endpoint) {
@@ -75,11 +76,6 @@ void bind_endpoint(zmq::socket_t& s, const std::string& endpoint) {
     std::lock_guard lock(bound_mutex);
     bound_files().push_back(endpoint.substr(6));
   }
-}
-
-void remove_ipc_endpoint(const std::string& endpoint) {
-  constexpr std::string_view prefix = "ipc://";
-  if (endpoint.rfind(prefix, 0) == 0) ::unlink(endpoint.c_str() + prefix.size());
 }
 
 void remove_bound_ipc_files() {

@@ -150,28 +150,26 @@ class server_socket {
   size_t sweep_at_ = 64;
 };
 
-// Creates the folder of an ipc:// endpoint if it is missing (mode 0700,
-// core/private_dir.h) and removes a stale socket file left by a dead
-// process; throws std::runtime_error when a live process still listens on
-// that file (two daemons given one path), instead of taking it over. No-op
-// for tcp://.
-void prepare_ipc_endpoint(const std::string& endpoint);
 // An endpoint no start can bind (not ipc:// or tcp://, a path too long, a
 // host or interface that does not exist): a daemon exits 2 on it.
 class bad_endpoint : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
 };
-// Checks the endpoint (bad_endpoint), prepare_ipc_endpoint, then binds; a
-// failure names the endpoint: bad_endpoint for an address that can never be
+// Checks the endpoint (bad_endpoint); for ipc:// creates its folder if it is
+// missing (mode 0700, core/private_dir.h) and removes a stale socket file
+// left by a dead process, refusing one a live process still listens on (two
+// daemons given one path) instead of taking it over; then binds. A failure
+// names the endpoint: bad_endpoint for an address that can never be
 // bound, std::runtime_error otherwise (in use: a restart may find it free).
 // The socket files bound are recorded for remove_bound_ipc_files.
 void bind_endpoint(zmq::socket_t& s, const std::string& endpoint);
 // Whether a process listens on the Unix socket file at `path` (a connect
 // is accepted); false for a stale file, or none.
 bool ipc_socket_answers(const std::string& path);
-// Removes the socket files this process bound with bind_endpoint: a daemon
-// that stops on a fault after binding some leaves none behind.
+// Removes the socket files this process bound with bind_endpoint, so that
+// clients see "not running" rather than a socket nobody answers, whether the
+// daemon stopped cleanly or on a fault after binding some.
 void remove_bound_ipc_files();
 // Calls remove_bound_ipc_files when it goes out of scope: a daemon's main()
 // holds one around run(), whichever way run() ends.
@@ -181,9 +179,5 @@ struct bound_ipc_files_guard {
   bound_ipc_files_guard& operator=(const bound_ipc_files_guard&) = delete;
   ~bound_ipc_files_guard() { remove_bound_ipc_files(); }
 };
-// Removes the socket file of an ipc:// endpoint this process bound, at a clean
-// exit, so that clients see "not running" rather than a socket nobody
-// answers. No-op for tcp://.
-void remove_ipc_endpoint(const std::string& endpoint);
 
 }  // namespace rill::transport

@@ -350,9 +350,8 @@ int run(rill::daemon::core_options& o) {
   } else if (!daemon::write_checkpoint(*val, writer->head(), o.data)) {
     spdlog::warn("could not write the index checkpoint; the next start replays the journal");
   }
-  for (const std::string* ep : {&o.command, &o.events, &o.replay})
-    transport::remove_ipc_endpoint(*ep);
-  return 0;  // ~pid_file removes the pid file
+  // ~pid_file removes the pid file; main's bound_ipc_files_guard the sockets.
+  return 0;
 }
 
 int main(int argc, char** argv) {

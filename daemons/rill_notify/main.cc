@@ -83,9 +83,7 @@ int run(rill::daemon::notify_options& o, int signal_fd) {
   const auto& s = server.registry().stats();
   spdlog::info("rill-notify stopped: {} clients, {} reports, {} notes sent, {} dropped",
                server.registry().clients(), s.reports, s.notes_sent, s.notes_dropped);
-  server_ptr.reset();
-  transport::remove_ipc_endpoint(opt.notify_endpoint);
-  transport::remove_ipc_endpoint(opt.notify_in_endpoint);
+  server_ptr.reset();  // main's bound_ipc_files_guard removes the socket files
   return 0;
 }
 

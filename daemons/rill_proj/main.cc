@@ -174,10 +174,7 @@ int run(proj_options& o, const sigset_t& signals) {
   const int rc = rt->run();
   done.store(true);
   signal_thread.join();
-  const auto endpoints = rt->options().model_endpoints;
-  rt.reset();
-  if (rc == 0)
-    for (const auto& [m, ep] : endpoints) transport::remove_ipc_endpoint(ep);
+  rt.reset();  // main's bound_ipc_files_guard removes the socket files
   spdlog::info("rill-proj stopped ({})", rc == 0 ? "clean" : "error");
   return rc;
 }

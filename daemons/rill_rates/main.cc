@@ -78,8 +78,7 @@ int run(rill::daemon::rates_options& o, int signal_fd) {
       "fail every {}",
       ::getpid(), so.endpoint, rates_name, currencies, o.delay_ms, o.fail_every);
   server->run(signal_fd);
-  server.reset();
-  transport::remove_ipc_endpoint(so.endpoint);
+  server.reset();  // main's bound_ipc_files_guard removes the socket file
   spdlog::info("rill-rates stopped");
   return 0;
 }
