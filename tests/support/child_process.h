@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace rill::test {
@@ -43,7 +44,7 @@ class child_process {
   ~child_process() { kill(SIGKILL); }
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
-  child_process(child_process&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+  child_process(child_process&& o) noexcept : pid_(std::exchange(o.pid_, -1)), status_(o.status_) {}
 
   void start(const std::vector<std::string>& argv, const std::string& log = "") {
     pid_ = ::fork();
@@ -63,13 +64,24 @@ class child_process {
     }
   }
   pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  // A child found exited is reaped here and its pid forgotten: its number may
+  // be given to another process (pid_max is 32768 on the CI machine), which a
+  // later signal() or the destructor's SIGKILL must never reach.
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+    pid_ = -1;
+    status_ = status;
+    return false;
+  }
   void signal(int sig) const {
     if (pid_ > 0) ::kill(pid_, sig);
   }
-  // Sends sig and waits for the exit; returns the wait status (-1 if none).
+  // Sends sig and waits for the exit; returns the wait status (-1 if none;
+  // the status running() saw if it reaped the child).
   int kill(int sig = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    if (pid_ <= 0) return -1;
+    if (pid_ <= 0) return std::exchange(status_, -1);
     ::kill(pid_, sig);
     int status = -1;
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -86,7 +98,7 @@ class child_process {
   }
   // Waits for the child to exit by itself; returns its wait status.
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    if (pid_ <= 0) return -1;
+    if (pid_ <= 0) return std::exchange(status_, -1);
     int status = -1;
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (::waitpid(pid_, &status, WNOHANG) == 0) {
@@ -99,6 +111,7 @@ class child_process {
 
  private:
   pid_t pid_ = -1;
+  int status_ = -1;  // the wait status running() reaped
 };
 
 // Waits until pred() is true or the timeout passes; returns pred().
