@@ -14,6 +14,12 @@ change_reporter::change_reporter(zmq::context_t& ctx, change_reporter_options op
   socket_ = zmq::socket_t(ctx, zmq::socket_type::push);
   socket_.set(zmq::sockopt::sndhwm, std::max(1, opt_.send_hwm));
   socket_.set(zmq::sockopt::linger, 0);
+  // A notifier that binds after this model started is found within tens of
+  // ms: at libzmq's default retry (100-200 ms) the model's first reports
+  // reached it in one go, so a client watching right after `rill up` got
+  // one whole-model note for its first changes (seen in loaded test runs).
+  socket_.set(zmq::sockopt::reconnect_ivl, 10);
+  socket_.set(zmq::sockopt::reconnect_ivl_max, 100);
   // Reports only go to a notifier that is connected; none are queued for one
   // that has not shown up yet beyond the high-water mark.
   transport::apply_client_security(socket_, opt_.endpoint, sec);

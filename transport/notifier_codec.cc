@@ -344,6 +344,8 @@ void encode_ok_reply(out_buffer& out, std::string_view op_name, bool known,
       } else {
         pk.pack_false();
       }
+    } else if (auto* p = std::get_if<packed_value>(&f.value)) {
+      out.write(p->bytes.data(), p->bytes.size());
     } else {
       pack_str(pk, std::get<std::string_view>(f.value));
     }

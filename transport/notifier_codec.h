@@ -73,10 +73,15 @@ errc decode_server_message(std::span<const char> bytes, server_message& out, std
 // The protocol's error name back to its code (errc::count_ if unknown).
 errc errc_from_string(std::string_view s);
 
+// A field value already encoded as MessagePack (a map, an array).
+struct packed_value {
+  std::span<const char> bytes;
+};
+
 // One extra reply field.
 struct field {
   std::string_view name;
-  std::variant<uint64_t, bool, std::string_view> value;
+  std::variant<uint64_t, bool, std::string_view, packed_value> value;
 };
 
 // {"ok":true,"op":op,"known":known, <fields...>, "req"?: raw}

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/msgpack_pack.h"
 #include "core/request.h"
 #include "transport/notifier_codec.h"
 #include "transport/notifier_protocol.h"
@@ -261,11 +262,30 @@ void notifier_server::encode_status(bool known, std::span<const char> req) {
   const registry_stats& s = registry_.stats();
   const auto uptime =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count();
+  sources_buf_.clear();
+  {
+    // {model: {"reports": n, "seq": s}}, sorted by name (a stable reply).
+    std::vector<const std::pair<const std::string, report_source>*> sorted;
+    sorted.reserve(sources_.size());
+    for (const auto& e : sources_) sorted.push_back(&e);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    packer pk(sources_buf_);
+    pk.pack_map(static_cast<uint32_t>(sorted.size()));
+    for (const auto* e : sorted) {
+      pack_str(pk, e->first);
+      pk.pack_map(2);
+      pack_str(pk, "reports");
+      pk.pack_uint64(e->second.reports);
+      pack_str(pk, "seq");
+      pk.pack_uint64(e->second.seq);
+    }
+  }
   const notify::field fields[] = {
       {"clients", uint64_t{registry_.clients()}},
       {"watches", uint64_t{registry_.watches()}},
       {"models", uint64_t{registry_.models()}},
       {"reports", s.reports},
+      {"sources", notify::packed_value{{sources_buf_.data(), sources_buf_.size()}}},
       {"reports_bad", counters_.reports_bad},
       {"requests", counters_.requests},
       {"requests_bad", counters_.requests_bad},
@@ -360,6 +380,13 @@ void notifier_server::handle_report(const zmq::message_t& msg) {
     if (counters_.reports_bad++ == 0 && opt_.log)
       opt_.log(log_level::warn, "bad change report (further ones are only counted): " + message);
     return;
+  }
+  auto src = sources_.find(rep.model);
+  if (src == sources_.end() && sources_.size() < kMaxSources)
+    src = sources_.emplace(std::string(rep.model), report_source{}).first;
+  if (src != sources_.end()) {
+    ++src->second.reports;
+    src->second.seq = std::max(src->second.seq, rep.seq);
   }
   registry_.report(rep.model, rep.whole ? std::span<const std::string_view>{} : rep.keys, rep.seq,
                    rep.seqs);

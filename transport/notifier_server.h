@@ -128,6 +128,17 @@ class notifier_server {
   };
   std::unordered_map<std::string, backlog> backlogs_;  // by client address
   size_t backlog_total_ = 0;                           // replies in all backlogs
+  // Per model that reported (status "sources"): tells an operator which read
+  // models reach this notifier and how far, and a client that its model's
+  // start-up report is in. At most kMaxSources names are tracked (the names
+  // come from the reports).
+  struct report_source {
+    uint64_t reports = 0;
+    uint64_t seq = 0;  // the highest seq reported
+  };
+  static constexpr size_t kMaxSources = 1024;
+  string_map<report_source> sources_;
+  out_buffer sources_buf_;
 };
 
 // A client's address: its envelope's frames without the delimiter (the

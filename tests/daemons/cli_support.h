@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -186,6 +188,23 @@ class live_rill {
     args.push_back("--data");
     args.push_back(data().string());
     return args;
+  }
+  // For a failure message: `rill status --json` and the last lines of every
+  // log in D/logs (restarts, crashes, what a daemon said).
+  std::string diagnostics(size_t lines = 15) const {
+    std::string out = "rill status: " + run_rill(with_data({"status", "--json"})).out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(data() / "logs", ec)) {
+      std::ifstream in(e.path());
+      std::deque<std::string> tail;
+      for (std::string l; std::getline(in, l);) {
+        tail.push_back(std::move(l));
+        if (tail.size() > lines) tail.pop_front();
+      }
+      out += "--- " + e.path().filename().string() + "\n";
+      for (const auto& l : tail) out += l + "\n";
+    }
+    return out;
   }
 
  private:

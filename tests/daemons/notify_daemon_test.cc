@@ -239,6 +239,32 @@ TEST_F(notify_daemon, WatchNotifyUnwatch) {
   EXPECT_EQ(s["watches"], 0);
   EXPECT_EQ(s["notes_sent"], 1);
   EXPECT_EQ(s["reports"], 3);
+  // Per model that reported, watched or not: how many reports, how far.
+  EXPECT_EQ(s["sources"], (json{{"customers", {{"reports", 3}, {"seq", 6}}}})) << s.dump();
+}
+
+// status "sources" says which models reach the notifier and the highest seq
+// each reported (whole-model and out-of-order reports too), which a client
+// can wait on before it watches; the names come from the reports, so only
+// the first 1024 are tracked.
+TEST_F(notify_daemon, StatusListsEveryReportingModelAndItsHighestSeq) {
+  start();
+  EXPECT_EQ(status()["sources"], json::object()) << "no report yet";
+  report("orders", {"o1"}, 9);
+  report("orders", {}, 12);  // the whole model
+  report("orders", {"o2"}, 10);
+  report("customers", {"c1", "c2"}, 3);
+  settle();
+  json s = status();
+  EXPECT_EQ(s["sources"], (json{{"customers", {{"reports", 1}, {"seq", 3}}},
+                                {"orders", {{"reports", 3}, {"seq", 12}}}}))
+      << s.dump();
+  for (int i = 0; i < 1100; ++i) report("m" + std::to_string(i), {"k"}, 1);
+  settle();
+  s = status();
+  EXPECT_EQ(s["sources"].size(), 1024u);
+  EXPECT_EQ(s["reports"], 1104);
+  EXPECT_EQ(s["sources"]["orders"]["reports"], 3);
 }
 
 TEST_F(notify_daemon, WholeModelAndKeyWatches) {
