@@ -11,8 +11,10 @@ void check(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument(what);
 }
 
+// (inproc:// is refused: it reaches only sockets in this process, and
+// rill-core, the notifier and the clients are other processes.)
 bool endpoint_ok(const std::string& ep) {
-  return ep.rfind("ipc://", 0) == 0 || ep.rfind("tcp://", 0) == 0 || ep.rfind("inproc://", 0) == 0;
+  return ep.rfind("ipc://", 0) == 0 || ep.rfind("tcp://", 0) == 0;
 }
 
 }  // namespace
@@ -57,12 +59,13 @@ void runtime_options::validate() const {
         "replay_timeout_ms: must be 10..600000");
   for (const auto* ep : {&events_endpoint, &replay_endpoint})
     check(ep->empty() || endpoint_ok(*ep),
-          "endpoint '" + *ep + "': must be ipc://, tcp:// or inproc://");
+          "endpoint '" + *ep + "': must be ipc://PATH or tcp://HOST:PORT");
   check(
       notify_in_endpoint.empty() || notify_in_endpoint == "none" || endpoint_ok(notify_in_endpoint),
-      "notify_in: must be an endpoint or none");
+      "notify_in: must be ipc://PATH, tcp://HOST:PORT or none");
   for (const auto& [m, ep] : model_endpoints)
-    check(endpoint_ok(ep), "model endpoint for " + m + ": must be ipc://, tcp:// or inproc://");
+    check(endpoint_ok(ep),
+          "model endpoint for " + m + " '" + ep + "': must be ipc://PATH or tcp://HOST:PORT");
   check(curve_allow_file.empty() || !curve_key_file.empty(), "curve_allow: needs curve_key");
 }
 

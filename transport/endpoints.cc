@@ -110,7 +110,10 @@ std::string endpoint_problem(const std::string& ep) {
       return "endpoint '" + ep + "': the port must be 1..65535";
     return {};
   }
-  if (ep.rfind("inproc://", 0) == 0) return {};
+  if (ep.rfind("inproc://", 0) == 0)
+    return "endpoint '" + ep +
+           "': inproc:// reaches only sockets inside one process; a daemon's endpoints "
+           "need ipc://PATH or tcp://HOST:PORT";
   if (ep.compare(0, kIpc.size(), kIpc) != 0)
     return "endpoint '" + ep + "': not ipc://PATH or tcp://HOST:PORT";
   if (ep.size() == kIpc.size()) return "endpoint '" + ep + "': no path after ipc://";

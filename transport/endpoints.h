@@ -28,8 +28,10 @@ std::filesystem::path run_dir(const std::filesystem::path& data);
 // Longest path an ipc:// endpoint may have: a Unix socket's sun_path holds
 // 108 bytes with the terminating zero.
 inline constexpr size_t kMaxIpcPath = 107;
-// Why endpoint `ep` cannot be bound or connected to ("" when it can): an
-// ipc:// path longer than kMaxIpcPath.
+// Why endpoint `ep` cannot be bound or connected to by a daemon ("" when it
+// can): not ipc:// or tcp://, an ipc:// path empty or longer than
+// kMaxIpcPath, a tcp:// port outside 1..65535, or inproc:// (which only
+// sockets of the same process reach).
 std::string endpoint_problem(const std::string& ep);
 // The first problem among every endpoint of `e`, or "".
 std::string endpoints_problem(const endpoints& e);

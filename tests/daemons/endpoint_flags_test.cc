@@ -49,6 +49,15 @@ TEST(EndpointFlags, AnEndpointNoStartCanBindIsARefusedConfiguration) {
            {{"rill-core", "--data", d("c4"), "--command", "tcp://127.0.0.1:99999"},
             "the port must be 1..65535"},
            {{"rill-rates", "--data", d("r"), "--endpoint", "nope://1"}, "nope://1"},
+           // inproc:// binds, but no other process could ever reach it.
+           {{"rill-core", "--data", d("c5"), "--command", "inproc://c"}, "inproc://c"},
+           {{"rill-notify", "--data", d("n2"), "--notify-in", "inproc://n"}, "inproc://n"},
+           {{"rill-rates", "--data", d("r2"), "--endpoint", "inproc://r"}, "inproc://r"},
+           {{"rill-proj", "--data", d("p2"), "--models", "customers", "--events", "inproc://e"},
+            "inproc://e"},
+           {{"rill-proj", "--data", d("p3"), "--models", "customers", "--notify-in", "none",
+             "--model-endpoint", "customers=inproc://m"},
+            "inproc://m"},
            {{"rill-proj", "--data", d("p"), "--models", "customers", "--notify-in", "none",
              "--model-endpoint", "customers=" + too_long},
             too_long}}) {
