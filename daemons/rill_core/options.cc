@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemons/common/shared_config.h"
+#include "daemons/common/whole_number.h"
 #include "store/journal_format.h"
 
 namespace rill::daemon {
@@ -40,31 +41,31 @@ void apply_level(const std::string& file, const nlohmann::json& obj, bool strict
       else if (k == "replay")
         o.replay = v.get<std::string>();
       else if (k == "segment_size")
-        o.segment_size = v.get<uint64_t>();
+        o.segment_size = whole_number_from_json<uint64_t>(v);
       else if (k == "prefault_ahead")
-        o.prefault_ahead = v.get<uint64_t>();
+        o.prefault_ahead = whole_number_from_json<uint64_t>(v);
       else if (k == "max_request_bytes")
-        o.lim.max_request_bytes = v.get<size_t>();
+        o.lim.max_request_bytes = whole_number_from_json<size_t>(v);
       else if (k == "max_batch")
-        o.lim.max_batch = v.get<size_t>();
+        o.lim.max_batch = whole_number_from_json<size_t>(v);
       else if (k == "max_key_len")
-        o.lim.max_key_len = v.get<size_t>();
+        o.lim.max_key_len = whole_number_from_json<size_t>(v);
       else if (k == "max_keys")
-        o.max_keys = v.get<size_t>();
+        o.max_keys = whole_number_from_json<size_t>(v);
       else if (k == "drain_max")
-        o.drain_max = v.get<size_t>();
+        o.drain_max = whole_number_from_json<size_t>(v);
       else if (k == "drain_max_bytes")
-        o.drain_max_bytes = v.get<size_t>();
+        o.drain_max_bytes = whole_number_from_json<size_t>(v);
       else if (k == "busy_poll_us")
-        o.busy_poll_us = v.get<uint32_t>();
+        o.busy_poll_us = whole_number_from_json<uint32_t>(v);
       else if (k == "checkpoint_every")
-        o.checkpoint_every = v.get<uint64_t>();
+        o.checkpoint_every = whole_number_from_json<uint64_t>(v);
       else if (k == "events_hwm")
-        o.events_hwm = v.get<int>();
+        o.events_hwm = whole_number_from_json<int>(v);
       else if (k == "max_queued_reply_bytes")
-        o.max_queued_reply_bytes = v.get<uint64_t>();
+        o.max_queued_reply_bytes = whole_number_from_json<uint64_t>(v);
       else if (k == "checkpoint_interval_s")
-        o.checkpoint_interval_s = v.get<uint32_t>();
+        o.checkpoint_interval_s = whole_number_from_json<uint32_t>(v);
       else if (k == "curve_key")
         o.curve_key = v.get<std::string>();
       else if (k == "curve_allow")
@@ -77,6 +78,8 @@ void apply_level(const std::string& file, const nlohmann::json& obj, bool strict
         throw std::runtime_error(file + ": unknown option '" + k + "'");
     } catch (const nlohmann::json::exception&) {
       throw std::runtime_error(file + ": option '" + k + "' has the wrong type");
+    } catch (const std::domain_error& e) {
+      throw std::runtime_error(file + ": option '" + k + "' " + e.what());
     }
   }
 }
@@ -109,18 +112,27 @@ int parse_core_options(int argc, char** argv, core_options& o) {
   app.add_option("--command", o.command, "command endpoint (default ipc://D/run/command)");
   app.add_option("--events", o.events, "event feed endpoint (default ipc://D/run/events)");
   app.add_option("--replay", o.replay, "replay endpoint (default ipc://D/run/replay)");
-  app.add_option("--segment-size", o.segment_size, "journal segment size in bytes");
-  app.add_option("--max-request-bytes", o.lim.max_request_bytes, "largest request (too_large past it)");
-  app.add_option("--max-batch", o.lim.max_batch, "most commands in one batch");
-  app.add_option("--max-keys", o.max_keys, "idempotency keys retained (oldest forgotten first)");
-  app.add_option("--busy-poll-us", o.busy_poll_us, "spin on the command socket before blocking (µs)");
-  app.add_option("--checkpoint-every", o.checkpoint_every, "events between index checkpoints");
-  app.add_option("--events-hwm", o.events_hwm,
-                 "events queued per feed subscriber before it misses some (default 100000)");
-  app.add_option("--max-queued-reply-bytes", o.max_queued_reply_bytes,
-                 "bytes of replies held for one client that is not reading (default 64 MiB)");
-  app.add_option("--checkpoint-interval-s", o.checkpoint_interval_s,
-                 "at least this many seconds between two index checkpoints (0: no limit)");
+  whole_number_flag<uint64_t>(
+      app.add_option("--segment-size", o.segment_size, "journal segment size in bytes"));
+  whole_number_flag<size_t>(app.add_option("--max-request-bytes", o.lim.max_request_bytes,
+                                           "largest request (too_large past it)"));
+  whole_number_flag<size_t>(
+      app.add_option("--max-batch", o.lim.max_batch, "most commands in one batch"));
+  whole_number_flag<size_t>(app.add_option("--max-keys", o.max_keys,
+                                           "idempotency keys retained (oldest forgotten first)"));
+  whole_number_flag<uint32_t>(app.add_option("--busy-poll-us", o.busy_poll_us,
+                                             "spin on the command socket before blocking (µs)"));
+  whole_number_flag<uint64_t>(
+      app.add_option("--checkpoint-every", o.checkpoint_every, "events between index checkpoints"));
+  whole_number_flag<int>(
+      app.add_option("--events-hwm", o.events_hwm,
+                     "events queued per feed subscriber before it misses some (default 100000)"));
+  whole_number_flag<uint64_t>(
+      app.add_option("--max-queued-reply-bytes", o.max_queued_reply_bytes,
+                     "bytes of replies held for one client that is not reading (default 64 MiB)"));
+  whole_number_flag<uint32_t>(
+      app.add_option("--checkpoint-interval-s", o.checkpoint_interval_s,
+                     "at least this many seconds between two index checkpoints (0: no limit)"));
   app.add_option("--curve-key", o.curve_key, "server CURVE key file (tcp:// endpoints)");
   app.add_option("--curve-allow", o.curve_allow, "allow-list of client public keys (tcp://)");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemons/common/shared_config.h"
+#include "daemons/common/whole_number.h"
 #include "transport/endpoints.h"
 
 namespace rill::daemon {
@@ -56,8 +57,10 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
   auto num_opt = [&](const std::string& key, uint64_t& field, const std::string& help) {
     std::string flag = key;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    app.add_option("--" + flag, field, help);
-    from_file[key] = [&field](const nlohmann::json& v) { field = v.get<uint64_t>(); };
+    whole_number_flag<uint64_t>(app.add_option("--" + flag, field, help));
+    from_file[key] = [&field](const nlohmann::json& v) {
+      field = whole_number_from_json<uint64_t>(v);
+    };
   };
   app.add_option("--config", config, "JSON config file (flags override it)");
   app.add_option("--data", data, "data directory D (default ./rill-data)");
@@ -110,6 +113,8 @@ int parse_notify_options(int argc, char** argv, notify_options& o) {
             it->second(v);
           } catch (const nlohmann::json::exception&) {
             throw std::runtime_error(config + ": option '" + k + "' has the wrong type");
+          } catch (const std::domain_error& e) {
+            throw std::runtime_error(config + ": option '" + k + "' " + e.what());
           }
         }
       };

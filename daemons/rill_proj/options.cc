@@ -1,7 +1,6 @@
 #include "daemons/rill_proj/options.h"
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -12,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "daemons/common/shared_config.h"
+#include "daemons/common/whole_number.h"
 
 namespace rill::proj {
 namespace {
@@ -83,25 +83,19 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
     std::replace(flag.begin(), flag.end(), '_', '-');
     using T = std::remove_reference_t<decltype(field)>;
     auto* opt = app.add_option(flag, field, help);
-    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-      // A count is a whole number: "-5" must not wrap, "1.5" not truncate.
-      opt->check([](const std::string& v) {
-        T n{};
-        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        const bool ok = !v.empty() && ec == std::errc() && p == v.data() + v.size();
-        return ok ? std::string()
-                  : "must be a whole number" + std::string(std::is_signed_v<T> ? "" : " >= 0") +
-                        " that fits " + std::to_string(sizeof(T) * 8) + " bits";
-      });
-    }
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+      rill::daemon::whole_number_flag<T>(opt);
     flag_of[key] = flag;
     from_file[key] = [&field, key](const json& v) {
       if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-        if (!(std::is_unsigned_v<T> ? v.is_number_unsigned() : v.is_number_integer()))
-          throw std::runtime_error("option '" + key + "' must be a whole number" +
-                                   (std::is_unsigned_v<T> ? " >= 0" : ""));
+        try {
+          field = rill::daemon::whole_number_from_json<T>(v);
+        } catch (const std::domain_error& e) {
+          throw std::runtime_error("option '" + key + "' " + e.what());
+        }
+      } else {
+        field = v.get<T>();
       }
-      field = v.get<T>();
     };
   };
   app.add_option("--config", config, "JSON config file (flags override it)");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemons/common/shared_config.h"
+#include "daemons/common/whole_number.h"
 #include "transport/endpoints.h"
 
 namespace rill::daemon {
@@ -57,8 +58,10 @@ int parse_rates_options(int argc, char** argv, rates_options& o) {
     from_file[key] = [&field](const nlohmann::json& v) { field = v.get<std::string>(); };
   };
   auto num_opt = [&](const std::string& key, uint64_t& field, const std::string& help) {
-    app.add_option(flag_of(key), field, help);
-    from_file[key] = [&field](const nlohmann::json& v) { field = v.get<uint64_t>(); };
+    whole_number_flag<uint64_t>(app.add_option(flag_of(key), field, help));
+    from_file[key] = [&field](const nlohmann::json& v) {
+      field = whole_number_from_json<uint64_t>(v);
+    };
   };
   app.add_option("--config", config, "JSON config file (flags override it)");
   app.add_option("--data", data, "data directory D (default ./rill-data)");
@@ -108,6 +111,8 @@ int parse_rates_options(int argc, char** argv, rates_options& o) {
             it->second(v);
           } catch (const nlohmann::json::exception&) {
             throw std::runtime_error(config + ": option '" + k + "' has the wrong type");
+          } catch (const std::domain_error& e) {
+            throw std::runtime_error(config + ": option '" + k + "' " + e.what());
           }
         }
       };

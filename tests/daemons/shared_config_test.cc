@@ -163,5 +163,58 @@ TEST(SharedConfig, AKeyNoDaemonHasOrOfTheWrongTypeIsRefused) {
   }
 }
 
+// A count, size or interval is a whole number that fits its field, on the
+// command line and in the config file: -1 does not wrap to 2^64-1, 1.5 is
+// not cut to 1, 2^40 is not cut to 32 bits. Each is refused (exit 2) with
+// the option named.
+TEST(SharedConfig, ANumberThatIsNotAWholeNumberOfItsFieldIsRefused) {
+  test::temp_dir dir("rill-numbers");
+  const auto file = dir.path() / "rill.json";
+  const auto log = dir.path() / "bad.log";
+  struct bad_number {
+    const char* daemon;
+    std::vector<std::string> flags;  // empty: the config file below
+    std::string file_text;
+    const char* names;  // the option, in the message
+  };
+  const std::vector<bad_number> cases = {
+      {"rill-rates", {"--fail-every", "-1"}, "", "--fail-every"},
+      {"rill-rates", {"--delay-ms", "1.5"}, "", "--delay-ms"},
+      {"rill-rates", {}, R"({"rates": {"fail_every": -1}})", "fail_every"},
+      {"rill-core", {"--max-batch", "-5"}, "", "--max-batch"},
+      {"rill-core", {"--busy-poll-us", "4294967296"}, "", "--busy-poll-us"},
+      {"rill-core", {}, R"({"core": {"max_batch": -5}})", "max_batch"},
+      {"rill-core",
+       {},
+       R"({"core": {"checkpoint_interval_s": 1099511627776}})",
+       "checkpoint_interval_s"},
+      {"rill-core", {}, R"({"max_keys": 2.5})", "max_keys"},
+      {"rill-notify", {"--batch", "-1"}, "", "--batch"},
+      {"rill-notify", {}, R"({"notify": {"batch": -1}})", "batch"},
+      {"rill-proj", {"--snapshot-every", "-1"}, "", "--snapshot-every"},
+      {"rill-proj", {}, R"({"proj": {"rebuild_threads": 4294967296}})", "rebuild_threads"},
+  };
+  for (const auto& c : cases) {
+    std::filesystem::remove(log);
+    std::vector<std::string> argv = {bin(c.daemon), "--data", (dir.path() / "data").string()};
+    if (c.daemon == std::string("rill-proj"))
+      argv.insert(argv.end(), {"--models", "customers", "--notify-in", "none"});
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    if (c.flags.empty()) {
+      std::ofstream(file, std::ios::trunc) << c.file_text;
+      argv.insert(argv.end(), {"--config", file.string()});
+    }
+    test::child_process p(argv, log.string());
+    const int st = p.wait(20s);
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    const std::string what = std::string(c.daemon) + " " +
+                             (c.flags.empty() ? c.file_text : c.flags[0] + " " + c.flags[1]);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << what << ": status " << st << "\n" << text;
+    EXPECT_NE(text.find(c.names), std::string::npos) << what << ": " << text;
+    EXPECT_NE(text.find("whole number"), std::string::npos) << what << ": " << text;
+  }
+}
+
 }  // namespace
 }  // namespace rill
