@@ -33,7 +33,18 @@ bool process_alive(pid_t pid) {
   auto close = line.rfind(')');
   if (close == std::string::npos || close + 2 >= line.size()) return true;
   char state = line[close + 2];
-  return state != 'Z' && state != 'X';
+  if (state != 'Z' && state != 'X') return true;
+  // The thread-group leader is a zombie, but a multi-threaded process (every
+  // daemon) is not gone until its other threads have exited: until then they
+  // hold its files, and with them its pid file's and model lock's flock (a
+  // `rill down` that SIGKILLed rill-proj cleared its files too early, and
+  // left them, 1 run in 15 on a loaded host).
+  std::error_code ec;
+  const std::string self = std::to_string(pid);
+  for (fs::directory_iterator it("/proc/" + self + "/task", ec), end; !ec && it != end;
+       it.increment(ec))
+    if (it->path().filename() != self) return true;
+  return false;
 }
 
 std::string process_exe_name(pid_t pid) {

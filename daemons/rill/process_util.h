@@ -13,7 +13,9 @@
 
 namespace rill::cli {
 
-// True while `pid` exists and is not a zombie.
+// True while `pid` exists and is not a zombie: a process whose main thread
+// has ended counts as alive while any of its other threads has not (they
+// still hold its files and locks).
 bool process_alive(pid_t pid);
 // The executable's file name of a running process ("rill-proj"), empty if
 // it cannot be read.

@@ -140,7 +140,8 @@ TEST(CliSupervisor, AKilledRillLeavesNoSocketOrPidFileBehind) {
         name.starts_with("model."))
       left.push_back(name);
   }
-  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left);
+  EXPECT_TRUE(left.empty()) << ::testing::PrintToString(left) << "\n"
+                            << down.err << rill.diagnostics(30);
   EXPECT_FALSE(std::filesystem::exists(rill.data() / "run" / "rill.pid"))
       << "the killed supervisor's pid file";
   auto send =
