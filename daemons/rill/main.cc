@@ -61,13 +61,25 @@ int main(int argc, char** argv) {
     // Like every other error: "rill: usage: <subcommand>: <what>", then
     // where to look. The subcommand is the deepest one parsed so far.
     std::string path;
-    for (const CLI::App* a = &app; !a->get_subcommands().empty();) {
-      a = a->get_subcommands().front();
-      path += (path.empty() ? "" : " ") + a->get_name();
+    const CLI::App* deepest = &app;
+    size_t at = 0;  // where the deepest subcommand's name is in args
+    while (!deepest->get_subcommands().empty()) {
+      deepest = deepest->get_subcommands().front();
+      path += (path.empty() ? "" : " ") + deepest->get_name();
+      while (at + 1 < args.size() && args[++at] != deepest->get_name()) {
+      }
     }
     std::string what = e.what();
     if (path.empty() && args.size() > 1 && !args[1].empty() && args[1][0] != '-')
       what = "unknown command '" + args[1] + "' (" + command_names(app) + ")";
+    // `rill journal bogus`: CLI11 says "A subcommand is required".
+    const bool has_subcommands =
+        !deepest->get_subcommands([](const CLI::App*) { return true; }).empty();
+    if (!path.empty() && has_subcommands && dynamic_cast<const CLI::RequiredError*>(&e)) {
+      const bool named = at + 1 < args.size() && !args[at + 1].empty() && args[at + 1][0] != '-';
+      what = (named ? "unknown subcommand '" + args[at + 1] + "'" : "a subcommand is required") +
+             " (" + command_names(*deepest) + ")";
+    }
     // --json asked for JSON on stdout; the parser may have stopped before it.
     const bool json = g.json || std::find(args.begin() + 1, args.end(), "--json") != args.end();
     if (json)

@@ -101,6 +101,14 @@ TEST(CliUsage, UsageErrorsExitTwo) {
   EXPECT_NE(run_rill({"frobnicate"}).err.find("unknown command 'frobnicate' (commands: up down"),
             std::string::npos);
   EXPECT_EQ(run_rill({"status", "--bogus"}).err.rfind("rill: usage: status: ", 0), 0u);
+  // A command with subcommands names the unknown one and lists its own (CLI11
+  // said "A subcommand is required" for both).
+  EXPECT_EQ(run_rill({"journal", "bogus", "--data", data}).err,
+            "rill: usage: journal: unknown subcommand 'bogus' (commands: verify dump truncate)\n"
+            "Run 'rill journal --help' for usage.\n");
+  EXPECT_EQ(run_rill({"keys"}).err.rfind(
+                "rill: usage: keys: a subcommand is required (commands: gen)\n", 0),
+            0u);
   EXPECT_NE(run_rill({"status", "--data", data + "/a-file"}).err.find("is not a directory"),
             std::string::npos);
   EXPECT_NE(run_rill({"journal", "truncate", "--after", "18446744073709551616", "--data", data})
