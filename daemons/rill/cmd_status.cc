@@ -32,8 +32,15 @@ std::string text_or_dash(const nlohmann::json& j, const char* key) {
 int run_status(global_options& g, int64_t timeout_ms) {
   if (timeout_ms <= 0) return usage_error("status", "--timeout-ms must be positive");
   const auto data = g.data_dir();
-  if (!run_lock_busy(lock_file(data)))
+  if (!run_lock_busy(lock_file(data))) {
+    // Daemons started by hand: 'rill up' would refuse to start over them.
+    if (auto by_hand = daemons_running(data, std::chrono::milliseconds(0)); !by_hand.empty())
+      return not_running(g, "no supervisor; started by hand (not by 'rill up'): " + by_hand +
+                                "; ask them directly (e.g. 'rill query MODEL status'), or stop "
+                                "them (their pid files are in " +
+                                transport::run_dir(data).string() + ") before 'rill up'");
     return not_running(g, "no supervisor; start it with 'rill up'");
+  }
   auto st = read_supervisor_state(supervisor_state_file(data));
   if (!st) return not_running(g, "no readable " + supervisor_state_file(data).string());
 

@@ -412,6 +412,15 @@ TEST(CliSupervisor, UpRefusesADaemonStartedOutsideIt) {
   EXPECT_NE(r.err.find("rill-core (pid " + std::to_string(core.pid()) + ")"), std::string::npos)
       << r.err;
   EXPECT_FALSE(std::filesystem::exists(data / "run" / "rill.pid")) << "nothing was started";
+  // status does not advise the 'rill up' that was just refused: it names the
+  // daemon started by hand (still exit 3: no supervisor to report on).
+  auto st = run_rill({"status", "--data", data.string()});
+  EXPECT_EQ(st.code, 3) << st.err;
+  EXPECT_NE(st.err.find("started by hand (not by 'rill up'): rill-core (pid " +
+                        std::to_string(core.pid()) + ")"),
+            std::string::npos)
+      << st.err;
+  EXPECT_EQ(st.err.find("start it with 'rill up'"), std::string::npos) << st.err;
   core.kill();
   // Once it is gone, rill up starts.
   auto up = run_rill({"up", "--detach", "--data", data.string()}, {.timeout = 90s});
