@@ -155,7 +155,10 @@ int parse_core_options(int argc, char** argv, core_options& o) {
     if (o.segment_size < store::format::kMinSegmentSize ||
         o.segment_size > store::format::kMaxSegmentSize)
       throw CLI::ValidationError("--segment-size", "must be 64 KiB .. 1 TiB (in bytes)");
-    if (o.drain_max < 1) throw CLI::ValidationError("drain_max", "must be >= 1");
+    // drain_max slots are allocated at start: 4294967296 was a bad_alloc,
+    // exit 1, restarted for ever.
+    if (o.drain_max < 1 || o.drain_max > 100'000)
+      throw CLI::ValidationError("drain_max", "must be 1..100000");
     if (o.drain_max_bytes < 1024) throw CLI::ValidationError("drain_max_bytes", "must be >= 1024");
     if (o.events_hwm < 16 || o.events_hwm > 10'000'000)
       throw CLI::ValidationError("--events-hwm", "must be 16..10000000");

@@ -12,6 +12,7 @@
 
 #include "daemons/common/shared_config.h"
 #include "daemons/common/whole_number.h"
+#include "transport/endpoints.h"
 
 namespace rill::proj {
 namespace {
@@ -85,6 +86,8 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
     auto* opt = app.add_option(flag, field, help);
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
       rill::daemon::whole_number_flag<T>(opt);
+    if constexpr (std::is_same_v<T, bool>)  // CLI11 takes -1, 2 and '' too
+      opt->check(CLI::IsMember({"true", "false", "1", "0", "yes", "no", "on", "off"}));
     flag_of[key] = flag;
     from_file[key] = [&field, key](const json& v) {
       if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
@@ -247,6 +250,11 @@ int parse_proj_options(int argc, char** argv, proj_options& o) {
     rt.query_limits.max_request_bytes = max_request_bytes;
     if (!log_level_ok(o.log_level))
       throw CLI::ValidationError("--log-level", "must be trace, debug, info, warn or error");
+    // A saga's endpoints (rt.validate() checks the runtime's own).
+    for (const auto* ep : {&o.command_endpoint, &o.rates_endpoint})
+      if (!ep->empty())
+        if (auto why = transport::endpoint_problem(*ep); !why.empty())
+          throw std::runtime_error(why);
     rt.validate();
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? -1 : 2;

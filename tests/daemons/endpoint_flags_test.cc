@@ -55,6 +55,12 @@ TEST(EndpointFlags, AnEndpointNoStartCanBindIsARefusedConfiguration) {
            {{"rill-rates", "--data", d("r2"), "--endpoint", "inproc://r"}, "inproc://r"},
            {{"rill-proj", "--data", d("p2"), "--models", "customers", "--events", "inproc://e"},
             "inproc://e"},
+           // A saga's endpoints too.
+           {{"rill-proj", "--data", d("p4"), "--models", "exchange_rates", "--rates", "inproc://r"},
+            "inproc://r"},
+           {{"rill-proj", "--data", d("p5"), "--models", "customer_analysis", "--command",
+             "inproc://c"},
+            "inproc://c"},
            {{"rill-proj", "--data", d("p3"), "--models", "customers", "--notify-in", "none",
              "--model-endpoint", "customers=inproc://m"},
             "inproc://m"},
