@@ -42,8 +42,7 @@ int report_refusal(const nlohmann::json& reply) {
   std::string msg = reply.contains("message") && reply["message"].is_string()
                         ? reply["message"].get<std::string>()
                         : reply.dump();
-  if (code == "version_conflict" && reply.contains("ver"))
-    msg += " (current version " + reply["ver"].dump() + ")";
+  // (rill-core's version_conflict message names the current version.)
   return report(code, msg, exit_refused);
 }
 

@@ -99,9 +99,17 @@ int play(global_options& g, const demo_flags& f, interrupt_fd& intr, zmq::contex
     step(s, cast, p);
   }
   const bool ok = s.failures().empty() && !interrupted;
+  const std::string failed = interrupted
+                                 ? "interrupted after " + std::to_string(s.checks()) + " checks"
+                                 : std::to_string(s.failures().size()) + " of " +
+                                       std::to_string(s.checks()) + " checks failed";
   if (g.json) {
     auto& r = s.report();
     r["ok"] = ok;
+    if (!ok) {  // like every CLI error (docs/cli.md)
+      r["error"] = "demo_failed";
+      r["message"] = failed;
+    }
     r["data"] = data.string();
     r["checks"] = s.checks();
     r["failures"] = s.failures();
@@ -118,7 +126,7 @@ int play(global_options& g, const demo_flags& f, interrupt_fd& intr, zmq::contex
       std::cout.flush();
     }
   }
-  return ok ? exit_ok : exit_refused;
+  return ok ? exit_ok : report("demo_failed", failed, exit_refused);
 }
 
 int run_demo(global_options& g, const demo_flags& f) {

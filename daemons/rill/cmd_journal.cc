@@ -295,7 +295,7 @@ int run_truncate(global_options& g, const truncate_flags& f) {
                 << store::format::segment_file_name(plan.cut_segment) << " from offset "
                 << plan.cut_offset;
     if (!plan.removed_segments.empty())
-      std::cout << "; remove " << plan.removed_segments.size() << " later segment file(s)";
+      std::cout << "; remove " << plan.removed_segments.size() << " segment file(s)";
     for (const auto& d : derived)
       std::cout << "; move " << d.rel.string() << " (seq " << d.seq << ")";
     std::cout << std::endl;

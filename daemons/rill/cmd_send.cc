@@ -35,8 +35,7 @@ std::string result_line(const nlohmann::json& r) {
   std::string s = "error  " + r.value("error", std::string("?"));
   if (r.contains("message") && r["message"].is_string())
     s += ": " + r["message"].get<std::string>();
-  if (r.contains("ver") && r.value("error", std::string()) == "version_conflict")
-    s += " (current version " + r["ver"].dump() + ")";
+  // (rill-core's version_conflict message names the current version.)
   return s;
 }
 
@@ -122,6 +121,7 @@ int run_send(global_options& g, const send_flags& f) {
       if (!g.json) std::cout << "#" << ++i << "  " << result_line(x) << "\n";
       if (!x.value("ok", false)) ++failed;
     }
+    if (!g.json && i == 0) std::cout << "ok  empty batch: nothing appended\n";
     std::cout.flush();
     if (failed > 0)
       return report("batch",
@@ -149,7 +149,10 @@ void add_send_command(CLI::App& app, global_options& g) {
                   "CMD AGG ID [field=value ...]: value is a number (JSON syntax), true/false, "
                   "else a string; field:=JSON for any JSON value")
       ->type_name("CMD AGG ID FIELD=VALUE");
-  sub->add_option("--key", f->key, "Idempotency key");
+  // An empty key would be dropped (no key: a repeat appends again).
+  sub->add_option("--key", f->key, "Idempotency key")->check([](const std::string& v) {
+    return v.empty() ? std::string("must not be empty (1..1024 bytes)") : std::string();
+  });
   auto* expect =
       sub->add_option("--expect", f->expect_text, "Expected current version (0 = must not exist)")
           ->type_name("INT");

@@ -147,6 +147,10 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+  // `rill up --detach | head`: a write to a closed pipe must not kill us
+  // before we stop what we started (the supervisor, forked above, keeps the
+  // default).
+  ::signal(SIGPIPE, SIG_IGN);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -208,13 +212,23 @@ int run_detached(const global_options& g, const up_options& o, std::vector<daemo
   };
   const std::string list = joined(silent);
   const bool died = sup_pid > 0 && !process_alive(sup_pid);
-  if (!failed.empty())
-    report("start_failed",
-           joined(failed) + " refused " + (failed.size() == 1 ? "its" : "their") +
-               " configuration (exit status 2) or journal (3) and " +
-               (failed.size() == 1 ? "is" : "are") + " not restarted; see the log below",
-           exit_refused);
-  else
+  if (!failed.empty()) {
+    // Each with what refused it: its configuration (exit 2) or its data (3).
+    std::string what;
+    const auto st = read_supervisor_state(supervisor_state_file(o.data));
+    for (const auto& name : failed) {
+      std::string last;
+      if (st)
+        for (const auto& d : st->daemons)
+          if (d.name == name) last = d.last_exit;
+      const std::string why = last == "exited with status 2"   ? "refused its configuration"
+                              : last == "exited with status 3" ? "refused its data"
+                                                               : "failed";
+      what += (what.empty() ? "" : "; ") + name + " " + why +
+              (last.empty() ? std::string() : " (" + last + ")");
+    }
+    report("start_failed", what + "; not restarted, see the log below", exit_refused);
+  } else
     report("start_failed",
            died ? "the supervisor died while starting (" + list + " not answering)"
                 : "not answering after " + std::to_string(o.ready_timeout.count()) + " ms: " + list,

@@ -58,6 +58,27 @@ TEST(CliDemo, RunsToCompletionOnItsOwnRill) {
   EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
+// A demo whose checks fail ends like every CLI error (docs/cli.md): one line
+// "rill: demo_failed: ..." on stderr, and with --json "error" in its report.
+// (1 ms per step: the sagas' checks cannot pass in that time.)
+TEST(CliDemo, AFailedDemoSaysDemoFailed) {
+  temp_dir d("rcli");
+  const auto missing = d.path() / "none";
+  auto r =
+      run_rill({"demo", "--step-timeout-ms", "1", "--data", missing.string()}, {.timeout = 240s});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("rill: demo_failed: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" checks failed"), std::string::npos) << r.err;
+  auto j = run_rill({"demo", "--json", "--step-timeout-ms", "1", "--data", missing.string()},
+                    {.timeout = 240s});
+  EXPECT_EQ(j.code, 1) << j.err;
+  const auto report = parse_json(j.out);
+  ASSERT_TRUE(report.is_object()) << j.out;
+  EXPECT_EQ(report["ok"], false);
+  EXPECT_EQ(report["error"], "demo_failed");
+  EXPECT_NE(report.value("message", "").find("checks failed"), std::string::npos) << j.out;
+}
+
 TEST(CliDemo, RunsAgainstARunningRillTwice) {
   live_rill rill;
   ASSERT_TRUE(rill.ok()) << rill.up().err;

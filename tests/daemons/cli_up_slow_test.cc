@@ -256,7 +256,8 @@ TEST(CliSupervisor, ACorruptJournalIsReportedAtOnceNotRestartedForEver) {
   auto r = run_rill({"up", "--detach", "--data", data.string(), "--timeout-ms", "30000"},
                     {.timeout = 90s});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
-  EXPECT_NE(r.err.find("rill-core refused its configuration (exit status 2) or journal (3)"),
+  EXPECT_NE(r.err.find("start_failed: rill-core refused its data (exited with status 3); not "
+                       "restarted"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("a journal corrupt before its tail, or a file where a directory belongs); "
@@ -266,6 +267,33 @@ TEST(CliSupervisor, ACorruptJournalIsReportedAtOnceNotRestartedForEver) {
   EXPECT_NE(r.err.find("--after 3"), std::string::npos) << r.err;  // from rill-core's log
   EXPECT_EQ(r.err.find("restarting in"), std::string::npos) << r.err;
   EXPECT_TRUE(all_gone(daemon_pids(data)));
+
+  // The same with its output going to a reader that has gone (`| head`):
+  // rill up must still stop what it started. (SIGPIPE killed it while it
+  // reported, and the supervisor and 8 daemons ran on.)
+  struct down_at_exit {  // whatever happens, no supervisor outlives the test
+    std::filesystem::path data;
+    ~down_at_exit() { run_rill({"down", "--data", data.string()}, {.timeout = 90s}); }
+  } guard{data};
+  int to_reader[2];
+  ASSERT_EQ(::pipe(to_reader), 0);
+  ::close(to_reader[0]);  // nobody reads: every write is EPIPE / SIGPIPE
+  const pid_t up = ::fork();
+  ASSERT_GE(up, 0);
+  if (up == 0) {
+    ::dup2(to_reader[1], 1);
+    ::dup2(to_reader[1], 2);
+    ::execl(rill_bin().c_str(), "rill", "up", "--detach", "--data", data.c_str(), "--timeout-ms",
+            "30000", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(to_reader[1]);
+  int st = 0;
+  ASSERT_EQ(::waitpid(up, &st, 0), up);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << "status " << st;
+  EXPECT_TRUE(eventually([&] { return all_gone(daemon_pids(data)); }, 30s));
+  auto st2 = run_rill({"status", "--data", data.string()});
+  EXPECT_EQ(st2.code, 3) << "the supervisor was left running: " << st2.out << st2.err;
 }
 
 // A file where the journal (or D/run) belongs: no restart cures it, so the
