@@ -11,10 +11,10 @@ void check(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument(what);
 }
 
-// (inproc:// is refused: it reaches only sockets in this process, and
-// rill-core, the notifier and the clients are other processes.)
-bool endpoint_ok(const std::string& ep) {
-  return ep.rfind("ipc://", 0) == 0 || ep.rfind("tcp://", 0) == 0;
+// "" or why `ep` cannot be one of a daemon's endpoints (inproc:// among
+// them: rill-core, the notifier and the clients are other processes).
+std::string endpoint_problem(const std::string& ep) {
+  return transport::endpoint_problem(ep);
 }
 
 }  // namespace
@@ -58,14 +58,12 @@ void runtime_options::validate() const {
   check(replay_timeout.count() >= 10 && replay_timeout.count() <= 600'000,
         "replay_timeout_ms: must be 10..600000");
   for (const auto* ep : {&events_endpoint, &replay_endpoint})
-    check(ep->empty() || endpoint_ok(*ep),
-          "endpoint '" + *ep + "': must be ipc://PATH or tcp://HOST:PORT");
-  check(
-      notify_in_endpoint.empty() || notify_in_endpoint == "none" || endpoint_ok(notify_in_endpoint),
-      "notify_in: must be ipc://PATH, tcp://HOST:PORT or none");
+    if (!ep->empty()) check(endpoint_problem(*ep).empty(), endpoint_problem(*ep));
+  if (!notify_in_endpoint.empty() && notify_in_endpoint != "none")
+    check(endpoint_problem(notify_in_endpoint).empty(),
+          "notify_in (an endpoint or none): " + endpoint_problem(notify_in_endpoint));
   for (const auto& [m, ep] : model_endpoints)
-    check(endpoint_ok(ep),
-          "model endpoint for " + m + " '" + ep + "': must be ipc://PATH or tcp://HOST:PORT");
+    check(endpoint_problem(ep).empty(), "model endpoint for " + m + ": " + endpoint_problem(ep));
   check(curve_allow_file.empty() || !curve_key_file.empty(), "curve_allow: needs curve_key");
 }
 

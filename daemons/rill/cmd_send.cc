@@ -151,7 +151,7 @@ void add_send_command(CLI::App& app, global_options& g) {
       ->type_name("CMD AGG ID FIELD=VALUE");
   // An empty key would be dropped (no key: a repeat appends again).
   sub->add_option("--key", f->key, "Idempotency key")->check([](const std::string& v) {
-    return v.empty() ? std::string("must not be empty (1..1024 bytes)") : std::string();
+    return v.empty() ? std::string("must not be empty") : std::string();
   });
   auto* expect =
       sub->add_option("--expect", f->expect_text, "Expected current version (0 = must not exist)")

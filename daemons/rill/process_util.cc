@@ -38,7 +38,7 @@ bool process_alive(pid_t pid) {
   // daemon) is not gone until its other threads have exited: until then they
   // hold its files, and with them its pid file's and model lock's flock (a
   // `rill down` that SIGKILLed rill-proj cleared its files too early, and
-  // left them, 1 run in 15 on a loaded host).
+  // left them, about 1 run in 13 on a loaded host).
   std::error_code ec;
   const std::string self = std::to_string(pid);
   for (fs::directory_iterator it("/proc/" + self + "/task", ec), end; !ec && it != end;
