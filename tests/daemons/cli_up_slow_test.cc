@@ -228,7 +228,8 @@ TEST(CliSupervisor, AFailedDetachedStartShowsTheLogsAndLeavesNothingRunning) {
   EXPECT_NE(r.err.find("start_failed"), std::string::npos) << r.err;
   // Exit status 2 is a refused configuration: reported at once, not waited
   // out, and never restarted.
-  EXPECT_NE(r.err.find("configuration (exit status 2)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refused its configuration (exited with status 2)"), std::string::npos)
+      << r.err;
   EXPECT_EQ(r.err.find("not answering after"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("last lines of " + (data / "logs" / "rill.log").string()), std::string::npos)
       << r.err;
