@@ -125,19 +125,9 @@ int run_up(global_options& g, const up_flags& f) {
                   exit_refused);
 
   auto specs = make_daemon_specs(o);
-  for (const auto& s : specs) {
-    if (!std::filesystem::exists(s.binary, ec))
-      return report("start_failed",
-                    s.binary.filename().string() + " not found next to rill (looked for " +
-                        s.binary.string() + ")",
-                    exit_refused);
-    if (!std::filesystem::is_regular_file(s.binary, ec) ||
-        ::access(s.binary.c_str(), X_OK) != 0)  // else restarted for ever (exit 127)
-      return report(
-          "start_failed",
-          s.binary.filename().string() + " is not an executable file (" + s.binary.string() + ")",
-          exit_refused);
-  }
+  for (const auto& s : specs)
+    if (auto why = binary_problem(s.binary); !why.empty())
+      return report("start_failed", why, exit_refused);
 
   if (o.detach) return run_detached(g, o, std::move(specs), lock);
   std::cerr << "rill: supervising " << specs.size() << " daemons for " << o.data.string()

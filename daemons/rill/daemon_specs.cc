@@ -55,6 +55,16 @@ std::vector<daemon_spec> make_daemon_specs(const up_options& o) {
   return out;
 }
 
+std::string binary_problem(const fs::path& binary) {
+  std::error_code ec;
+  const std::string name = binary.filename().string();
+  if (!fs::exists(binary, ec))
+    return name + " not found next to rill (looked for " + binary.string() + ")";
+  if (!fs::is_regular_file(binary, ec) || ::access(binary.c_str(), X_OK) != 0)
+    return name + " is not an executable file (" + binary.string() + ")";
+  return {};
+}
+
 fs::path self_bin_dir() {
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);

@@ -43,6 +43,11 @@ std::vector<daemon_spec> make_daemon_specs(const up_options& o);
 transport::endpoints make_endpoints(const std::filesystem::path& data);
 // ipc://D/run/rates: rill-rates' REP endpoint (not part of endpoints.json).
 std::string rates_endpoint(const std::filesystem::path& data);
+// "" when `binary` is an executable file, else what is wrong with it, the
+// file named: "rill-core not found next to rill (looked for PATH)", "... is not an
+// executable file (PATH)" (a daemon that cannot be executed would exit 127
+// and be restarted for ever).
+std::string binary_problem(const std::filesystem::path& binary);
 // The directory holding the running `rill` executable.
 std::filesystem::path self_bin_dir();
 // none | batch | interval:MS (MS a positive integer).

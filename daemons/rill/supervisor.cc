@@ -121,20 +121,8 @@ void supervisor::stop_leftovers() {
 }
 
 bool supervisor::prepare(std::string& error) {
-  std::error_code ec;
-  for (const auto& c : children_) {
-    if (!std::filesystem::exists(c.spec.binary, ec)) {
-      error = c.spec.binary.filename().string() + " not found (looked for " +
-              c.spec.binary.string() + ")";
-      return false;
-    }
-    if (!std::filesystem::is_regular_file(c.spec.binary, ec) ||
-        ::access(c.spec.binary.c_str(), X_OK) != 0) {
-      error = c.spec.binary.filename().string() + " is not an executable file (" +
-              c.spec.binary.string() + ")";
-      return false;
-    }
-  }
+  for (const auto& c : children_)
+    if (error = binary_problem(c.spec.binary); !error.empty()) return false;
   stop_leftovers();
   clear_run_leftovers(o_.data);  // of daemons killed with the last supervisor
   try {
@@ -235,24 +223,6 @@ void supervisor::start_due() {
     }
   }
   if (changed) save_state("running");
-}
-
-void supervisor::remove_stale_sockets() {
-  // Every daemon is gone: its ipc socket files would only make clients wait
-  // for an answer that cannot come instead of saying "not running" at once.
-  if (std::any_of(children_.begin(), children_.end(), [](const child& c) { return c.pid > 0; }))
-    return;
-  const auto ep = make_endpoints(o_.data);
-  std::vector<std::string> all = {ep.command, ep.events,    ep.replay,
-                                  ep.notify,  ep.notify_in, rates_endpoint(o_.data)};
-  for (const auto& [name, e] : ep.models) all.push_back(e);
-  const std::string prefix = "ipc://";
-  for (const auto& e : all) {
-    if (e.rfind(prefix, 0) != 0) continue;
-    const std::string path = e.substr(prefix.size());
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-  }
 }
 
 int supervisor::wait_timeout_ms() const {
@@ -371,11 +341,11 @@ int supervisor::run(bool foreground, int ready_fd) {
   save_state("stopping");
   bool killed = stop_group(false, sfd);
   killed = stop_group(true, sfd) || killed;
-  // What killed daemons could not remove: those it killed now, and one that
-  // failed after a kill -9 from outside.
+  // What killed daemons could not remove (their sockets, pid and lock
+  // files): those it killed now, and one that failed after a kill -9 from
+  // outside. Clients then hear "not running" at once.
   clear_run_leftovers(o_.data);
   save_state("stopped");
-  remove_stale_sockets();
   ::unlink(supervisor_pid_file(o_.data).c_str());
   log_.line(killed ? "stopped (some daemons had to be killed)" : "stopped");
   ::close(sfd);

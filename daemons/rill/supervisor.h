@@ -66,7 +66,6 @@ class supervisor {
   void start_due();
   bool stop_group(bool core, int signal_fd);
   void save_state(const char* sup_state);
-  void remove_stale_sockets();
   int wait_timeout_ms() const;
 
   up_options o_;

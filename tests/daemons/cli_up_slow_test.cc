@@ -34,6 +34,14 @@ std::vector<pid_t> daemon_pids(const std::filesystem::path& data) {
   return out;
 }
 
+// Whatever happens in a test, no supervisor it may have started outlives it.
+struct down_at_exit {
+  std::filesystem::path data;
+  ~down_at_exit() {
+    run_rill({"down", "--data", data.string()}, {.timeout = std::chrono::milliseconds(90000)});
+  }
+};
+
 bool all_gone(const std::vector<pid_t>& pids) {
   for (pid_t p : pids)
     if (p > 0 && ::kill(p, 0) == 0) return false;
@@ -272,10 +280,7 @@ TEST(CliSupervisor, ACorruptJournalIsReportedAtOnceNotRestartedForEver) {
   // The same with its output going to a reader that has gone (`| head`):
   // rill up must still stop what it started. (SIGPIPE killed it while it
   // reported, and the supervisor and 8 daemons ran on.)
-  struct down_at_exit {  // whatever happens, no supervisor outlives the test
-    std::filesystem::path data;
-    ~down_at_exit() { run_rill({"down", "--data", data.string()}, {.timeout = 90s}); }
-  } guard{data};
+  down_at_exit guard{data};
   int to_reader[2];
   ASSERT_EQ(::pipe(to_reader), 0);
   ::close(to_reader[0]);  // nobody reads: every write is EPIPE / SIGPIPE
@@ -431,10 +436,7 @@ TEST(CliSupervisor, UpRefusesADaemonStartedOutsideIt) {
   ASSERT_TRUE(
       eventually([&] { return std::filesystem::exists(data / "run" / "rill-core.pid"); }, 20s));
   // Whatever happens below, no supervisor outlives the test.
-  struct down_at_exit {
-    std::filesystem::path data;
-    ~down_at_exit() { run_rill({"down", "--data", data.string()}, {.timeout = 90s}); }
-  } guard{data};
+  down_at_exit guard{data};
   auto r = run_rill({"up", "--detach", "--data", data.string()}, {.timeout = 60s});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("already_running"), std::string::npos) << r.err;
@@ -545,12 +547,7 @@ TEST(CliSupervisor, SagasCompleteAfterTheBaseAndTheThresholdsChange) {
                                              {{"base", "EUR"},
                                               {"thresholds", {{"A", 50}, {"B", 10}}}}}}}}
                                .dump();
-  struct down_at_exit {
-    std::filesystem::path data;
-    ~down_at_exit() {
-      run_rill({"down", "--data", data.string()}, {.timeout = std::chrono::milliseconds(90000)});
-    }
-  } guard{data};
+  down_at_exit guard{data};
   auto rill = [&](std::vector<std::string> args) {
     args.insert(args.end(), {"--data", data.string(), "--json"});
     return run_rill(args);
